@@ -1,0 +1,135 @@
+/* Memory bandwidth of the device (copy and triad kernels) and of the host
+ * (the same loops in C), the ceilings other benches compare themselves to.
+ * Usage: bench_bandwidth [--filter NAME] [--mib N]
+ * One JSON line per case. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "device/program.h"
+#include "device/tuning.h"
+#include "tensor/tensor_impl.h"
+
+static double best_of(int reps, double (*fn)(void *), void *arg)
+{
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t = fn(arg);
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+typedef struct dev_case {
+    struct embcl_device *dev;
+    cl_kernel k;
+    size_t gws, lws;
+} dev_case;
+
+static double run_dev(void *p)
+{
+    dev_case *c = p;
+    cl_event ev;
+    bench_check(embcl_kernel_launch(c->dev, c->k, "bandwidth", 1, &c->gws, &c->lws, &ev), "launch");
+    clWaitForEvents(1, &ev);
+    cl_ulong t0, t1;
+    clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+    clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    clReleaseEvent(ev);
+    return (double)(t1 - t0) / 1e6;
+}
+
+typedef struct host_case {
+    float *a, *b, *c;
+    size_t n;
+    int triad;
+} host_case;
+
+static double run_host(void *p)
+{
+    host_case *h = p;
+    double t0 = bench_now_ms();
+    if (h->triad)
+        for (size_t i = 0; i < h->n; i++)
+            h->a[i] = h->b[i] + 1.5f * h->c[i];
+    else
+        memcpy(h->a, h->b, h->n * sizeof(float));
+    return bench_now_ms() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = NULL;
+    size_t mib = 128;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
+            filter = argv[++i];
+        else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)
+            mib = (size_t)atol(argv[++i]);
+    }
+    embcl_runtime_t rt = bench_runtime();
+    embcl_device_t dev;
+    bench_check(embcl_runtime_device(rt, 0, &dev), "device");
+    embcl_device_info info;
+    embcl_device_get_info(dev, &info);
+    size_t n = mib * 1024 * 1024 / sizeof(float);
+    long long vw = embcl_tune_get(dev, "bandwidth.VW", 4), wgs = embcl_tune_get(dev, "bandwidth.WGS", 128);
+    n = n / (size_t)vw * (size_t)vw;
+    int64_t shape[1] = {(int64_t)n};
+    embcl_tensor_t a, b, c;
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &a), "alloc");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &b), "alloc");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &c), "alloc");
+    bench_check(embcl_tensor_fill(b, 1.0), "fill");
+    bench_check(embcl_tensor_fill(c, 2.0), "fill");
+    char defs[64];
+    snprintf(defs, sizeof defs, "-DVW=%lld", vw);
+    cl_ulong nv = n / (size_t)vw;
+    size_t gws = (size_t)info.compute_units * (size_t)wgs * 64;
+    if (gws > nv)
+        gws = embcl_round_up(nv, (size_t)wgs);
+
+    host_case h = {malloc(n * 4), malloc(n * 4), malloc(n * 4), n, 0};
+    for (size_t i = 0; i < n; i++) {
+        h.a[i] = 0;
+        h.b[i] = 1;
+        h.c[i] = 2;
+    }
+    const char *names[2] = {"copy", "triad"};
+    for (int triad = 0; triad < 2; triad++) {
+        char bench[64];
+        snprintf(bench, sizeof bench, "bandwidth_%s", names[triad]);
+        if (!bench_selected(filter, bench))
+            continue;
+        dev_case dc = {dev, NULL, gws, (size_t)wgs};
+        bench_check(embcl_kernel_get(dev, "bandwidth", defs, names[triad], &dc.k), "kernel");
+        float s = 1.5f;
+        if (triad) {
+            embcl_karg args[] = {EMBCL_KARG(a->buf->mem), EMBCL_KARG(b->buf->mem), EMBCL_KARG(c->buf->mem),
+                                 EMBCL_KARG(s), EMBCL_KARG(nv)};
+            bench_check(embcl_kernel_set_args(dc.k, "triad", 5, args), "args");
+        } else {
+            embcl_karg args[] = {EMBCL_KARG(a->buf->mem), EMBCL_KARG(b->buf->mem), EMBCL_KARG(nv)};
+            bench_check(embcl_kernel_set_args(dc.k, "copy", 3, args), "args");
+        }
+        run_dev(&dc); /* warm-up */
+        double dms = best_of(10, run_dev, &dc);
+        h.triad = triad;
+        run_host(&h);
+        double hms = best_of(10, run_host, &h);
+        double bytes = (double)n * 4.0 * (triad ? 3 : 2);
+        printf("{\"bench\": \"%s\", \"case\": \"n=%zu\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
+               "\"host_ms\": %.4f, \"host_gbps\": %.2f, \"bound_frac\": %.3f, \"vw\": %lld, \"wgs\": %lld}\n",
+               bench, n, info.name, dms, bytes / dms / 1e6, hms, bytes / hms / 1e6, hms / dms, vw, wgs);
+        fflush(stdout);
+    }
+    free(h.a);
+    free(h.b);
+    free(h.c);
+    embcl_tensor_free(a);
+    embcl_tensor_free(b);
+    embcl_tensor_free(c);
+    embcl_runtime_free(rt);
+    return 0;
+}

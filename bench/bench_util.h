@@ -1,0 +1,15 @@
+/* Shared by the bench programs: timing, JSON lines, a runtime. */
+#ifndef EMBCL_BENCH_UTIL_H
+#define EMBCL_BENCH_UTIL_H
+
+#include <embcl.h>
+#include <stdio.h>
+
+double bench_now_ms(void);
+/* Fails loudly: benches have no one to return an error to. */
+void bench_check(embcl_status s, const char *what);
+embcl_runtime_t bench_runtime(void);
+/* Whether --filter (if given) lets this bench run. */
+int bench_selected(const char *filter, const char *bench);
+
+#endif

@@ -1,0 +1,9 @@
+/* embcl: embedding training on OpenCL. One header per area; this one takes all. */
+#ifndef EMBCL_H
+#define EMBCL_H
+
+#include "embcl/core.h"
+#include "embcl/device.h"
+#include "embcl/tensor.h"
+
+#endif

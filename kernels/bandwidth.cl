@@ -1,0 +1,34 @@
+/* Bandwidth probes for bench/ (what fraction of the device's memory speed
+ * an op reaches is measured against these).
+ * Tunables: VW (floats per work-item per step: 1, 2, 4, 8, 16).
+ * copy:  y[i] = x[i]
+ * triad: a[i] = b[i] + s * c[i]
+ * Both take n in units of VW-vectors; each work-item strides over the array
+ * so any global size works. */
+#include "common.h"
+
+#ifndef VW
+#define VW 4
+#endif
+#if VW == 1
+#define VT float
+#define VLOAD(i, p) (p)[i]
+#define VSTORE(v, i, p) (p)[i] = (v)
+#else
+#define VT EMBCL_CAT(float, VW)
+#define VLOAD(i, p) EMBCL_CAT(vload, VW)(i, p)
+#define VSTORE(v, i, p) EMBCL_CAT(vstore, VW)(v, i, p)
+#endif
+
+__kernel void copy(__global float *restrict y, __global const float *restrict x, ulong n)
+{
+    for (size_t i = get_global_id(0); i < n; i += get_global_size(0))
+        VSTORE(VLOAD(i, x), i, y);
+}
+
+__kernel void triad(__global float *restrict a, __global const float *restrict b,
+                    __global const float *restrict c, float s, ulong n)
+{
+    for (size_t i = get_global_id(0); i < n; i += get_global_size(0))
+        VSTORE(VLOAD(i, b) + s * VLOAD(i, c), i, a);
+}

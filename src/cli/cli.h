@@ -1,0 +1,7 @@
+/* The embcl command's subcommands. Each returns the process exit status. */
+#ifndef EMBCL_CLI_H
+#define EMBCL_CLI_H
+
+int embcl_cmd_devices(int argc, char **argv);
+
+#endif

@@ -1,0 +1,46 @@
+/* embcl: the command-line tool. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "embcl.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: embcl <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  devices [--json]   list OpenCL platforms and devices, and which one EMBCL_DEVICE selects\n"
+            "  version            print the version\n"
+            "  help               this text\n"
+            "\n"
+            "environment:\n"
+            "  EMBCL_DEVICE       device selector: gpu, cpu, all, P:D, a name substring; comma-separated\n"
+            "  EMBCL_CACHE_DIR    where compiled kernels are cached (default ~/.cache/embcl)\n"
+            "  EMBCL_CACHE=0      do not cache compiled kernels on disk\n"
+            "  EMBCL_KERNEL_DIR   read kernels/*.cl from this directory instead of the built-in copy\n"
+            "  EMBCL_TUNE         kernel tuning overrides, key=value,...\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "devices") == 0)
+        return embcl_cmd_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("embcl %s\n", embcl_version());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "embcl: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

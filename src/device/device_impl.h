@@ -1,0 +1,112 @@
+/* Private layout of runtimes, devices, buffers and events, shared by the
+ * device and tensor layers and by the ops' host code. */
+#ifndef EMBCL_SRC_DEVICE_DEVICE_IMPL_H
+#define EMBCL_SRC_DEVICE_DEVICE_IMPL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#include <CL/cl.h>
+
+#include "embcl/device.h"
+
+typedef struct embcl_kernel_entry {
+    char *name;
+    cl_kernel kernel;
+} embcl_kernel_entry;
+
+/* One built program: a kernel file compiled with one set of defines. */
+typedef struct embcl_program_entry {
+    struct embcl_program_entry *next;
+    char *name;
+    char *defines;
+    cl_program program;
+    embcl_kernel_entry *kernels;
+    size_t n_kernels;
+} embcl_program_entry;
+
+/* A device buffer, shared by a tensor and its views through refs. */
+typedef struct embcl_buffer {
+    cl_mem mem;
+    size_t size; /* the size class actually allocated */
+    int refs;
+    struct embcl_device *dev;
+} embcl_buffer;
+
+typedef struct embcl_pool_slot {
+    cl_mem mem;
+    size_t size;
+} embcl_pool_slot;
+
+typedef struct embcl_pool {
+    embcl_pool_slot *free_slots;
+    size_t n_free;
+    size_t cap_free;
+    embcl_pool_stats stats;
+} embcl_pool;
+
+struct embcl_device {
+    struct embcl_runtime *rt;
+    size_t index;             /* position in the runtime */
+    embcl_device_info info;
+    cl_platform_id platform;
+    cl_device_id id;
+    cl_context ctx;           /* owned by the runtime, shared per platform */
+    cl_command_queue queue;   /* in-order */
+    embcl_pool pool;
+    embcl_program_entry *programs;
+    char base_options[256];   /* defines every program of this device gets */
+};
+
+typedef struct embcl_tune_override {
+    char *key;
+    long long value;
+} embcl_tune_override;
+
+struct embcl_runtime {
+    struct embcl_device *devices;
+    size_t n_devices;
+    cl_context *contexts;
+    size_t n_contexts;
+    int profiling;
+    char *cache_dir;          /* NULL: disk cache off */
+    char *kernel_dir;         /* NULL: embedded sources */
+    embcl_tune_override *tune;
+    size_t n_tune;
+    embcl_log_fn log;
+    void *log_user;
+    int warned_cache;
+    embcl_cache_stats cache_stats;
+};
+
+struct embcl_event {
+    cl_event ev;
+};
+
+/* Turn a failed OpenCL call into a status and a message naming the embcl
+ * function, the OpenCL call and the error code's name. */
+embcl_status embcl_cl_fail(cl_int err, const char *func, const char *call);
+
+static inline embcl_status embcl_cl_check(cl_int err, const char *func, const char *call)
+{
+    return err == CL_SUCCESS ? EMBCL_OK : embcl_cl_fail(err, func, call);
+}
+
+/* Log through the runtime's callback. */
+void embcl_log(struct embcl_runtime *rt, embcl_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Fill `info` for one OpenCL device. */
+embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi, int di,
+                                embcl_device_info *info);
+
+/* The pool: take a buffer of at least `bytes`, give it back. */
+embcl_status embcl_pool_acquire(struct embcl_device *dev, size_t bytes, embcl_buffer **out,
+                                const char *func);
+void embcl_buffer_retain(embcl_buffer *b);
+void embcl_buffer_release(embcl_buffer *b);
+void embcl_pool_destroy(struct embcl_device *dev);
+
+#endif

@@ -1,0 +1,158 @@
+/* Moving tensor data: host <-> device, fill, device <-> device. Strided
+ * (column-view) tensors move as OpenCL rectangles. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "device/program.h"
+#include "tensor/tensor_impl.h"
+
+static embcl_status check_bytes(const struct embcl_tensor *t, const void *host, size_t bytes, const char *fn)
+{
+    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
+    size_t want = t->rows * t->cols * embcl_dtype_size(t->dtype);
+    EMBCL_CHECK_ARG(host != NULL || want == 0, fn, "argument 'host' is NULL");
+    if (bytes != want) {
+        char s[96];
+        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'bytes' is %zu but a %s %s tensor holds %zu bytes", bytes,
+                           embcl_shape_str(t, s, sizeof s), embcl_dtype_name(t->dtype), want);
+    }
+    return EMBCL_OK;
+}
+
+/* Buffer-side rectangle of a tensor: origin, region and pitch in bytes. */
+static void rect_of(const struct embcl_tensor *t, size_t origin[3], size_t region[3], size_t *pitch)
+{
+    size_t es = embcl_dtype_size(t->dtype);
+    origin[0] = t->offset * es;
+    origin[1] = origin[2] = 0;
+    region[0] = t->cols * es;
+    region[1] = t->rows;
+    region[2] = 1;
+    *pitch = t->ld * es;
+}
+
+embcl_status embcl_tensor_upload(embcl_tensor_t t, const void *host, size_t bytes)
+{
+    static const char *fn = "embcl_tensor_upload";
+    EMBCL_TRY(check_bytes(t, host, bytes, fn));
+    if (bytes == 0)
+        return EMBCL_OK;
+    size_t es = embcl_dtype_size(t->dtype);
+    if (embcl_tensor_is_contiguous(t))
+        return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, t->offset * es, bytes,
+                                                   host, 0, NULL, NULL),
+                              fn, "clEnqueueWriteBuffer");
+    size_t bo[3], region[3], pitch, ho[3] = {0, 0, 0};
+    rect_of(t, bo, region, &pitch);
+    return embcl_cl_check(clEnqueueWriteBufferRect(t->dev->queue, t->buf->mem, CL_TRUE, bo, ho, region, pitch, 0,
+                                                   region[0], 0, host, 0, NULL, NULL),
+                          fn, "clEnqueueWriteBufferRect");
+}
+
+embcl_status embcl_tensor_download(embcl_tensor_t t, void *host, size_t bytes)
+{
+    static const char *fn = "embcl_tensor_download";
+    EMBCL_TRY(check_bytes(t, host, bytes, fn));
+    if (bytes == 0)
+        return EMBCL_OK;
+    size_t es = embcl_dtype_size(t->dtype);
+    if (embcl_tensor_is_contiguous(t))
+        return embcl_cl_check(clEnqueueReadBuffer(t->dev->queue, t->buf->mem, CL_TRUE, t->offset * es, bytes, host,
+                                                  0, NULL, NULL),
+                              fn, "clEnqueueReadBuffer");
+    size_t bo[3], region[3], pitch, ho[3] = {0, 0, 0};
+    rect_of(t, bo, region, &pitch);
+    return embcl_cl_check(clEnqueueReadBufferRect(t->dev->queue, t->buf->mem, CL_TRUE, bo, ho, region, pitch, 0,
+                                                  region[0], 0, host, 0, NULL, NULL),
+                          fn, "clEnqueueReadBufferRect");
+}
+
+embcl_status embcl_tensor_fill(embcl_tensor_t t, double value)
+{
+    static const char *fn = "embcl_tensor_fill";
+    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
+    if (t->rows * t->cols == 0)
+        return EMBCL_OK;
+    static const char *defs[] = {"-DT=float", "-DT=int", "-DT=long"};
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(t->dev, "tensor", defs[t->dtype], "fill_2d", &k));
+    cl_ulong off = t->offset, rows = t->rows, cols = t->cols, ld = t->ld;
+    float vf = (float)value;
+    cl_int vi = (cl_int)value;
+    cl_long vl = (cl_long)value;
+    embcl_karg val = t->dtype == EMBCL_F32 ? EMBCL_KARG(vf) : t->dtype == EMBCL_I32 ? EMBCL_KARG(vi) : EMBCL_KARG(vl);
+    embcl_karg args[] = {EMBCL_KARG(t->buf->mem), EMBCL_KARG(off), EMBCL_KARG(rows), EMBCL_KARG(cols),
+                         EMBCL_KARG(ld), val};
+    EMBCL_TRY(embcl_kernel_set_args(k, "fill_2d", 6, args));
+    size_t gws[2] = {embcl_round_up(t->cols, 16), t->rows};
+    return embcl_kernel_launch(t->dev, k, "fill_2d", 2, gws, NULL, NULL);
+}
+
+embcl_status embcl_queue_after(struct embcl_device *waiter, struct embcl_device *dev, const char *func)
+{
+    if (waiter == dev)
+        return EMBCL_OK;
+    cl_event ev;
+    EMBCL_TRY(embcl_cl_check(clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &ev), func,
+                             "clEnqueueMarkerWithWaitList"));
+    embcl_status s = embcl_cl_check(clEnqueueBarrierWithWaitList(waiter->queue, 1, &ev, NULL), func,
+                                    "clEnqueueBarrierWithWaitList");
+    clReleaseEvent(ev);
+    return s;
+}
+
+static embcl_status copy_via_host(struct embcl_tensor *dst, struct embcl_tensor *src, const char *fn)
+{
+    size_t bytes = src->rows * src->cols * embcl_dtype_size(src->dtype);
+    void *tmp = embcl_malloc(bytes, fn);
+    if (!tmp)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    embcl_status s = embcl_tensor_download(src, tmp, bytes);
+    if (s == EMBCL_OK)
+        s = embcl_tensor_upload(dst, tmp, bytes);
+    free(tmp);
+    return s != EMBCL_OK ? embcl_error_context(s, fn) : s;
+}
+
+embcl_status embcl_tensor_copy(embcl_tensor_t dst, embcl_tensor_t src)
+{
+    static const char *fn = "embcl_tensor_copy";
+    EMBCL_TRY(embcl_check_tensor(dst, fn, "dst"));
+    EMBCL_TRY(embcl_check_tensor(src, fn, "src"));
+    if (dst->dtype != src->dtype)
+        return embcl_error(EMBCL_ERR_DTYPE, fn, "argument 'dst' has dtype %s but 'src' has %s",
+                           embcl_dtype_name(dst->dtype), embcl_dtype_name(src->dtype));
+    int same_shape = dst->ndim == src->ndim;
+    for (int d = 0; same_shape && d < dst->ndim; d++)
+        same_shape = dst->shape[d] == src->shape[d];
+    if (!same_shape) {
+        char a[96], b[96];
+        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'dst' has shape %s but 'src' has %s",
+                           embcl_shape_str(dst, a, sizeof a), embcl_shape_str(src, b, sizeof b));
+    }
+    if (dst->rows * dst->cols == 0)
+        return EMBCL_OK;
+    if (dst->dev->ctx != src->dev->ctx)
+        return copy_via_host(dst, src, fn);
+    if (dst->buf == src->buf) {
+        size_t es = embcl_dtype_size(dst->dtype);
+        size_t a0 = dst->offset * es, a1 = (dst->offset + (dst->rows - 1) * dst->ld + dst->cols) * es;
+        size_t b0 = src->offset * es, b1 = (src->offset + (src->rows - 1) * src->ld + src->cols) * es;
+        if (a0 < b1 && b0 < a1)
+            return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "arguments 'dst' and 'src' overlap in memory");
+    }
+    /* The copy runs on dst's queue after src's pending work; src's queue then
+     * waits for the copy, so neither side can overtake it. */
+    EMBCL_TRY(embcl_queue_after(dst->dev, src->dev, fn));
+    size_t so[3], dO[3], region[3], spitch, dpitch;
+    rect_of(src, so, region, &spitch);
+    rect_of(dst, dO, region, &dpitch);
+    EMBCL_TRY(embcl_cl_check(clEnqueueCopyBufferRect(dst->dev->queue, src->buf->mem, dst->buf->mem, so, dO, region,
+                                                     spitch, 0, dpitch, 0, 0, NULL, NULL),
+                             fn, "clEnqueueCopyBufferRect"));
+    return embcl_queue_after(src->dev, dst->dev, fn);
+}
