@@ -1,0 +1,36 @@
+/* Deterministic grouping of indices by value, on the device: the core of
+ * every deterministic scatter (embedding backward, sparse optimizers).
+ *
+ * Given n indices in [0, num_rows), it produces
+ *   perm      [n] i32: positions 0..n-1 ordered by (index value, position),
+ *                      i.e. a stable sort, so duplicates keep input order;
+ *   uniq      [n] i64: the distinct index values, ascending, first nnz used;
+ *   seg_start [n+1] i32: segment s covers perm[seg_start[s] .. seg_start[s+1]);
+ *   nnz       the number of distinct values (read back to the host).
+ * A reduction that walks each segment in order gives the same bits on every
+ * run and every device. Work buffers come from the pool and are reused.
+ *
+ * Indices out of range are reported (EMBCL_ERR_INDEX_RANGE naming the
+ * position and value) before anything is written by a caller. */
+#ifndef EMBCL_SRC_OPS_SEGMENTS_H
+#define EMBCL_SRC_OPS_SEGMENTS_H
+
+#include "tensor/tensor_impl.h"
+
+typedef struct embcl_segments {
+    struct embcl_tensor *perm;      /* [n] i32 */
+    struct embcl_tensor *uniq;      /* [n] i64 */
+    struct embcl_tensor *seg_start; /* [n + 1] i32 */
+    int64_t n;
+    int64_t nnz;
+} embcl_segments;
+
+/* indices: a contiguous i32 or i64 tensor of any shape (n = numel).
+ * `skip` >= 0 names one value to leave out of every segment (padding_idx);
+ * its positions are excluded from perm's used prefix. `func`/`arg` name the
+ * public call and argument in errors. */
+embcl_status embcl_segments_build(struct embcl_tensor *indices, int64_t num_rows, int64_t skip,
+                                  const char *func, const char *arg, embcl_segments *out);
+void embcl_segments_free(embcl_segments *s);
+
+#endif
