@@ -21,7 +21,7 @@ typedef struct tune_entry {
  * GPUs like many work-items reading consecutive floats. */
 static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bandwidth.VW", 8},
-    {EMBCL_DEVICE_CPU, NULL, "bandwidth.WGS", 64},
+    {EMBCL_DEVICE_CPU, NULL, "bandwidth.WGS", 1024},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.WGS", 256},
 };
