@@ -24,6 +24,14 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bandwidth.WGS", 1024},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.WGS", 256},
+    /* GEMM: own tiled kernel on CPUs (kernels/gemm.cl), CLBlast on GPUs. */
+    {EMBCL_DEVICE_CPU, NULL, "gemm.OWN", 1},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.RM", 6},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.NV", 2},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.WGX", 16},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.WGY", 4},
+    {EMBCL_DEVICE_GPU, NULL, "gemm.OWN", 0},
 };
 
 long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fallback)
