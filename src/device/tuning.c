@@ -32,6 +32,11 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "gemm.WGX", 16},
     {EMBCL_DEVICE_CPU, NULL, "gemm.WGY", 4},
     {EMBCL_DEVICE_GPU, NULL, "gemm.OWN", 0},
+    /* dense elementwise ops, losses and the LSTM cell (kernels/elementwise.cl, loss.cl, lstm.cl) */
+    {EMBCL_DEVICE_CPU, NULL, "elementwise.WGS", 1024},
+    {EMBCL_DEVICE_GPU, NULL, "elementwise.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "loss.WGS", 64},
+    {EMBCL_DEVICE_GPU, NULL, "loss.WGS", 256},
 };
 
 long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fallback)
