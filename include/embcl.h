@@ -5,5 +5,9 @@
 #include "embcl/core.h"
 #include "embcl/device.h"
 #include "embcl/tensor.h"
+#include "embcl/elementwise.h"
+#include "embcl/linear.h"
+#include "embcl/loss.h"
+#include "embcl/lstm.h"
 
 #endif

@@ -33,7 +33,7 @@ static const char *clblast_name(CLBlastStatusCode s)
 
 embcl_gemm_backend embcl_gemm_backend_for(struct embcl_device *dev)
 {
-    return embcl_tune_get(dev, "gemm.OWN", 0) ? EMBCL_GEMM_OWN : EMBCL_GEMM_CLBLAST;
+    return embcl_tune_get(dev, "gemm.BACKEND", EMBCL_GEMM_CLBLAST) == EMBCL_GEMM_OWN ? EMBCL_GEMM_OWN : EMBCL_GEMM_CLBLAST;
 }
 
 typedef struct gemm_dims {
@@ -64,28 +64,34 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
                        name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);
 }
 
+embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_stride, struct embcl_tensor *dst,
+                             const char *func)
+{
+    (void)func;
+    struct embcl_device *dev = src->dev;
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "gemm", NULL, "transpose", &k));
+    cl_uint rows = (cl_uint)src->rows, cols = (cl_uint)src->cols;
+    cl_ulong dsb = src->rows * src->cols;
+    embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(src->buf->mem), EMBCL_KARG(src->offset),
+                         EMBCL_KARG(src->ld), EMBCL_KARG(src_stride), EMBCL_KARG(dst->buf->mem), EMBCL_KARG(dsb)};
+    EMBCL_TRY(embcl_kernel_set_args(k, "transpose", 8, args));
+    if (rows == 0 || cols == 0 || count == 0)
+        return EMBCL_OK;
+    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), count}, lws[3] = {lx, ly, 1};
+    return embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
+}
+
 /* B^T of every product into a contiguous [count][k][n] buffer, so the tiled
  * kernel can read B rows as vectors. */
 static embcl_status transpose_b(struct embcl_tensor *b, const gemm_dims *d, struct embcl_tensor **out,
                                 const char *func)
 {
-    struct embcl_device *dev = b->dev;
     int64_t shape[2] = {(int64_t)(d->count * d->k), (int64_t)d->n};
     struct embcl_tensor *t;
-    EMBCL_TRY(embcl_tensor_new(dev, EMBCL_F32, 2, shape, func, &t));
-    cl_kernel k;
-    embcl_status s = embcl_kernel_get(dev, "gemm", NULL, "transpose", &k);
-    cl_uint rows = (cl_uint)d->n, cols = (cl_uint)d->k;
-    cl_ulong off = b->offset, ld = b->ld, ssb = d->sb, dsb = d->k * d->n;
-    if (s == EMBCL_OK) {
-        embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(b->buf->mem), EMBCL_KARG(off),
-                             EMBCL_KARG(ld), EMBCL_KARG(ssb), EMBCL_KARG(t->buf->mem), EMBCL_KARG(dsb)};
-        s = embcl_kernel_set_args(k, "transpose", 8, args);
-    }
-    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
-    size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), d->count}, lws[3] = {lx, ly, 1};
-    if (s == EMBCL_OK)
-        s = embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
+    EMBCL_TRY(embcl_tensor_new(b->dev, EMBCL_F32, 2, shape, func, &t));
+    embcl_status s = embcl_transpose(b, d->count, d->sb, t, func);
     if (s != EMBCL_OK) {
         embcl_tensor_free(t);
         return s;

@@ -5,15 +5,15 @@
  * Two backends: embcl's own tiled kernel (kernels/gemm.cl), which is what CPU
  * devices get (PoCL runs it several times faster than CLBlast's defaults and
  * compiles it in well under a second), and CLBlast, which GPUs get. The
- * tuning key "gemm.OWN" (1 own, 0 CLBlast) picks per device type; callers
- * may force one (tests compare both). */
+ * tuning key "gemm.BACKEND" (1 own, 2 CLBlast, as the enum) picks per device
+ * type; callers may force one (tests compare both). */
 #ifndef EMBCL_SRC_BLAS_GEMM_H
 #define EMBCL_SRC_BLAS_GEMM_H
 
 #include "tensor/tensor_impl.h"
 
 typedef enum embcl_gemm_backend {
-    EMBCL_GEMM_AUTO = 0,   /* by the device's tuning entry gemm.OWN */
+    EMBCL_GEMM_AUTO = 0,   /* by the device's tuning entry gemm.BACKEND */
     EMBCL_GEMM_OWN = 1,
     EMBCL_GEMM_CLBLAST = 2
 } embcl_gemm_backend;
@@ -27,6 +27,12 @@ embcl_status embcl_sgemm(int trans_a, int trans_b, float alpha, struct embcl_ten
 embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int trans_b, float alpha,
                                  struct embcl_tensor *a, struct embcl_tensor *b, float beta, struct embcl_tensor *c,
                                  size_t count, size_t stride_a, size_t stride_b, size_t stride_c, const char *func);
+
+/* dst := src^T for `count` matrices: src is rows x cols (row stride ld),
+ * product z at z * src_stride elements; dst is contiguous, matrix z at
+ * z * rows * cols. No checks (internal callers size dst). */
+embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_stride, struct embcl_tensor *dst,
+                             const char *func);
 
 /* The backend AUTO resolves to on dev. */
 embcl_gemm_backend embcl_gemm_backend_for(struct embcl_device *dev);
