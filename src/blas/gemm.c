@@ -75,7 +75,7 @@ embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_
     cl_ulong dsb = src->rows * src->cols;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(src->buf->mem), EMBCL_KARG(src->offset),
                          EMBCL_KARG(src->ld), EMBCL_KARG(src_stride), EMBCL_KARG(dst->buf->mem), EMBCL_KARG(dsb)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "transpose", 8, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "transpose", sizeof args / sizeof args[0], args));
     if (rows == 0 || cols == 0 || count == 0)
         return EMBCL_OK;
     size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
@@ -138,7 +138,7 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
                                  EMBCL_KARG(b_off), EMBCL_KARG(b_sk),       EMBCL_KARG(b_sb),
                                  EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off), EMBCL_KARG(ldc),
                                  EMBCL_KARG(c_sb)};
-            s = embcl_kernel_set_args(k, "gemm_tile", 19, args);
+            s = embcl_kernel_set_args(k, "gemm_tile", sizeof args / sizeof args[0], args);
         }
         size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
         size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
@@ -157,7 +157,7 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
                                  EMBCL_KARG(b_mem), EMBCL_KARG(b_off), EMBCL_KARG(b_sk),  EMBCL_KARG(b_sn),
                                  EMBCL_KARG(b_sb),  EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off),
                                  EMBCL_KARG(ldc),   EMBCL_KARG(c_sb)};
-            s = embcl_kernel_set_args(k, "gemm_edge", 20, args);
+            s = embcl_kernel_set_args(k, "gemm_edge", sizeof args / sizeof args[0], args);
         }
         size_t w = N - n0, ly = d->m < 64 ? d->m : 64;
         size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {w, ly, 1};

@@ -82,11 +82,11 @@ embcl_status embcl_ew_run(const char *kernel, struct embcl_tensor *a, struct emb
     if (b) {
         embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT(a), EMBCL_KARG_MAT(b),
                              EMBCL_KARG_MAT(y), EMBCL_KARG(a_acc)};
-        EMBCL_TRY(embcl_kernel_set_args(k, kernel, 12, args));
+        EMBCL_TRY(embcl_kernel_set_args(k, kernel, sizeof args / sizeof args[0], args));
     } else {
         embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT(a), EMBCL_KARG_MAT(y),
                              EMBCL_KARG(a_acc)};
-        EMBCL_TRY(embcl_kernel_set_args(k, kernel, 9, args));
+        EMBCL_TRY(embcl_kernel_set_args(k, kernel, sizeof args / sizeof args[0], args));
     }
     return embcl_launch_2d(y->dev, k, kernel, cols, rows);
 }
@@ -103,7 +103,7 @@ embcl_status embcl_ew_dropout(struct embcl_tensor *a, struct embcl_tensor *y, in
     float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT(a), EMBCL_KARG_MAT(y),
                          EMBCL_KARG(a_acc), EMBCL_KARG(s), EMBCL_KARG(p), EMBCL_KARG(scale)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "dropout", 12, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "dropout", sizeof args / sizeof args[0], args));
     return embcl_launch_2d(y->dev, k, "dropout", cols, rows);
 }
 
@@ -115,7 +115,7 @@ embcl_status embcl_ew_bias_rows(struct embcl_tensor *y, struct embcl_tensor *b, 
     cl_uint rows = (cl_uint)y->rows, cols = (cl_uint)y->cols;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(b->buf->mem), EMBCL_KARG(b->offset),
                          EMBCL_KARG_MAT(y)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "bias_rows", 7, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "bias_rows", sizeof args / sizeof args[0], args));
     return embcl_launch_2d(y->dev, k, "bias_rows", cols, rows);
 }
 
@@ -128,6 +128,6 @@ embcl_status embcl_ew_sum_rows(struct embcl_tensor *a, struct embcl_tensor *y, i
     cl_int a_acc = acc;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT(a), EMBCL_KARG(y->buf->mem),
                          EMBCL_KARG(y->offset), EMBCL_KARG(a_acc)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "sum_rows", 8, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "sum_rows", sizeof args / sizeof args[0], args));
     return embcl_launch_2d(y->dev, k, "sum_rows", cols, 1);
 }

@@ -258,12 +258,12 @@ static embcl_status mean_time_run(const char *func, struct embcl_tensor *x, stru
         embcl_karg args[] = {EMBCL_KARG(T), EMBCL_KARG(B), EMBCL_KARG(F), EMBCL_KARG_MAT(y), EMBCL_KARG(t_stride),
                              EMBCL_KARG(b_stride), EMBCL_KARG(len->buf->mem), EMBCL_KARG_MAT((&xm)),
                              EMBCL_KARG(acc)};
-        EMBCL_TRY(embcl_kernel_set_args(k, kname, 13, args));
+        EMBCL_TRY(embcl_kernel_set_args(k, kname, sizeof args / sizeof args[0], args));
         return embcl_launch_2d(x->dev, k, kname, F, (size_t)T * B);
     }
     embcl_karg args[] = {EMBCL_KARG(B), EMBCL_KARG(F), EMBCL_KARG_MAT((&xm)), EMBCL_KARG(t_stride),
                          EMBCL_KARG(b_stride), EMBCL_KARG(len->buf->mem), EMBCL_KARG_MAT(y), EMBCL_KARG(acc)};
-    EMBCL_TRY(embcl_kernel_set_args(k, kname, 12, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, kname, sizeof args / sizeof args[0], args));
     (void)func;
     return embcl_launch_2d(x->dev, k, kname, F, B);
 }

@@ -63,7 +63,7 @@ static embcl_status reduce_into(struct embcl_tensor *v, size_t n, float div, str
     cl_uint nn = (cl_uint)n;
     embcl_karg args[] = {EMBCL_KARG(nn), EMBCL_KARG(v->buf->mem), EMBCL_KARG(div), EMBCL_KARG(out->buf->mem),
                          EMBCL_KARG(out->offset)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "sum_scaled", 5, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "sum_scaled", sizeof args / sizeof args[0], args));
     size_t wgs = (size_t)loss_wgs(out->dev);
     return embcl_kernel_launch(out->dev, k, "sum_scaled", 1, &wgs, &wgs, NULL);
 }
@@ -161,7 +161,7 @@ embcl_status embcl_cross_entropy(embcl_tensor_t logits, embcl_tensor_t target,
         embcl_karg args[] = {EMBCL_KARG(C), EMBCL_KARG_MAT(logits), EMBCL_KARG(target->buf->mem),
                              EMBCL_KARG(target->offset), EMBCL_KARG(ig), EMBCL_KARG(eps),
                              EMBCL_KARG(per_row->buf->mem), EMBCL_KARG(per_row->offset)};
-        s = embcl_kernel_set_args(k, "ce_rows", 10, args);
+        s = embcl_kernel_set_args(k, "ce_rows", sizeof args / sizeof args[0], args);
     }
     size_t wgs = (size_t)loss_wgs(dev), gws = (size_t)p.n * wgs;
     if (s == EMBCL_OK)
@@ -201,7 +201,7 @@ embcl_status embcl_cross_entropy_backward(embcl_tensor_t logits, embcl_tensor_t 
                          EMBCL_KARG(target->offset), EMBCL_KARG(ig), EMBCL_KARG(eps), EMBCL_KARG(dl->buf->mem),
                          EMBCL_KARG(dl->offset), EMBCL_KARG(mode), EMBCL_KARG(scale), EMBCL_KARG_MAT(dlogits),
                          EMBCL_KARG(acc)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "ce_bwd", 16, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "ce_bwd", sizeof args / sizeof args[0], args));
     size_t wgs = (size_t)loss_wgs(dev), gws = (size_t)p.n * wgs;
     return embcl_kernel_launch(dev, k, "ce_bwd", 1, &gws, &wgs, NULL);
 }
@@ -244,7 +244,7 @@ static embcl_status elem_forward(const char *func, const char *kname, struct emb
     if (s == EMBCL_OK) {
         embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT((&xm)), EMBCL_KARG_MAT((&tm)),
                              EMBCL_KARG_MAT(out)};
-        s = embcl_kernel_set_args(k, kname, 11, args);
+        s = embcl_kernel_set_args(k, kname, sizeof args / sizeof args[0], args);
     }
     if (s == EMBCL_OK)
         s = embcl_launch_2d(dev, k, kname, cols, rows);
@@ -276,7 +276,7 @@ static embcl_status elem_backward(const char *func, const char *kname, struct em
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT((&xm)), EMBCL_KARG_MAT((&tm)),
                          EMBCL_KARG_MAT((&dm)), EMBCL_KARG(mode), EMBCL_KARG(scale), EMBCL_KARG_MAT((&gm)),
                          EMBCL_KARG(acc)};
-    EMBCL_TRY(embcl_kernel_set_args(k, kname, 16, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, kname, sizeof args / sizeof args[0], args));
     return embcl_launch_2d(x->dev, k, kname, cols, rows);
 }
 

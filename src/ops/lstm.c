@@ -335,7 +335,7 @@ static embcl_status permute01(struct embcl_tensor *src, struct embcl_tensor *dst
     cl_uint a0 = (cl_uint)A0, a1 = (cl_uint)A1, f = (cl_uint)F;
     embcl_karg args[] = {EMBCL_KARG(a0), EMBCL_KARG(a1), EMBCL_KARG(f), EMBCL_KARG(src->buf->mem),
                          EMBCL_KARG(src->offset), EMBCL_KARG(dst->buf->mem), EMBCL_KARG(dst->offset)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "permute01", 7, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "permute01", sizeof args / sizeof args[0], args));
     return embcl_launch_2d(src->dev, k, "permute01", F, A0 * A1);
 }
 
@@ -357,7 +357,7 @@ static embcl_status cell_fwd(struct embcl_lstm *l, lstm_layer *ly, cl_uint s, st
     embcl_karg args[] = {EMBCL_KARG(s), EMBCL_KARG(T), EMBCL_KARG(B), EMBCL_KARG(H), EMBCL_KARG(l->len->buf->mem),
                          EMBCL_KARG(ly->gates->buf->mem), EMBCL_KARG(bih), EMBCL_KARG(bhh), EMBCL_KARG(has_bias),
                          EMBCL_KARG(ly->P->buf->mem), EMBCL_KARG(ly->C->buf->mem), EMBCL_KARG_MAT(out)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "cell_fwd", 14, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "cell_fwd", sizeof args / sizeof args[0], args));
     return launch_step(l, k, "cell_fwd");
 }
 
@@ -370,7 +370,7 @@ static embcl_status cell_bwd(struct embcl_lstm *l, lstm_layer *ly, cl_uint s, st
     embcl_karg args[] = {EMBCL_KARG(s), EMBCL_KARG(T), EMBCL_KARG(B), EMBCL_KARG(H), EMBCL_KARG(l->len->buf->mem),
                          EMBCL_KARG(ly->gates->buf->mem), EMBCL_KARG(ly->C->buf->mem), EMBCL_KARG_MAT(dout),
                          EMBCL_KARG(dh->buf->mem), EMBCL_KARG(dc->buf->mem), EMBCL_KARG(dG->buf->mem)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "cell_bwd", 13, args));
+    EMBCL_TRY(embcl_kernel_set_args(k, "cell_bwd", sizeof args / sizeof args[0], args));
     return launch_step(l, k, "cell_bwd");
 }
 
@@ -477,7 +477,7 @@ static embcl_status forward_run(struct embcl_lstm *l, struct embcl_tensor *x, st
             if (uses_dropout(l)) {
                 s = embcl_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &l->layers[k + 1].xin);
                 if (s == EMBCL_OK)
-                    s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k), fn);
+                    s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k - 1), fn);
             } else {
                 l->layers[k + 1].xin = out; /* the next layer's saved input */
                 out = NULL;
