@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "embcl/lstm.h"
+#include "device/tuning.h"
 #include "ops/dense_util.h"
 #include "ops/random.h"
 
@@ -339,11 +340,20 @@ static embcl_status permute01(struct embcl_tensor *src, struct embcl_tensor *dst
     return embcl_launch_2d(src->dev, k, "permute01", F, A0 * A1);
 }
 
+/* Exactly (H, B, D) work-items (the cell kernels have no bounds check), in
+ * groups of up to lstm.WGS: the largest power of two dividing H, times the
+ * largest divisor of B that fits. */
 static embcl_status launch_step(struct embcl_lstm *l, cl_kernel k, const char *kname)
 {
     size_t H = (size_t)l->H, B = (size_t)l->B;
-    size_t lx = H < 64 ? H : 64, ly = B < 4 ? B : 4;
-    size_t gws[3] = {embcl_round_up(H, lx), embcl_round_up(B, ly), (size_t)l->D}, lws[3] = {lx, ly, 1};
+    size_t wgs = (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256);
+    size_t lx = 1;
+    while (H % (lx * 2) == 0 && lx * 2 <= wgs)
+        lx *= 2;
+    size_t ly = wgs / lx < B ? wgs / lx : B;
+    while (ly > 1 && B % ly != 0)
+        ly--;
+    size_t gws[3] = {H, B, (size_t)l->D}, lws[3] = {lx, ly, 1};
     return embcl_kernel_launch(l->dev, k, kname, 3, gws, lws, NULL);
 }
 
@@ -477,7 +487,7 @@ static embcl_status forward_run(struct embcl_lstm *l, struct embcl_tensor *x, st
             if (uses_dropout(l)) {
                 s = embcl_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &l->layers[k + 1].xin);
                 if (s == EMBCL_OK)
-                    s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k - 1), fn);
+                    s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k), fn);
             } else {
                 l->layers[k + 1].xin = out; /* the next layer's saved input */
                 out = NULL;
