@@ -19,7 +19,10 @@
  * cell_bwd  from dh (carried, plus the output's gradient) and dc (carried):
  *           pre-activation gate gradients dG, dc for the previous step, and
  *           dh zeroed (the host adds dG W_hh to it) or passed through past
- *           the sequence's end.
+ *           the sequence's end. dG is written twice: [D][T*B][4H] for the
+ *           products with W_hh and W_ih, and transposed, [D][4H][T*B], so
+ *           the weight gradients dG^T x are plain GEMMs (no transpose of a
+ *           T*B-long operand).
  * permute01 [A0][A1][F] -> [A1][A0][F] (batch-first <-> time-major).
  * No tunables. */
 #include "common.h"
@@ -72,7 +75,7 @@ __kernel void cell_fwd(uint s, uint T, uint B, uint H, __global const int *len, 
  * ([T*B] rows, direction d at columns d*H); dG: [D][T*B][4H]. */
 __kernel void cell_bwd(uint s, uint T, uint B, uint H, __global const int *len, __global const float *gates,
                        __global const float *C, __global const float *dout, ulong dout_off, ulong dout_ld,
-                       __global float *dh, __global float *dc, __global float *dG)
+                       __global float *dh, __global float *dc, __global float *dG, __global float *dGT)
 {
     STEP_IDS
     ulong k = ((ulong)d * B + b) * H + j;
@@ -84,10 +87,20 @@ __kernel void cell_bwd(uint s, uint T, uint B, uint H, __global const int *len, 
     float c = C[sout], tc = embcl_tanh(c);
     float dct = dcc + dht * o * (1.0f - tc * tc);
     float m = active ? 1.0f : 0.0f;
-    dg[0] = m * (dct * gg * i * (1.0f - i));
-    dg[H] = m * (dct * C[sin] * f * (1.0f - f));
-    dg[2 * H] = m * (dct * i * (1.0f - gg * gg));
-    dg[3 * H] = m * (dht * tc * o * (1.0f - o));
+    float gi = m * (dct * gg * i * (1.0f - i));
+    float gf = m * (dct * C[sin] * f * (1.0f - f));
+    float gc = m * (dct * i * (1.0f - gg * gg));
+    float go = m * (dht * tc * o * (1.0f - o));
+    dg[0] = gi;
+    dg[H] = gf;
+    dg[2 * H] = gc;
+    dg[3 * H] = go;
+    ulong TB = (ulong)T * B;
+    __global float *dgt = dGT + (ulong)d * G * TB + (ulong)j * TB + (ulong)t * B + b;
+    dgt[0] = gi;
+    dgt[H * TB] = gf;
+    dgt[2 * H * TB] = gc;
+    dgt[3 * H * TB] = go;
     /* past the sequence's end dh and dc pass through unchanged */
     dc[k] = active ? dct * f : dcc;
     dh[k] = active ? 0.0f : dhc;
