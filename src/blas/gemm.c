@@ -79,6 +79,8 @@ embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_
     if (rows == 0 || cols == 0 || count == 0)
         return EMBCL_OK;
     size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
+        ly /= 2;
     size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), count}, lws[3] = {lx, ly, 1};
     return embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
 }
@@ -159,6 +161,14 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
         }
         size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
         size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
+        /* small products (an LSTM step) would make fewer groups than the
+         * cores can share evenly: shrink the groups until there are 4 per
+         * compute unit */
+        size_t want = 4 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
+        while (ly > 1 && ((col_blocks + lx - 1) / lx) * ((row_blocks + ly - 1) / ly) * d->count < want)
+            ly = (ly + 1) / 2;
+        while (lx > 1 && ((col_blocks + lx - 1) / lx) * ((row_blocks + ly - 1) / ly) * d->count < want)
+            lx = (lx + 1) / 2;
         size_t gws[3] = {embcl_round_up(col_blocks, lx), embcl_round_up(row_blocks, ly), d->count};
         size_t lws[3] = {lx, ly, 1};
         if (s == EMBCL_OK)
@@ -177,6 +187,8 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
             s = embcl_kernel_set_args(k, "gemm_edge", sizeof args / sizeof args[0], args);
         }
         size_t w = N - n0, ly = d->m < 64 ? d->m : 64;
+        while (ly > 1 && w * ly > dev->info.max_work_group_size)
+            ly /= 2;
         size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {w, ly, 1};
         if (s == EMBCL_OK)
             s = embcl_kernel_launch(dev, k, "gemm_edge", 3, gws, lws, NULL);
