@@ -198,6 +198,43 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
     return s;
 }
 
+/* C = alpha A^T B + beta C where A [K, M] dwarfs B [K, N] and C (the weight
+ * gradient dy^T x of a vocabulary projection): copying A^T would cost more
+ * than the product's operands, so compute C^T = B^T A (copying only the
+ * small B^T) into scratch and fold its transpose into C. */
+static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct embcl_tensor *b, float beta,
+                                    struct embcl_tensor *c, const gemm_dims *d, const char *func)
+{
+    struct embcl_device *dev = c->dev;
+    int64_t shape[2] = {(int64_t)(d->count * d->n), (int64_t)d->m};
+    struct embcl_tensor *t;
+    EMBCL_TRY(embcl_tensor_new(dev, EMBCL_F32, 2, shape, func, &t));
+    struct embcl_tensor t0 = *t;
+    t0.shape[0] = (int64_t)d->n;
+    t0.rows = d->n;
+    gemm_dims sd = {d->n, d->m, d->k, d->count, d->sb, d->sa, d->n * d->m};
+    embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, func);
+    cl_kernel k;
+    if (s == EMBCL_OK)
+        s = embcl_kernel_get(dev, "gemm", NULL, "transpose_axpby", &k);
+    cl_uint rows = (cl_uint)d->m, cols = (cl_uint)d->n;
+    cl_ulong s_sb = d->n * d->m, c_sb = d->sc;
+    if (s == EMBCL_OK) {
+        embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(alpha), EMBCL_KARG(beta),
+                             EMBCL_KARG(t->buf->mem), EMBCL_KARG(s_sb), EMBCL_KARG(c->buf->mem),
+                             EMBCL_KARG(c->offset), EMBCL_KARG(c->ld), EMBCL_KARG(c_sb)};
+        s = embcl_kernel_set_args(k, "transpose_axpby", sizeof args / sizeof args[0], args);
+    }
+    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
+        ly /= 2;
+    size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), d->count}, lws[3] = {lx, ly, 1};
+    if (s == EMBCL_OK)
+        s = embcl_kernel_launch(dev, k, "transpose_axpby", 3, gws, lws, NULL);
+    embcl_tensor_free(t);
+    return s;
+}
+
 /* The last element product z = count-1 touches must lie inside the buffer. */
 static embcl_status check_extent(const struct embcl_tensor *t, size_t stride, size_t count, const char *func,
                                  const char *arg)
@@ -247,8 +284,12 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
     gemm_dims d = {m, n, k, count, stride_a, stride_b, stride_c};
     if (backend == EMBCL_GEMM_AUTO)
         backend = embcl_gemm_backend_for(c->dev);
-    if (backend == EMBCL_GEMM_OWN)
+    if (backend == EMBCL_GEMM_OWN) {
+        /* A^T B with A the big operand: copying B^T and C^T moves less */
+        if (trans_a && !trans_b && d.m >= 16 && (d.k * d.n + 2 * d.m * d.n) * 2 < d.k * d.m)
+            return run_own_swapped(alpha, a, b, beta, c, &d, func);
         return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+    }
     return run_clblast(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
 }
 
