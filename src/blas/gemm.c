@@ -64,13 +64,24 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
                        name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);
 }
 
+/* Every kernel of gemm.cl is built with the tile defines, so one program
+ * build (the cold-start cost) serves the tiles, the edges and the
+ * transposes. */
+static void gemm_defines(struct embcl_device *dev, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DRM=%lld -DVW=%lld -DNV=%lld", embcl_tune_get(dev, "gemm.RM", 6),
+             embcl_tune_get(dev, "gemm.VW", 8), embcl_tune_get(dev, "gemm.NV", 2));
+}
+
 embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_stride, struct embcl_tensor *dst,
                              const char *func)
 {
     (void)func;
     struct embcl_device *dev = src->dev;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "gemm", NULL, "transpose", &k));
+    char defs[96];
+    gemm_defines(dev, defs, sizeof defs);
+    EMBCL_TRY(embcl_kernel_get(dev, "gemm", defs, "transpose", &k));
     cl_uint rows = (cl_uint)src->rows, cols = (cl_uint)src->cols;
     cl_ulong dsb = src->rows * src->cols;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(src->buf->mem), EMBCL_KARG(src->offset),
@@ -144,7 +155,7 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
         b_sb = d->k * d->n;
     }
     char defs[96];
-    snprintf(defs, sizeof defs, "-DRM=%lld -DVW=%lld -DNV=%lld", rm, vw, nv);
+    gemm_defines(dev, defs, sizeof defs);
     cl_kernel k;
     embcl_status s = EMBCL_OK;
     if (col_blocks > 0) {
@@ -215,8 +226,10 @@ static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct 
     gemm_dims sd = {d->n, d->m, d->k, d->count, d->sb, d->sa, d->n * d->m};
     embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, func);
     cl_kernel k;
+    char defs[96];
+    gemm_defines(dev, defs, sizeof defs);
     if (s == EMBCL_OK)
-        s = embcl_kernel_get(dev, "gemm", NULL, "transpose_axpby", &k);
+        s = embcl_kernel_get(dev, "gemm", defs, "transpose_axpby", &k);
     cl_uint rows = (cl_uint)d->m, cols = (cl_uint)d->n;
     cl_ulong s_sb = d->n * d->m, c_sb = d->sc;
     if (s == EMBCL_OK) {
