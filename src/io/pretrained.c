@@ -56,6 +56,21 @@ static embcl_status parse_row(const loader *L, int64_t line_no, const char *line
     return EMBCL_OK;
 }
 
+/* Allocated once a row has shown D numbers, so a word2vec header cannot
+ * make us allocate for a dimension the file does not have. */
+static embcl_status ensure_matrix(loader *L)
+{
+    if (L->m)
+        return EMBCL_OK;
+    size_t V = (size_t)embcl_vocab_size(L->v);
+    if ((uint64_t)L->dim > SIZE_MAX / sizeof(float) / (V ? V : 1))
+        return embcl_error(EMBCL_ERR_OUT_OF_MEMORY, L->func, "a [%zu, %lld] table does not fit in memory", V,
+                           (long long)L->dim);
+    L->m = embcl_malloc(V * (size_t)L->dim * sizeof(float), L->func);
+    L->filled = L->m ? embcl_calloc(V, 1, L->func) : NULL;
+    return L->filled ? EMBCL_OK : EMBCL_ERR_OUT_OF_MEMORY;
+}
+
 static embcl_status read_row(loader *L, int64_t line_no, const char *line, size_t n)
 {
     int64_t fields = count_fields(line, n);
@@ -79,6 +94,7 @@ static embcl_status read_row(loader *L, int64_t line_no, const char *line, size_
         L->st->multiword_rows++;
         return EMBCL_OK;
     }
+    EMBCL_TRY(ensure_matrix(L));
     int64_t id = embcl_vocab_find(L->v, w, wl);
     if (id < 0)
         return EMBCL_OK;
@@ -138,21 +154,16 @@ static embcl_status scan(loader *L, const char *text, size_t len, const embcl_pr
             if (opts->dim > 0 && opts->dim != L->dim)
                 return embcl_error(EMBCL_ERR_SHAPE, L->func, "%s has vectors of dimension %lld; the model's is %lld",
                                    io_name(L->name), (long long)L->dim, (long long)opts->dim);
-            int64_t V = embcl_vocab_size(L->v);
-            L->m = embcl_malloc((size_t)V * (size_t)L->dim * sizeof(float), L->func);
-            L->filled = L->m ? embcl_calloc((size_t)V, 1, L->func) : NULL;
-            if (!L->filled)
-                return EMBCL_ERR_OUT_OF_MEMORY;
             if (w2v_rows >= 0)
                 continue;
         }
         EMBCL_TRY(read_row(L, it.line, line, n));
     }
-    if (!have_first)
-        return embcl_error(EMBCL_ERR_FORMAT, L->func, "%s has no vectors", io_name(L->name));
     if (w2v_rows >= 0 && w2v_rows != L->st->file_rows)
         return embcl_error(EMBCL_ERR_FORMAT, L->func, "%s: the word2vec header gives %lld rows, the file has %lld",
                            io_name(L->name), (long long)w2v_rows, (long long)L->st->file_rows);
+    if (L->st->file_rows == 0)
+        return embcl_error(EMBCL_ERR_FORMAT, L->func, "%s has no vectors", io_name(L->name));
     return EMBCL_OK;
 }
 

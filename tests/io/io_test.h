@@ -3,6 +3,7 @@
 #ifndef EMBCL_TESTS_IO_TEST_H
 #define EMBCL_TESTS_IO_TEST_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,18 @@ static inline char *io_test_join(const char *dir, const char *name)
     char *p = malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+/* Fail unless dir holds exactly one entry (no temporary file left). */
+static inline void io_test_expect_one_file(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot list %s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    cr_assert_eq(n, 1, "%s holds %d entries: a temporary file was left", dir, n);
 }
 
 static inline uint64_t io_test_rand(uint64_t *s)

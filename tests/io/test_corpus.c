@@ -93,10 +93,12 @@ Test(corpus, load_files_build_the_vocabulary)
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_corpus_load_labels(c, lpath), "embcl_corpus_load_labels", "labels.txt has 2",
                "3 sentences");
     char *missing = io_test_join(dir, "missing.txt");
-    TEST_FAILS(EMBCL_ERR_IO, embcl_corpus_load(missing, NULL, 1, &v, &c2), "embcl_corpus_load", "missing.txt",
+    embcl_vocab_t v2;
+    TEST_FAILS(EMBCL_ERR_IO, embcl_corpus_load(missing, NULL, 1, &v2, &c2), "embcl_corpus_load", "missing.txt",
                "No such file");
-    TEST_FAILS(EMBCL_ERR_IO, embcl_corpus_load(dir, NULL, 1, &v, &c2), "not a regular file");
-    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_corpus_load(path, NULL, 0, &v, &c2), "min_count is 0");
+    cr_assert(v2 == NULL && c2 == NULL);
+    TEST_FAILS(EMBCL_ERR_IO, embcl_corpus_load(dir, NULL, 1, &v2, &c2), "not a regular file");
+    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_corpus_load(path, NULL, 0, &v2, &c2), "min_count is 0");
     embcl_corpus_free(c);
     embcl_vocab_free(v);
     free(missing);

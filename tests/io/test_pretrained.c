@@ -151,6 +151,10 @@ Test(pretrained, malformed_rows_name_file_line_and_word)
     expect_error(EMBCL_ERR_FORMAT, "a 1 2\nking 1 1e99\n", NULL, "'1e99', not a finite number");
     expect_error(EMBCL_ERR_FORMAT, "lonely\n", NULL, "line 1: expected a word and its numbers");
     expect_error(EMBCL_ERR_FORMAT, "", NULL, "glove.txt has no vectors");
+    expect_error(EMBCL_ERR_FORMAT, "0 5\n", NULL, "glove.txt has no vectors");
+    /* a header's dimension is not trusted for allocation before a row shows it */
+    expect_error(EMBCL_ERR_FORMAT, "1 4000000000000\nking 1 2\n", NULL,
+                 "line 2: expected 4000000000000 numbers after 'king', found 2");
     embcl_vocab_t v = small_vocab();
     float *m;
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_pretrained_parse(TEXT("a 1\nb\0 2\n"), "g.txt", v, NULL, &m, NULL),
