@@ -156,6 +156,12 @@ EMBCL_API embcl_status embcl_pretrained_parse(const char *text, size_t len, cons
 EMBCL_API embcl_status embcl_pretrained_load(const char *path, embcl_vocab_t v,
                                              const embcl_pretrained_options *opts, float **matrix,
                                              embcl_pretrained_stats *stats);
+/* Write matrix [V, D] f32 (V = the vocabulary's size, a row per id, in id
+ * order) as GloVe or word2vec text, atomically. Numbers are printed with 9
+ * significant digits, so loading the file gives back the same floats.
+ * Non-finite values are refused (naming the word), since no reader takes them. */
+EMBCL_API embcl_status embcl_pretrained_save(const char *path, embcl_vocab_t v, const float *matrix, int64_t dim,
+                                             embcl_pretrained_format format);
 /* One line of coverage for users, e.g. "pretrained glove D=50: 1834 of 1998
  * words found (91.8%), 164 missing initialised N(0,1)*1, <pad> zeros".
  * Writes at most cap bytes (NUL included); returns the length it needed. */

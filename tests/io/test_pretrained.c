@@ -209,3 +209,34 @@ Test(pretrained, damaged_copies_never_crash)
     io_test_mutate(w2v, sizeof w2v - 1, 2000, parse_glove, &failed);
     cr_assert_gt(failed, 500);
 }
+
+Test(pretrained, save_then_load_gives_the_same_floats)
+{
+    embcl_vocab_t v = small_vocab();
+    const int64_t V = 7, D = 5;
+    float m[7 * 5];
+    uint64_t seed = 99;
+    for (int i = 0; i < V * D; i++)
+        m[i] = (float)((double)(int64_t)io_test_rand(&seed) / 9.2e18) * (i % 3 ? 1e-7f : 3e4f);
+    char *dir = test_tempdir("export");
+    char *path = io_test_join(dir, "vectors.txt");
+    for (int f = 0; f < 2; f++) {
+        embcl_pretrained_format format = f ? EMBCL_PRETRAINED_WORD2VEC : EMBCL_PRETRAINED_GLOVE;
+        TEST_OK(embcl_pretrained_save(path, v, m, D, format));
+        float *back;
+        embcl_pretrained_stats st;
+        TEST_OK(embcl_pretrained_load(path, v, NULL, &back, &st));
+        cr_assert_eq(st.format, format);
+        cr_assert_eq(st.found, V - 1);
+        cr_assert_eq(st.missing, 0);
+        cr_assert(memcmp(back, m, sizeof m) == 0, "floats changed in a %s round trip", f ? "word2vec" : "glove");
+        embcl_io_free(back);
+    }
+    io_test_expect_one_file(dir);
+    m[12] = NAN;
+    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_pretrained_save(path, v, m, D, EMBCL_PRETRAINED_GLOVE),
+               "embcl_pretrained_save", "matrix[2][2] (word 'king') is nan");
+    embcl_vocab_free(v);
+    free(path);
+    free(dir);
+}
