@@ -1,6 +1,7 @@
 /* Vocabulary: words in one growing character arena, an open-addressing hash
  * table of ids, counts. Ids are assigned by embcl_vocab_build's order rule
  * (descending count, then first occurrence) or by insertion. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ static size_t find_slot(const struct embcl_vocab *v, const char *w, size_t len)
         if (id < 0)
             return i;
         const char *s = v->chars + v->word_off[id];
-        if (strncmp(s, w, len) == 0 && s[len] == '\0')
+        /* strnlen first: never read past a shorter stored word's NUL */
+        if (strnlen(s, len + 1) == len && memcmp(s, w, len) == 0)
             return i;
         i = (i + 1) & mask;
     }

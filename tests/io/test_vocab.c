@@ -33,6 +33,7 @@ Test(vocab, ids_by_descending_count_then_first_occurrence)
     expect_word(v, 6, "e", 1);
     cr_assert_eq(embcl_vocab_find(v, "z", 1), -1);
     cr_assert_eq(embcl_vocab_find(v, "ab", 1), 2, "find uses only len bytes");
+    cr_assert_eq(embcl_vocab_find(v, "a\0zzzzzzzz", 10), -1, "a NUL inside the key matches nothing");
     cr_assert_null(embcl_vocab_word(v, 7));
     cr_assert_null(embcl_vocab_word(v, -1));
     cr_assert_eq(embcl_vocab_count(v, 99), -1);
