@@ -114,7 +114,7 @@ EMBCL_API embcl_status embcl_corpus_load_labels(embcl_corpus_t c, const char *pa
  * GloVe text (a word, then D numbers, one word a line) or word2vec text (the
  * same after a first line "COUNT D"); the format is detected from the first
  * line. Every row must have the same D. Words are matched exactly (case
- * matters). A word seen twice keeps its first row. Rows of words not in the
+ * matters). A vocabulary word given twice keeps its first row. Rows of words not in the
  * vocabulary are checked for their number of fields but their numbers are
  * not parsed (that is what makes a 2 GB file quick to scan). A GloVe row
  * whose word itself contains spaces (some real files have them) cannot
@@ -138,7 +138,7 @@ typedef struct embcl_pretrained_stats {
     int64_t found;           /* vocabulary ids (other than <pad>) given a row from the file */
     int64_t missing;         /* ids (other than <pad>) initialised N(0,1) * init_scale */
     int64_t pad_zeroed;      /* 1: the <pad> row was set to zeros (unless the file had "<pad>") */
-    int64_t duplicate_rows;  /* later rows for a word already seen, ignored */
+    int64_t duplicate_rows;  /* later rows for a vocabulary word that already had one, ignored */
     int64_t multiword_rows;  /* rows whose word contains spaces, ignored */
     double init_scale;
     uint64_t seed;
