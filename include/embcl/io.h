@@ -66,6 +66,10 @@ EMBCL_API int64_t embcl_vocab_count(embcl_vocab_t v, int64_t id);
 /* Text format: a line "embcl-vocab 1 SIZE", then one line "WORD COUNT" per
  * id in id order. Save writes atomically (a temporary file, then rename). */
 EMBCL_API embcl_status embcl_vocab_save(embcl_vocab_t v, const char *path);
+/* The same text in memory (*text NUL-terminated, *len without the NUL; free
+ * with embcl_io_free), e.g. to keep the vocabulary in a checkpoint's
+ * metadata so the checkpoint alone can answer word queries. */
+EMBCL_API embcl_status embcl_vocab_serialize(embcl_vocab_t v, char **text, size_t *len);
 EMBCL_API embcl_status embcl_vocab_parse(const char *text, size_t len, const char *name,
                                          embcl_vocab_t *out);
 EMBCL_API embcl_status embcl_vocab_load(const char *path, embcl_vocab_t *out);

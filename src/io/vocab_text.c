@@ -8,15 +8,19 @@
 
 #define VOCAB_MAGIC "embcl-vocab"
 
+static embcl_status vocab_text(embcl_vocab_t v, embcl_strbuf *b)
+{
+    int64_t n = embcl_vocab_size(v);
+    EMBCL_TRY(embcl_strbuf_appendf(b, VOCAB_MAGIC " 1 %lld\n", (long long)n));
+    for (int64_t id = 0; id < n; id++)
+        EMBCL_TRY(embcl_strbuf_appendf(b, "%s %lld\n", embcl_vocab_word(v, id), (long long)embcl_vocab_count(v, id)));
+    return EMBCL_OK;
+}
+
 static embcl_status fill_vocab(int fd, void *ctx, const char *func, const char *path)
 {
-    embcl_vocab_t v = ctx;
     embcl_strbuf b = {0};
-    int64_t n = embcl_vocab_size(v);
-    embcl_status s = embcl_strbuf_appendf(&b, VOCAB_MAGIC " 1 %lld\n", (long long)n);
-    for (int64_t id = 0; id < n && s == EMBCL_OK; id++)
-        s = embcl_strbuf_appendf(&b, "%s %lld\n", embcl_vocab_word(v, id),
-                                 (long long)embcl_vocab_count(v, id));
+    embcl_status s = vocab_text(ctx, &b);
     if (s == EMBCL_OK)
         s = io_write_all(fd, b.data, b.len, func, path);
     embcl_strbuf_free(&b);
@@ -28,6 +32,23 @@ embcl_status embcl_vocab_save(embcl_vocab_t v, const char *path)
     static const char *fn = "embcl_vocab_save";
     EMBCL_CHECK_ARG(v, fn, "v is NULL");
     return io_write_atomic(path, fn, fill_vocab, v);
+}
+
+embcl_status embcl_vocab_serialize(embcl_vocab_t v, char **text, size_t *len)
+{
+    static const char *fn = "embcl_vocab_serialize";
+    EMBCL_CHECK_ARG(v && text && len, fn, "%s is NULL", !v ? "v" : !text ? "text" : "len");
+    *text = NULL;
+    *len = 0;
+    embcl_strbuf b = {0};
+    embcl_status s = vocab_text(v, &b);
+    if (s != EMBCL_OK) {
+        embcl_strbuf_free(&b);
+        return embcl_error_context(s, fn);
+    }
+    *text = b.data;
+    *len = b.len;
+    return EMBCL_OK;
 }
 
 /* Up to want tokens of a line; *got says how many there were (up to want+1). */

@@ -119,6 +119,16 @@ Test(vocab, save_and_load_round_trip)
         cr_assert_eq(embcl_vocab_count(w, id), embcl_vocab_count(v, id));
     }
     embcl_vocab_free(w);
+    char *mem;
+    size_t mem_len, file_len;
+    TEST_OK(embcl_vocab_serialize(v, &mem, &mem_len));
+    char *file = io_test_read(path, &file_len);
+    cr_assert(mem_len == file_len && strcmp(mem, file) == 0, "serialize and save write the same text");
+    TEST_OK(embcl_vocab_parse(mem, mem_len, "metadata", &w));
+    cr_assert_eq(embcl_vocab_size(w), 8);
+    embcl_vocab_free(w);
+    embcl_io_free(mem);
+    free(file);
     embcl_vocab_free(v);
     free(path);
     free(dir);
