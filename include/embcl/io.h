@@ -12,7 +12,8 @@
  *
  * Text conventions: a sentence is one line ('\n'; a '\r' before it is
  * whitespace); tokens are separated by spaces, tabs, '\r', '\v' or '\f';
- * a NUL byte is a format error (a binary file given as text).
+ * a leading UTF-8 byte order mark is skipped; a NUL byte is a format error
+ * (a binary file given as text).
  *
  * Ownership: each handle received (vocab, corpus, safetensors, dataset) is
  * freed by its own embcl_..._free or _close function (NULL is accepted). Host arrays the
@@ -117,7 +118,7 @@ EMBCL_API embcl_status embcl_corpus_load_labels(embcl_corpus_t c, const char *pa
 /* -------------------------------------------------- pretrained word vectors
  * GloVe text (a word, then D numbers, one word a line) or word2vec text (the
  * same after a first line "COUNT D"); the format is detected from the first
- * line. Every row must have the same D. Words are matched exactly (case
+ * line (two integers there make it word2vec). Every row must have the same D. Words are matched exactly (case
  * matters). A vocabulary word given twice keeps its first row. Rows of words not in the
  * vocabulary are checked for their number of fields but their numbers are
  * not parsed (that is what makes a 2 GB file quick to scan). A GloVe row

@@ -46,6 +46,12 @@ typedef struct io_lines {
 
 static inline void io_lines_init(io_lines *it, const char *text, size_t len)
 {
+    /* a UTF-8 byte order mark (Windows editors write one) is not a word */
+    if (len >= 3 && (unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb &&
+        (unsigned char)text[2] == 0xbf) {
+        text += 3;
+        len -= 3;
+    }
     it->p = text;
     it->end = text + len;
     it->line = 0;

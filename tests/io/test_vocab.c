@@ -72,6 +72,14 @@ Test(vocab, same_text_gives_same_ids)
     embcl_vocab_free(b);
 }
 
+Test(vocab, byte_order_mark_is_not_a_word)
+{
+    embcl_vocab_t v = build(TEXT("\xef\xbb\xbfhello world\nhello\n"), 1);
+    cr_assert_eq(embcl_vocab_size(v), 4);
+    expect_word(v, 2, "hello", 2);
+    embcl_vocab_free(v);
+}
+
 Test(vocab, build_rejects_bad_input)
 {
     embcl_vocab_t v;
