@@ -4,7 +4,7 @@
  * Tunables (-D): RB the most radix bits a pass may use (local memory is
  *   sized for RADIX = 1 << RB digits; each call passes the bits it uses, so
  *   the host can spread a key's bits evenly over the fewest passes);
- *   WGS work-group size (the kernels require exactly WGS work-items);
+ *   WGS work-group size (the kernels require exactly WGS work-items).
  *
  * Work layout, shared by every kernel: work-item q = group * WGS + local id
  * owns the contiguous chunk [q * C, min((q + 1) * C, n)). Group g's chunks
