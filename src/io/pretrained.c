@@ -80,6 +80,7 @@ static embcl_status read_row(loader *L, int64_t line_no, const char *line, size_
     if (fields < L->dim + 1)
         return too_few_or_many(L, line_no, w, wl, fields - 1);
     L->st->file_rows++;
+    EMBCL_TRY(ensure_matrix(L));
     if (fields > L->dim + 1) {
         /* either a word with spaces (real GloVe files have a few) or too many
          * numbers: the extra leading fields decide */
@@ -94,7 +95,6 @@ static embcl_status read_row(loader *L, int64_t line_no, const char *line, size_
         L->st->multiword_rows++;
         return EMBCL_OK;
     }
-    EMBCL_TRY(ensure_matrix(L));
     int64_t id = embcl_vocab_find(L->v, w, wl);
     if (id < 0)
         return EMBCL_OK;

@@ -114,6 +114,10 @@ Test(pretrained, word2vec_text_is_detected)
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_pretrained_parse(TEXT("3 2\nqueen 1 2\nzebra 3 4\n"), "vec.txt", v, NULL, &m,
                                                         NULL),
                "embcl_pretrained_parse", "vec.txt: the word2vec header gives 3 rows, the file has 2");
+    /* a file whose only row is a multi-word one still yields a whole table */
+    TEST_OK(embcl_pretrained_parse(TEXT("1 2\nking queen 1 2\n"), "vec.txt", v, NULL, &m, &st));
+    cr_assert(st.multiword_rows == 1 && st.found == 0 && st.missing == 6);
+    embcl_io_free(m);
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_pretrained_parse(TEXT("3 0\n"), "vec.txt", v, NULL, &m, NULL),
                "line 1: word2vec header gives 3 rows of dimension 0");
     cr_assert_null(m);
