@@ -16,8 +16,11 @@
  * (a binary file given as text).
  *
  * Ownership: each handle received (vocab, corpus, safetensors, dataset) is
- * freed by its own embcl_..._free or _close function (NULL is accepted). Host arrays the
- * library allocates for the caller are freed with embcl_io_free().
+ * freed by its own _free or _close function (NULL is accepted). Host arrays
+ * the library allocates for the caller are freed with embcl_io_free(). On
+ * failure every out-parameter is set to NULL and nothing is left to free.
+ * Nothing here keeps global state; distinct handles may be used from
+ * distinct threads.
  */
 #ifndef EMBCL_IO_H
 #define EMBCL_IO_H
@@ -32,12 +35,14 @@ extern "C" {
 EMBCL_API void embcl_io_free(void *p);
 
 /* ---------------------------------------------------------------- vocabulary
- * Ids are dense, 0..size-1. Id 0 is always "<pad>" (count 0: padding is not
- * a word; literal "<pad>" tokens would count) and id 1 is always "<unk>" (its count is the number of corpus
- * tokens that were "<unk>" or fell below min_count). The other words follow
- * in descending count, ties broken by first occurrence in the corpus, so the
- * same corpus always gives the same ids. A corpus token spelled "<pad>" or
- * "<unk>" maps to that reserved id. */
+ * Ids are dense, 0..size-1. Id 0 is always "<pad>" (padding_idx for
+ * nn.Embedding; its count is that of literal "<pad>" tokens, normally 0) and
+ * id 1 is always "<unk>" (its count is the number of corpus tokens that were
+ * "<unk>" or fell below min_count). The other words follow in descending
+ * count, ties broken by first occurrence in the corpus, so the same corpus
+ * always gives the same ids. A corpus token spelled "<pad>" or "<unk>" maps
+ * to that reserved id. There is no end-of-sentence word: a language model
+ * that wants one adds it with embcl_vocab_add. */
 typedef struct embcl_vocab *embcl_vocab_t;
 
 #define EMBCL_VOCAB_PAD 0
@@ -118,12 +123,13 @@ EMBCL_API embcl_status embcl_corpus_load_labels(embcl_corpus_t c, const char *pa
 /* -------------------------------------------------- pretrained word vectors
  * GloVe text (a word, then D numbers, one word a line) or word2vec text (the
  * same after a first line "COUNT D"); the format is detected from the first
- * line (two integers there make it word2vec). Every row must have the same D. Words are matched exactly (case
- * matters). A vocabulary word given twice keeps its first row. Rows of words not in the
- * vocabulary are checked for their number of fields but their numbers are
- * not parsed (that is what makes a 2 GB file quick to scan). A GloVe row
- * whose word itself contains spaces (some real files have them) cannot
- * match a vocabulary word and is counted in `multiword_rows`. */
+ * line (two integers there make it word2vec). Every row must have the same
+ * D. Words are matched exactly (case matters). A vocabulary word given twice
+ * keeps its first row. Rows of words not in the vocabulary are checked for
+ * their number of fields but their numbers are not parsed (that is what
+ * makes a 2 GB file quick to scan). A row whose word itself contains spaces
+ * (some real GloVe files have them) cannot match a vocabulary word and is
+ * counted in `multiword_rows`. */
 typedef enum embcl_pretrained_format {
     EMBCL_PRETRAINED_GLOVE = 0,
     EMBCL_PRETRAINED_WORD2VEC = 1
