@@ -5,6 +5,8 @@
 #include "embcl/core.h"
 #include "embcl/device.h"
 #include "embcl/tensor.h"
+#include "embcl/sparse.h"
+#include "embcl/io.h"
 #include "embcl/elementwise.h"
 #include "embcl/linear.h"
 #include "embcl/loss.h"

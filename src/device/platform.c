@@ -154,11 +154,13 @@ embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
     for (cl_uint p = 0; s == EMBCL_OK && p < np; p++) {
         cl_uint nd = 0;
         err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
-        if (err == CL_DEVICE_NOT_FOUND || nd == 0)
+        if (err == CL_DEVICE_NOT_FOUND)
             continue;
         s = embcl_cl_check(err, "embcl_device_list", "clGetDeviceIDs");
         if (s != EMBCL_OK)
             break;
+        if (nd == 0)
+            continue;
         cl_device_id *ids = embcl_calloc(nd, sizeof *ids, "embcl_device_list");
         embcl_device_info *grown = ids ? embcl_realloc(list, (n + nd) * sizeof *list, "embcl_device_list") : NULL;
         if (!grown) {

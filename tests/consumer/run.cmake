@@ -1,6 +1,7 @@
 # Installs the build tree into WORK_DIR/prefix, then configures, builds and
 # runs tests/consumer against it, once through find_package(embcl) and once
-# through pkg-config.
+# through pkg-config. CONSUMER_FLAGS carries the sanitizer flags of a
+# sanitized build (its static library needs the runtime).
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
                 RESULT_VARIABLE rc)
@@ -14,7 +15,8 @@ foreach(f embcl.h embcl/core.h embcl.pc embclConfig.cmake libembcl.a)
   endif()
 endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build
-                -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix RESULT_VARIABLE rc)
+                -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix "-DCMAKE_C_FLAGS=${CONSUMER_FLAGS}"
+                "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_FLAGS}" RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")
 endif()
@@ -41,7 +43,7 @@ endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
 string(REGEX MATCH "-L[^ ;]+" libflag "${flags}")
 string(SUBSTRING "${libflag}" 2 -1 libdir)
-execute_process(COMMAND cc -std=c11 ${SOURCE_DIR}/tests/consumer/consumer.c ${flags}
+execute_process(COMMAND cc -std=c11 ${CONSUMER_FLAGS} ${SOURCE_DIR}/tests/consumer/consumer.c ${flags}
                 "-Wl,-rpath,${libdir}" -o ${WORK_DIR}/consumer_pc RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "building the consumer with pkg-config flags failed")

@@ -70,3 +70,4 @@ char *test_tempdir(const char *tag)
     cr_assert_not_null(d, "mkdtemp %s failed", tmpl);
     return strdup(d);
 }
+
