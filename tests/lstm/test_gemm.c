@@ -105,12 +105,12 @@ static void check_backend(embcl_gemm_backend be)
     embcl_runtime_free(rt);
 }
 
-Test(gemm, own_kernel_matches_host_reference, .timeout = 300)
+Test(gemm, own_kernel_matches_host_reference)
 {
     check_backend(EMBCL_GEMM_OWN);
 }
 
-Test(gemm, clblast_matches_host_reference, .timeout = 600)
+Test(gemm, clblast_matches_host_reference)
 {
     check_backend(EMBCL_GEMM_CLBLAST);
 }
