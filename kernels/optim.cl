@@ -201,12 +201,12 @@ __kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong r
     const size_t lid = get_local_id(0);
     scratch[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t half = get_local_size(0) / 2; half > 0; half /= 2) {
-        if (lid < half)
+    for (size_t w = get_local_size(0) / 2; w > 0; w /= 2) {
+        if (lid < w)
 #if NORM == 0
-            scratch[lid] = fmax(scratch[lid], scratch[lid + half]);
+            scratch[lid] = fmax(scratch[lid], scratch[lid + w]);
 #else
-            scratch[lid] += scratch[lid + half];
+            scratch[lid] += scratch[lid + w];
 #endif
         barrier(CLK_LOCAL_MEM_FENCE);
     }
