@@ -5,6 +5,12 @@
  *   SPARSE=0|1  0: the gradient is a dense matrix, row r updates parameter
  *               row r. 1: the gradient is row-sparse, row r of the values
  *               updates parameter row ids[ids_off + r] (ids unique).
+ *   FUSED=0|1   (with SPARSE=1) no gradient rows: row r's gradient is summed
+ *               here, in order, from the positions perm[seg_start[r] ..
+ *               seg_start[r+1]) of a sorted index list (src/ops/segments.h):
+ *               g row pos (BAG=0) or g row pos_bag[pos] (BAG=1, a bag's
+ *               gradient), times pos_scale[pos] if SCALE=1. This is the
+ *               embedding backward fused with the update.
  *   VW=1|2|4|8|16  floats per work-item step (host: cols % VW == 0, no
  *               column mask).
  *   RMASK, CMASK=0|1  rmask[row] / cmask[col] != 0 marks frozen rows /
@@ -33,6 +39,15 @@
 #ifndef CMASK
 #define CMASK 0
 #endif
+#ifndef FUSED
+#define FUSED 0
+#endif
+#ifndef BAG
+#define BAG 0
+#endif
+#ifndef SCALE
+#define SCALE 0
+#endif
 
 #if VW == 1
 #define VT float
@@ -58,12 +73,35 @@
 #define OPT_T VT
 #include "optim_rows.h"
 
-#if SPARSE
+#if FUSED
+#define ROW_ARGS                                                                                        \
+    , __global const long *ids, ulong ids_off, __global const int *perm, __global const int *seg_start, \
+        __global const int *pos_bag, __global const float *pos_scale
+#define PROW(r) ((ulong)ids[ids_off + (r)])
+/* The gradient vector at column c of segment r: its positions' rows summed
+ * in position order, so every run gives the same bits. */
+#define GRAD_VEC(r, c) segment_sum(g, g_off, g_ld, perm, seg_start, pos_bag, pos_scale, r, c)
+static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global const int *perm,
+                      __global const int *seg_start, __global const int *pos_bag, __global const float *pos_scale,
+                      ulong r, ulong c)
+{
+    VT acc = 0.0f;
+    for (int j = seg_start[r]; j < seg_start[r + 1]; j++) {
+        const int pos = perm[j];
+        const ulong src = BAG ? (ulong)pos_bag[pos] : (ulong)pos;
+        VT x = VLD(g + g_off + src * g_ld + c);
+        acc += SCALE ? x * pos_scale[pos] : x;
+    }
+    return acc;
+}
+#elif SPARSE
 #define ROW_ARGS , __global const long *ids, ulong ids_off
 #define PROW(r) ((ulong)ids[ids_off + (r)])
+#define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
 #else
 #define ROW_ARGS
 #define PROW(r) (r)
+#define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
 #endif
 
 #define COMMON_ARGS                                                                               \
@@ -73,8 +111,9 @@
 #define ROW_FROZEN(pr) (RMASK && rmask[pr])
 #define COL_FROZEN(c) (CMASK && cmask[c])
 
-/* Opens the loop over the rows x cols/VW vectors; inside: pp (parameter),
- * gp (gradient) and s (state index) address the current vector. */
+/* Opens the loop over the rows x cols/VW vectors; inside: pp (parameter)
+ * and s (state index) address the current vector, GRAD_VEC(r, c) is its
+ * gradient. */
 #define FOR_EACH_VECTOR                                                                \
     const ulong nv = cols / VW;                                                        \
     for (ulong r = get_global_id(1); r < rows; r += get_global_size(1)) {              \
@@ -86,7 +125,6 @@
             if (COL_FROZEN(c))                                                         \
                 continue;                                                              \
             __global float *pp = p + p_off + pr * p_ld + c;                            \
-            __global const float *gp = g + g_off + r * g_ld + c;                       \
             const ulong s = pr * cols + c;
 #define END_FOR_EACH_VECTOR \
     }                       \
@@ -97,7 +135,7 @@ __kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float mo
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
-    optim_sgd(&w, VLD(gp), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
+    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
     VST(w, pp);
     if (use_momentum)
         VST(b, buf + s);
@@ -109,7 +147,7 @@ __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global 
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
-    optim_adam(&w, VLD(gp), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
+    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
@@ -122,7 +160,7 @@ __kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, flo
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), ss = VLD(sum + s);
-    optim_adagrad(&w, VLD(gp), &ss, clr, wd, eps);
+    optim_adagrad(&w, GRAD_VEC(r, c), &ss, clr, wd, eps);
     VST(w, pp);
     VST(ss, sum + s);
     END_FOR_EACH_VECTOR
@@ -133,7 +171,7 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
-    optim_sparse_adam(&w, VLD(gp), &mm, &vv, beta1, beta2, eps, neg_step);
+    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
@@ -152,12 +190,11 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         if (ROW_FROZEN(pr))
             continue;
         __global float *prow = p + p_off + pr * p_ld;
-        __global const float *grow = g + g_off + r * g_ld;
         VT acc = 0.0f;
         for (ulong v = 0; v < nv; v++) {
             if (COL_FROZEN(v * VW))
                 continue;
-            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), VLD(grow + v * VW), wd_mode, wd);
+            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), GRAD_VEC(r, v * VW), wd_mode, wd);
             acc += gg * gg;
         }
         float rs = row_sum[pr], c;
@@ -167,7 +204,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
             if (COL_FROZEN(v * VW))
                 continue;
             VT w = VLD(prow + v * VW);
-            optim_rowwise_adagrad(&w, VLD(grow + v * VW), k, c);
+            optim_rowwise_adagrad(&w, GRAD_VEC(r, v * VW), k, c);
             VST(w, prow + v * VW);
         }
     }
