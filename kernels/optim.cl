@@ -15,6 +15,7 @@
  *               column mask).
  *   RMASK, CMASK=0|1  rmask[row] / cmask[col] != 0 marks frozen rows /
  *               columns, which are skipped (value and state untouched).
+ *   LANES=1|2|..|32  rowwise_adagrad: work-items sharing one row.
  *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
  *               sum |x|^p.
  * Layout: a parameter is a rows x cols matrix at p + p_off with row stride
@@ -22,8 +23,8 @@
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
  * indexed by the parameter row.
  * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
- * vectors, dim 1 over rows, both grid-strided), rowwise_adagrad (1-D, one
- * work-item per row), norm_partial (1-D, one partial result per
+ * vectors, dim 1 over rows, both grid-strided), rowwise_adagrad (1-D, LANES
+ * work-items per row), norm_partial (1-D, one partial result per
  * work-group, local scratch of the group's size), scale_2d (2-D). */
 #include "common.h"
 
@@ -178,29 +179,62 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
     END_FOR_EACH_VECTOR
 }
 
-/* One work-item per row: the mean of squares needs the whole row before
- * any element changes, and walking it in order keeps the sum's rounding
- * the same on every device. n_cols: the row's unfrozen columns. */
+/* Row-wise Adagrad: the mean of squares needs the whole row before any
+ * element changes. LANES work-items share a row (LANES=1: one work-item
+ * walks it alone, what a CPU likes; a GPU wants 16-32 lanes reading
+ * consecutive vectors); lane l takes vectors l, l+LANES, ... and the
+ * lanes' sums meet in a fixed tree in `scratch` (local, one float per
+ * work-item), so the rounding is the same on every run. The work-group
+ * size is a multiple of LANES and the loop over row blocks is uniform per
+ * group, so every work-item reaches every barrier. n_cols: the row's
+ * unfrozen columns. */
+#ifndef LANES
+#define LANES 1
+#endif
 __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols, float lr, float eps, int wd_mode,
-                              float wd)
+                              float wd
+#if LANES > 1
+                              ,
+                              __local float *scratch
+#endif
+)
 {
     const ulong nv = cols / VW;
-    for (ulong r = get_global_id(0); r < rows; r += get_global_size(0)) {
-        const ulong pr = PROW(r);
-        if (ROW_FROZEN(pr))
-            continue;
+    const uint lane = get_local_id(0) % LANES;
+    const ulong block = get_local_size(0) / LANES;
+    for (ulong base = get_group_id(0) * block; base < rows; base += get_num_groups(0) * block) {
+        const ulong r = base + get_local_id(0) / LANES;
+        const ulong pr = r < rows ? PROW(r) : 0;
+        const int live = r < rows && !ROW_FROZEN(pr);
         __global float *prow = p + p_off + pr * p_ld;
         VT acc = 0.0f;
-        for (ulong v = 0; v < nv; v++) {
+        float rs = live ? row_sum[pr] : 0.0f;
+        for (ulong v = lane; live && v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
             VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), GRAD_VEC(r, v * VW), wd_mode, wd);
             acc += gg * gg;
         }
-        float rs = row_sum[pr], c;
-        float k = optim_rowwise_adagrad_coef(&rs, VSUM(acc), n_cols, lr, eps, wd_mode, wd, &c);
-        row_sum[pr] = rs;
-        for (ulong v = 0; v < nv; v++) {
+        float sq = VSUM(acc);
+#if LANES > 1
+        const size_t lid = get_local_id(0);
+        scratch[lid] = sq;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (uint w = LANES / 2; w > 0; w /= 2) {
+            if (lane < w)
+                scratch[lid] += scratch[lid + w];
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        sq = scratch[lid - lane];
+        barrier(CLK_LOCAL_MEM_FENCE); /* the next block reuses scratch */
+#endif
+        if (!live)
+            continue;
+        float c;
+        const float k = optim_rowwise_adagrad_coef(&rs, sq, n_cols, lr, eps, wd_mode, wd, &c);
+        if (lane == 0)
+            row_sum[pr] = rs;
+        for (ulong v = lane; v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
             VT w = VLD(prow + v * VW);

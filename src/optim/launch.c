@@ -36,12 +36,19 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         rows = 1;
         p_ld = g_ld = cols;
     }
+    size_t wgs = min_sz((size_t)embcl_tune_get(dev, rowwise ? "optim_row.WGS" : "optim.WGS", 256),
+                        dev->info.max_work_group_size);
+    size_t lanes = rowwise ? (size_t)embcl_tune_get(dev, "optim_row.LANES", 1) : 1;
+    if (lanes > wgs)
+        lanes = wgs;
+    lanes = pow2_at_least(lanes) > lanes ? pow2_at_least(lanes) / 2 : lanes; /* the lanes' tree halves */
+    wgs = wgs / lanes * lanes;
     size_t vw = (size_t)embcl_tune_get(dev, "optim.VW", 4);
     while (vw > 1 && (cmask || cols % vw || (!rowwise && (p_off % vw || g_off % vw || p_ld % vw || g_ld % vw))))
         vw /= 2;
     char defs[128];
-    snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d", sparse,
-             fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask);
+    snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d -DLANES=%zu",
+             sparse, fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask, lanes);
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
 
@@ -69,15 +76,15 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         args[n++] = EMBCL_KARG(bag);
         args[n++] = EMBCL_KARG(scale);
     }
-    for (size_t i = 0; i < n_extra && n < MAX_ARGS; i++)
+    for (size_t i = 0; i < n_extra && n < MAX_ARGS - 1; i++)
         args[n++] = extra[i];
+    if (lanes > 1)
+        args[n++] = EMBCL_KARG_LOCAL(wgs * sizeof(float));
     EMBCL_TRY(embcl_kernel_set_args(k, kernel, n, args));
 
-    size_t wgs = min_sz((size_t)embcl_tune_get(dev, rowwise ? "optim_row.WGS" : "optim.WGS", 256),
-                        dev->info.max_work_group_size);
     size_t cap = (size_t)dev->info.compute_units * wgs * 16; /* enough items to fill the device */
     if (rowwise) {
-        size_t gws = min_sz(embcl_round_up(rows, wgs), embcl_round_up(cap, wgs));
+        size_t gws = min_sz(embcl_round_up(rows * lanes, wgs), embcl_round_up(cap, wgs));
         return embcl_kernel_launch(dev, k, kernel, 1, &gws, &wgs, NULL);
     }
     size_t nv = cols / vw;

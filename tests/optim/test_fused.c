@@ -31,7 +31,17 @@ static void teardown(void)
     embcl_runtime_free(rt);
 }
 
+/* GPU-shaped tunings: vector width 4, small groups, 8 lanes per row. */
+static void setup_tuned(void)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.tuning = "optim.VW=4,optim.WGS=64,optim_row.WGS=64,optim_row.LANES=8";
+    rt = test_runtime_with(&o);
+    dev = test_device(rt);
+}
+
 TestSuite(optim_fused, .init = setup, .fini = teardown);
+TestSuite(optim_fused_tuned, .init = setup_tuned, .fini = teardown);
 
 typedef struct side {
     embcl_tensor_t table;
@@ -188,4 +198,14 @@ Test(optim_fused, refused_like_the_unfused_step)
     embcl_tensor_free(tr);
     embcl_optim_free(s.opt);
     embcl_tensor_free(s.table);
+}
+
+Test(optim_fused_tuned, rowwise_adagrad_and_sparse_adam)
+{
+    embcl_optim_hparams h = embcl_optim_defaults(EMBCL_OPTIM_ROWWISE_ADAGRAD);
+    h.lr = 0.1;
+    h.weight_decay = 0.01;
+    h.wd_mode = EMBCL_WD_L2;
+    compare(EMBCL_OPTIM_ROWWISE_ADAGRAD, &h, 1, PAD);
+    compare(EMBCL_OPTIM_SPARSE_ADAM, NULL, 0, -1);
 }
