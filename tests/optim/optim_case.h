@@ -53,6 +53,7 @@ typedef struct optim_run {
     embcl_tensor_t table[OC_MAX_PARAMS];    /* what the view sits in (or the parameter itself) */
     embcl_tensor_t param[OC_MAX_PARAMS];
     embcl_tensor_t grad[OC_MAX_PARAMS];
+    embcl_tensor_t gtable[OC_MAX_PARAMS];   /* what a column-view gradient sits in */
     embcl_rowsparse_t sgrad[OC_MAX_PARAMS];
 } optim_run;
 
@@ -148,7 +149,13 @@ static inline void oc_setup(optim_run *r, embcl_device_t dev, const ref_case *c,
             r->param[k] = test_tensor_f32(dev, 2, shape, init);
         }
         free(init);
-        r->grad[k] = test_tensor_f32(dev, 2, shape, NULL);
+        if (as_view) { /* the gradient too: a column view at another offset */
+            int64_t wide[2] = {r->rows[k], r->cols[k] + 1};
+            r->gtable[k] = test_tensor_f32(dev, 2, wide, NULL);
+            TEST_OK(embcl_tensor_view_cols(r->gtable[k], 1, 1 + r->cols[k], &r->grad[k]));
+        } else {
+            r->grad[k] = test_tensor_f32(dev, 2, shape, NULL);
+        }
         char name[16];
         snprintf(name, sizeof name, "p%d", k);
         TEST_OK(embcl_optim_add_param(r->opt, (size_t)r->group[k], r->param[k], name, NULL));
@@ -252,6 +259,7 @@ static inline void oc_free(optim_run *r)
         embcl_tensor_free(r->param[k]);
         embcl_tensor_free(r->table[k]);
         embcl_tensor_free(r->grad[k]);
+        embcl_tensor_free(r->gtable[k]);
         embcl_rowsparse_free(r->sgrad[k]);
     }
     embcl_optim_free(r->opt);

@@ -102,3 +102,43 @@ Test(optim_freeze, frozen_parameter_takes_no_step)
     TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_optim_freeze(r.opt, 2, 1), "'param' is 2");
     oc_free(&r);
 }
+
+/* Row-wise Adagrad with frozen columns: the row's mean of squares runs over
+ * the unfrozen columns only (a host loop is the reference; PyTorch has no
+ * such optimizer). */
+Test(optim_freeze, rowwise_adagrad_columns_against_host)
+{
+    const ref_case *c = ref_case_get(ref, "rowwise_l2_dense");
+    optim_run r;
+    oc_setup(&r, dev, c, 0);
+    const int c0 = 2, c1 = 5, rows = r.rows[0], cols = r.cols[0];
+    TEST_OK(embcl_optim_freeze_cols(r.opt, 0, c0, c1, 1));
+    float *w = malloc((size_t)(rows * cols) * sizeof *w), *acc = calloc((size_t)rows, sizeof *acc);
+    oc_init_values(&r, 0, w);
+    const float lr = (float)ref_attr_f(c, "lr"), eps = (float)ref_attr_f(c, "eps"),
+                wd = (float)ref_attr_f(c, "weight_decay");
+    for (int t = 1; t <= OC_STEPS; t++) {
+        oc_step(&r, t);
+        for (int i = 0; i < rows; i++) {
+            float sq = 0.0f;
+            for (int j = 0; j < cols; j++)
+                if (j < c0 || j >= c1) {
+                    float g = oc_uval(r.seed, (uint32_t)t, (uint32_t)(i * cols + j)) + wd * w[i * cols + j];
+                    sq += g * g;
+                }
+            acc[i] += sq / (float)(cols - (c1 - c0));
+            float k = lr / (sqrtf(acc[i]) + eps), cf = 1.0f - k * wd;
+            for (int j = 0; j < cols; j++)
+                if (j < c0 || j >= c1)
+                    w[i * cols + j] = cf * w[i * cols + j] - k * oc_uval(r.seed, (uint32_t)t, (uint32_t)(i * cols + j));
+        }
+    }
+    float *got = oc_download(r.param[0]), st[64];
+    test_assert_close(got, w, (size_t)(rows * cols), 1e-5, 1e-7, "row-wise Adagrad, frozen columns");
+    TEST_OK(embcl_optim_state_download(r.opt, 0, 0, st, (size_t)rows * sizeof(float)));
+    test_assert_close(st, acc, (size_t)rows, 1e-5, 1e-7, "row-wise Adagrad accumulators");
+    free(got);
+    free(w);
+    free(acc);
+    oc_free(&r);
+}
