@@ -18,6 +18,34 @@
 #define OC_SPARSE_PICKS 7
 #define OC_VIEW_PAD 3 /* extra columns around a parameter tested as a column view */
 
+/* The suite's runtime, device and reference file (each test file has its
+ * own copies). */
+static embcl_runtime_t oc_rt;
+static embcl_device_t oc_dev;
+static ref_file *oc_ref;
+
+/* A suite's .init: a runtime (with tuning overrides if not NULL) and the
+ * reference file tests/data/<ref_rel> (NULL: none). */
+static inline void oc_suite_init(const char *tuning, const char *ref_rel)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.tuning = tuning;
+    oc_rt = test_runtime_with(&o);
+    oc_dev = test_device(oc_rt);
+    oc_ref = ref_rel ? ref_load(ref_path(ref_rel)) : NULL;
+}
+
+/* A suite's .fini: every tensor the test made must be freed by now. */
+static inline void oc_suite_fini(void)
+{
+    if (oc_ref)
+        ref_free(oc_ref);
+    embcl_pool_stats st;
+    TEST_OK(embcl_device_pool_stats(oc_dev, &st));
+    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    embcl_runtime_free(oc_rt);
+}
+
 static inline uint32_t oc_h32(uint32_t x)
 {
     x ^= x >> 16;

@@ -3,37 +3,19 @@
  * update each element on its own, and row-wise Adagrad each row). */
 #include "optim_case.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-static ref_file *ref;
+static void init(void) { oc_suite_init(NULL, "optim/steps.ref"); }
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-    ref = ref_load(ref_path("optim/steps.ref"));
-}
-
-static void teardown(void)
-{
-    ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(optim_freeze, .init = setup, .fini = teardown);
+TestSuite(optim_freeze, .init = init, .fini = oc_suite_fini);
 
 /* Run case `name` 20 steps with rows [r0,r1) and columns [c0,c1) of
  * parameter 0 frozen; check frozen elements against their initial values
  * and zero state, the rest against the reference. */
 static void run_frozen(const char *name, int r0, int r1, int c0, int c1)
 {
-    const ref_case *c = ref_case_get(ref, name);
+    const ref_case *c = ref_case_get(oc_ref, name);
     cr_assert(c != NULL);
     optim_run r;
-    oc_setup(&r, dev, c, 0);
+    oc_setup(&r, oc_dev, c, 0);
     TEST_OK(embcl_optim_freeze_rows(r.opt, 0, 0, r.rows[0], 1)); /* freeze all, then thaw: masks follow */
     TEST_OK(embcl_optim_freeze_rows(r.opt, 0, 0, r.rows[0], 0));
     if (r1 > r0)
@@ -80,9 +62,9 @@ Test(optim_freeze, rowwise_adagrad_rows) { run_frozen("rowwise_l2_dense", 0, 4, 
 
 Test(optim_freeze, frozen_parameter_takes_no_step)
 {
-    const ref_case *c = ref_case_get(ref, "adam_groups");
+    const ref_case *c = ref_case_get(oc_ref, "adam_groups");
     optim_run r;
-    oc_setup(&r, dev, c, 0);
+    oc_setup(&r, oc_dev, c, 0);
     TEST_OK(embcl_optim_freeze(r.opt, 1, 1));
     for (int t = 1; t <= OC_STEPS; t++)
         oc_step(&r, t);
@@ -108,9 +90,9 @@ Test(optim_freeze, frozen_parameter_takes_no_step)
  * such optimizer). */
 Test(optim_freeze, rowwise_adagrad_columns_against_host)
 {
-    const ref_case *c = ref_case_get(ref, "rowwise_l2_dense");
+    const ref_case *c = ref_case_get(oc_ref, "rowwise_l2_dense");
     optim_run r;
-    oc_setup(&r, dev, c, 0);
+    oc_setup(&r, oc_dev, c, 0);
     const int c0 = 2, c1 = 5, rows = r.rows[0], cols = r.cols[0];
     TEST_OK(embcl_optim_freeze_cols(r.opt, 0, c0, c1, 1));
     float *w = malloc((size_t)(rows * cols) * sizeof *w), *acc = calloc((size_t)rows, sizeof *acc);
