@@ -28,13 +28,13 @@ Test(optim_errors, constructor_checks_as_pytorch)
     create_fails(EMBCL_OPTIM_SPARSE_ADAM, h, "Invalid beta parameter at index 1: -0.5", "'beta2'");
     h = embcl_optim_defaults(EMBCL_OPTIM_ADAM);
     h.eps = -1e-8;
-    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid epsilon value: -1e-08", "");
+    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid epsilon value: -1e-08", "'eps'");
     h.eps = 1e-8;
     h.weight_decay = -0.01;
-    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid weight_decay value: -0.01", "");
+    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid weight_decay value: -0.01", "'weight_decay'");
     h = embcl_optim_defaults(EMBCL_OPTIM_SGD);
     h.momentum = -0.9;
-    create_fails(EMBCL_OPTIM_SGD, h, "Invalid momentum value: -0.9", "");
+    create_fails(EMBCL_OPTIM_SGD, h, "Invalid momentum value: -0.9", "'momentum'");
     h.momentum = 0.0;
     h.nesterov = 1;
     create_fails(EMBCL_OPTIM_SGD, h, "Nesterov momentum requires a momentum and zero dampening", "momentum 0");
@@ -43,13 +43,13 @@ Test(optim_errors, constructor_checks_as_pytorch)
     create_fails(EMBCL_OPTIM_SGD, h, "Nesterov momentum requires a momentum and zero dampening", "dampening 0.1");
     h = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
     h.lr_decay = -1;
-    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid lr_decay value: -1", "");
+    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid lr_decay value: -1", "'lr_decay'");
     h.lr_decay = 0;
     h.initial_accumulator_value = -0.5;
-    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid initial_accumulator_value value: -0.5", "");
+    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid initial_accumulator_value value: -0.5", "'initial_accumulator_value'");
     h = embcl_optim_defaults(EMBCL_OPTIM_ROWWISE_ADAGRAD);
     h.wd_mode = (embcl_wd_mode)7;
-    create_fails(EMBCL_OPTIM_ROWWISE_ADAGRAD, h, "Invalid wd_mode value: 7", "");
+    create_fails(EMBCL_OPTIM_ROWWISE_ADAGRAD, h, "Invalid wd_mode value: 7", "'wd_mode'");
 }
 
 Test(optim_errors, groups_and_lr_are_checked_too)
