@@ -197,3 +197,26 @@ Test(optim_errors, bad_state_bytes_change_nothing)
     oc_free(&r);
     ref_free(f);
 }
+
+Test(optim_errors, empty_parameter_steps_without_work)
+{
+    int64_t shape[2] = {0, 4};
+    embcl_tensor_t p = test_tensor_f32(oc_dev, 2, shape, NULL), g = test_tensor_f32(oc_dev, 2, shape, NULL);
+    for (int k = 0; k < EMBCL_OPTIM_COUNT; k++) {
+        if (k == EMBCL_OPTIM_SPARSE_ADAM)
+            continue;
+        embcl_optim_t opt;
+        TEST_OK(embcl_optim_create(oc_dev, (embcl_optim_kind)k, NULL, &opt));
+        TEST_OK(embcl_optim_add_group(opt, NULL, NULL));
+        TEST_OK(embcl_optim_add_param(opt, 0, p, "empty", NULL));
+        embcl_grad gr = {g, NULL};
+        TEST_OK(embcl_optim_step(opt, &gr, 1));
+        int64_t steps;
+        TEST_OK(embcl_optim_param_steps(opt, 0, &steps));
+        cr_assert_eq(steps, 1);
+        embcl_optim_free(opt);
+    }
+    cr_assert_null(embcl_optim_kind_name(EMBCL_OPTIM_COUNT));
+    embcl_tensor_free(p);
+    embcl_tensor_free(g);
+}
