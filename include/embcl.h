@@ -6,6 +6,7 @@
 #include "embcl/device.h"
 #include "embcl/tensor.h"
 #include "embcl/sparse.h"
+#include "embcl/optim.h"
 #include "embcl/io.h"
 #include "embcl/elementwise.h"
 #include "embcl/linear.h"
