@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libcriterion-dev)
 if [ "${1:-}" = "--torch" ]; then
-  pkgs+=(python3-torch python3-numpy)
+  # OpenBLAS: without it Debian's torch runs on the reference BLAS (~1 GFLOP/s)
+  pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
