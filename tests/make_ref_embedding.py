@@ -110,6 +110,38 @@ def embedding_cases():
     w.close()
 
 
+def bag_grad_by_embedding(weight, ix, of, psw, grad_out, mode, pad, freq, ilo):
+    """The sum/mean bag's weight gradient through F.embedding: each index's
+    share of its bag's gradient (per_sample_weight, 1/bag size for mean, 0
+    at padding), then F.embedding's backward, which applies
+    scale_grad_by_freq as documented. torch 1.13's CPU embedding_bag
+    backward divides by the count of another row (indices [1, 1, 2] in one
+    bag give row 2 a gradient of 0.5, not 1), so with freq this is the
+    reference; without, it must agree with embedding_bag (checked)."""
+    flat = ix.reshape(-1)
+    n = flat.numel()
+    if of is None:
+        L = ix.shape[1]
+        bag = torch.arange(n) // L
+    else:
+        ends = list(of[1:].tolist()) if ilo else list(of[1:].tolist()) + [n]
+        bag = torch.zeros(n, dtype=torch.int64)
+        for b, (s, e) in enumerate(zip(of.tolist(), ends)):
+            bag[s:e] = b
+    padv = None if pad is None else pad % weight.shape[0]
+    keep = torch.ones(n) if padv is None else (flat != padv).float()
+    share = keep.clone()
+    if psw is not None:
+        share = share * psw.detach().reshape(-1)
+    if mode == "mean":
+        size = torch.zeros(grad_out.shape[0]).index_add_(0, bag, keep)
+        share = share / size.clamp(min=1)[bag]
+    per = grad_out[bag] * share[:, None]
+    p = weight.clone().requires_grad_(True)
+    F.embedding(flat, p, padding_idx=padv, scale_grad_by_freq=freq).backward(per)
+    return p.grad
+
+
 def bag_cases():
     w = RefWriter(os.path.join(OUT, "bag.ref"), "F.embedding_bag forward and backward (torch %s)" % torch.__version__)
     cases = []
@@ -194,7 +226,13 @@ def bag_cases():
             w.tensor("out", out)
             if max_norm is not None:
                 w.tensor("weight_after", p.detach())
-            w.tensor("grad_weight", p.grad)
+            if mode != "max":
+                per_index = bag_grad_by_embedding(p.detach(), ix, of, q, grad_out, mode, pad, freq, ilo)
+                if not freq:
+                    assert torch.allclose(per_index, p.grad, rtol=1e-5, atol=1e-6), name
+                w.tensor("grad_weight", per_index)
+            else:
+                w.tensor("grad_weight", p.grad)
             if q is not None:
                 w.tensor("grad_psw", q.grad)
             if mode == "max":
