@@ -47,6 +47,15 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bag_atomic.WGS", 256},
     {EMBCL_DEVICE_GPU, NULL, "bag_atomic.LANES", 32},
     {EMBCL_DEVICE_GPU, NULL, "bag_atomic.WGS", 256},
+    /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
+     * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
+    {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},
+    {EMBCL_DEVICE_CPU, NULL, "sort.RB", 8},
+    {EMBCL_DEVICE_CPU, NULL, "sort.IPT", 4096},
+    {EMBCL_DEVICE_GPU, NULL, "sort.WGS", 64},
+    {EMBCL_DEVICE_GPU, NULL, "sort.RB", 6},
+    {EMBCL_DEVICE_GPU, NULL, "sort.IPT", 16},
+    {EMBCL_DEVICE_GPU, NULL, "sort.GROUPS", 2048},
 };
 
 long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fallback)
