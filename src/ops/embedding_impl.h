@@ -28,7 +28,7 @@ typedef struct emb_opts {
 
 /* Kernel variant and geometry of one op family ("bag_fwd", "bag_bwd"). */
 typedef struct emb_tune {
-    long long vw, ch, lanes, wgs;
+    long long vw, ch, lanes, wgs, prefetch;
 } emb_tune;
 
 /* Options resolved against a table of V rows: defaults for NULL, padding

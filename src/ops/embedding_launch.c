@@ -19,6 +19,8 @@ emb_tune emb_tune_for(struct embcl_device *dev, const char *op, size_t D)
     t.lanes = embcl_tune_get(dev, key, 1);
     snprintf(key, sizeof key, "%s.WGS", op);
     t.wgs = embcl_tune_get(dev, key, 256);
+    snprintf(key, sizeof key, "%s.PREFETCH", op);
+    t.prefetch = embcl_tune_get(dev, key, 0);
     /* One variant per device whatever D is: narrow rows go through the
      * kernels' single-vector and scalar tails instead of another build. */
     (void)D;
@@ -40,8 +42,8 @@ static const char *type_name(embcl_dtype t)
 
 void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const emb_tune *t)
 {
-    snprintf(buf, cap, "-DIDX_T=%s -DOFF_T=%s -DVW=%lld -DCH=%lld -DLANES=%lld", type_name(idx), type_name(off),
-             t->vw, t->ch, t->lanes);
+    snprintf(buf, cap, "-DIDX_T=%s -DOFF_T=%s -DVW=%lld -DCH=%lld -DLANES=%lld -DPREFETCH=%lld", type_name(idx),
+             type_name(off), t->vw, t->ch, t->lanes, t->prefetch);
 }
 
 /* The largest work-group the kernel may have on dev, at most `want`. */
