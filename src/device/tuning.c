@@ -37,7 +37,7 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "bag_fwd.LANES", 32},
     {EMBCL_DEVICE_GPU, NULL, "bag_fwd.WGS", 256},
     {EMBCL_DEVICE_CPU, NULL, "bag_bwd.VW", 8},
-    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.CH", 4},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.CH", 8}, /* 2 passes over a 128-wide row; 16 spills */
     {EMBCL_DEVICE_CPU, NULL, "bag_bwd.LANES", 1},
     {EMBCL_DEVICE_CPU, NULL, "bag_bwd.WGS", 256},
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.VW", 4},

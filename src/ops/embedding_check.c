@@ -130,6 +130,10 @@ static embcl_status resolve_offsets(const embcl_bags *b, const emb_opts *o, cons
         return embcl_error(EMBCL_ERR_SHAPE, fn,
                            "argument 'offsets' is empty; with include_last_offset it needs at least 1 entry");
     eb->B = eb->n_offs - (o->o.include_last_offset ? 1 : 0);
+    if (eb->B == 0 && idx->rows * idx->cols > 0)
+        return embcl_error(EMBCL_ERR_SHAPE, fn,
+                           "argument 'offsets' describes no bags but 'indices' has %zu elements, which would "
+                           "belong to none (PyTorch returns uninitialised gradients here)", idx->rows * idx->cols);
     return EMBCL_OK;
 }
 

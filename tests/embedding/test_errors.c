@@ -175,6 +175,10 @@ Test(errors, structural_offsets_errors_follow_pytorch)
     o.include_last_offset = 1;
     b = (embcl_bags){idx2, NULL, NULL};
     TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_embedding_bag(w, &b, &o, out, NULL), "include_last_offset", "2-D");
+    b = (embcl_bags){idx, none, NULL};
+    o.include_last_offset = 0;
+    TEST_FAILS(EMBCL_ERR_SHAPE, embcl_embedding_bag(w, &b, &o, out, NULL), "describes no bags",
+               "'indices' has 4 elements");
     int64_t s3[3] = {1, 2, 2};
     embcl_tensor_t idx3 = i64_tensor(3, s3, v);
     b = (embcl_bags){idx3, offs, NULL};
