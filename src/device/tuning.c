@@ -44,10 +44,6 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.CH", 1},
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.LANES", 32},
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.WGS", 256},
-    {EMBCL_DEVICE_CPU, NULL, "bag_atomic.LANES", 1},
-    {EMBCL_DEVICE_CPU, NULL, "bag_atomic.WGS", 256},
-    {EMBCL_DEVICE_GPU, NULL, "bag_atomic.LANES", 32},
-    {EMBCL_DEVICE_GPU, NULL, "bag_atomic.WGS", 256},
     /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
      * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
     {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},
