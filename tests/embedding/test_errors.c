@@ -21,8 +21,7 @@ static float w_host[V * D];
 
 static void setup(void)
 {
-    rt = test_runtime();
-    dev = test_device(rt);
+    emb_suite_open(&rt, &dev);
     for (int i = 0; i < V * D; i++)
         w_host[i] = (float)((i * 37) % 23) - 11.0f; /* rows with norms well above 1 */
     int64_t ws[2] = {V, D};
@@ -41,10 +40,7 @@ static void teardown(void)
     embcl_tensor_free(out);
     embcl_tensor_free(gw);
     embcl_tensor_free(g);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
+    emb_suite_close(rt, dev);
 }
 
 TestSuite(errors, .init = setup, .fini = teardown);
