@@ -7,7 +7,8 @@
  *   CH     vectors each work-item accumulates in registers per pass over a bag
  *   LANES  work-items sharing one bag's (or one segment's) columns: NDRange
  *          dimension 0; dimension 1 walks bags, positions or segments.
- *   PREFETCH 0|1  touch the next bag's rows before summing this one's (CPUs)
+ *   PREFETCH k    touch the rows of the bag k ahead before summing this one's
+ *                 (CPUs; 0 off)
  * CPUs (PoCL) want LANES 1 and wide VW*CH (a work-item walks whole rows);
  * GPUs want LANES 32 and small VW (neighbouring work-items read
  * neighbouring floats of one row).
@@ -174,10 +175,15 @@ __kernel void bag_fwd(__global const float *w, ulong w_off, ulong ld, ulong D, _
 #if PREFETCH
     /* The first bag of a group touches its own rows, the others the next
      * bag's (a CPU runs a group's work-items in order). */
-    if (get_local_id(1) == 0)
-        touch_rows(w + w_off, ld, D, idx + idx_off, s, e);
-    if (b + 1 < B)
-        bag_range(offs, base, n_offs, fixed_l, n, b + 1, &ts, &te);
+    if (get_local_id(1) == 0) {
+        for (ulong a = b; a < b + PREFETCH && a < B; a++) {
+            bag_range(offs, base, n_offs, fixed_l, n, a, &ts, &te);
+            touch_rows(w + w_off, ld, D, idx + idx_off, ts, te);
+        }
+    }
+    ts = te = 0;
+    if (b + PREFETCH < B)
+        bag_range(offs, base, n_offs, fixed_l, n, b + PREFETCH, &ts, &te);
 #endif
     pool_bag(w + w_off, ld, D, idx + idx_off, s, e, ts, te, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
