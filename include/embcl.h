@@ -12,5 +12,6 @@
 #include "embcl/linear.h"
 #include "embcl/loss.h"
 #include "embcl/lstm.h"
+#include "embcl/embedding.h"
 
 #endif

@@ -31,6 +31,26 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "optim.WGS", 256},
     {EMBCL_DEVICE_GPU, NULL, "optim_row.WGS", 64},
     {EMBCL_DEVICE_GPU, NULL, "optim_row.LANES", 32},
+    /* Embedding / EmbeddingBag (kernels/bag.cl): a CPU work-item walks whole
+     * rows, 8 x float8 accumulators per pass; a GPU spreads a row over a
+     * warp of 32 lanes reading float4s, 8 bags per group. */
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.CH", 8},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.LANES", 1},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.PREFETCH", 1}, /* ~30% less CPU time on a 1M-row gather */
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.VW", 4},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.CH", 1},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.LANES", 32},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.CH", 8}, /* 2 passes over a 128-wide row; 16 spills */
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.LANES", 1},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.WGS", 256},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.VW", 4},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.CH", 1},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.LANES", 32},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.WGS", 256},
     /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
      * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
     {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},
