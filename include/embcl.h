@@ -5,5 +5,6 @@
 #include "embcl/core.h"
 #include "embcl/device.h"
 #include "embcl/tensor.h"
+#include "embcl/graph.h"
 
 #endif

@@ -1,0 +1,117 @@
+/* Elementwise nodes: add, tanh. Shapes must match exactly (no broadcast). */
+#include <string.h>
+
+#include "core/error.h"
+#include "graph/graph_impl.h"
+#include "graph/graph_kernels.h"
+
+static embcl_status same_f32(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
+{
+    const gvalue *a = &g->vals[n->in[0]];
+    char x[96], y[96];
+    for (int i = 0; i < n->n_in; i++) {
+        const gvalue *b = &g->vals[n->in[i]];
+        if (b->dtype != EMBCL_F32)
+            return embcl_error(EMBCL_ERR_DTYPE, func, "input %d ('%s') is %s; it must be f32", i,
+                               b->name ? b->name : "?", embcl_dtype_name(b->dtype));
+        if (b->ndim != a->ndim || memcmp(b->shape, a->shape, (size_t)a->ndim * sizeof *a->shape) != 0)
+            return embcl_error(EMBCL_ERR_SHAPE, func, "inputs have shapes %s and %s; they must be equal",
+                               graph_shape_str(a, x, sizeof x), graph_shape_str(b, y, sizeof y));
+    }
+    outs[0].dtype = EMBCL_F32;
+    outs[0].ndim = a->ndim;
+    memcpy(outs[0].shape, a->shape, sizeof a->shape);
+    return EMBCL_OK;
+}
+
+static embcl_status add_forward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor y = graph_as_2d(graph_t(g, n->out[0]));
+    struct embcl_tensor a2 = graph_as_2d(graph_t(g, n->in[0])), b2 = graph_as_2d(graph_t(g, n->in[1]));
+    gk_args a = {0};
+    gk_mat(&a, &y);
+    gk_mat(&a, &a2);
+    gk_mat(&a, &b2);
+    gk_ulong(&a, y.rows);
+    gk_ulong(&a, y.cols);
+    return gk_run(y.dev, "add2d", &a, y.rows, y.cols);
+}
+
+static embcl_status add_backward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor gy = graph_as_2d(graph_out_grad(g, n, 0));
+    for (int i = 0; i < 2; i++) {
+        struct embcl_tensor *gx;
+        EMBCL_TRY(graph_in_grad(g, n, i, 0, &gx));
+        if (!gx)
+            continue;
+        struct embcl_tensor gx2 = graph_as_2d(gx);
+        EMBCL_TRY(gk_axpy(&gx2, &gy, 1.0f, n->acc[i]));
+    }
+    return EMBCL_OK;
+}
+
+static const gnode_ops add_ops = {
+    .kind = "add",
+    .diff_inputs = 3u,
+    .inplace = 1,
+    .infer = same_f32,
+    .forward = add_forward,
+    .backward = add_backward,
+};
+
+embcl_status embcl_graph_add(embcl_graph_t g, embcl_value a, embcl_value b, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_add";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_TRY(graph_check_value(g, a, fn, "a"));
+    EMBCL_TRY(graph_check_value(g, b, fn, "b"));
+    int in[2] = {a, b};
+    return graph_add_node(g, &add_ops, in, 2, 1, NULL, fn, out);
+}
+
+static embcl_status tanh_forward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor y = graph_as_2d(graph_t(g, n->out[0])), x = graph_as_2d(graph_t(g, n->in[0]));
+    gk_args a = {0};
+    gk_mat(&a, &y);
+    gk_mat(&a, &x);
+    gk_ulong(&a, y.rows);
+    gk_ulong(&a, y.cols);
+    return gk_run(y.dev, "tanh_fwd", &a, y.rows, y.cols);
+}
+
+static embcl_status tanh_backward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor *gxp;
+    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gxp));
+    struct embcl_tensor gx = graph_as_2d(gxp), gy = graph_as_2d(graph_out_grad(g, n, 0));
+    struct embcl_tensor y = graph_as_2d(graph_t(g, n->out[0]));
+    gk_args a = {0};
+    gk_mat(&a, &gx);
+    gk_mat(&a, &gy);
+    gk_mat(&a, &y);
+    gk_ulong(&a, y.rows);
+    gk_ulong(&a, y.cols);
+    gk_int(&a, n->acc[0]);
+    return gk_run(y.dev, "tanh_bwd", &a, y.rows, y.cols);
+}
+
+static const gnode_ops tanh_ops = {
+    .kind = "tanh",
+    .diff_inputs = 1u,
+    .saved_outputs = 1u, /* d tanh = 1 - y^2 */
+    .inplace = 1,
+    .infer = same_f32,
+    .forward = tanh_forward,
+    .backward = tanh_backward,
+};
+
+embcl_status embcl_graph_tanh(embcl_graph_t g, embcl_value x, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_tanh";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_TRY(graph_check_value(g, x, fn, "x"));
+    int in[1] = {x};
+    return graph_add_node(g, &tanh_ops, in, 1, 1, NULL, fn, out);
+}

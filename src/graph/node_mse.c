@@ -1,0 +1,74 @@
+/* mse_loss: mean((x - target)^2) (F.mse_loss, reduction 'mean'), reduced
+ * by one work-group in a fixed order. */
+#include <string.h>
+
+#include "core/error.h"
+#include "graph/graph_impl.h"
+#include "graph/graph_kernels.h"
+
+static embcl_status mse_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
+{
+    const gvalue *x = &g->vals[n->in[0]], *t = &g->vals[n->in[1]];
+    char a[96], b[96];
+    if (x->dtype != EMBCL_F32 || t->dtype != EMBCL_F32)
+        return embcl_error(EMBCL_ERR_DTYPE, func, "arguments 'x' and 'target' must be f32 (got %s and %s)",
+                           embcl_dtype_name(x->dtype), embcl_dtype_name(t->dtype));
+    if (x->ndim != t->ndim || memcmp(x->shape, t->shape, (size_t)x->ndim * sizeof *x->shape) != 0)
+        return embcl_error(EMBCL_ERR_SHAPE, func, "argument 'x' is %s but 'target' is %s; they must be equal",
+                           graph_shape_str(x, a, sizeof a), graph_shape_str(t, b, sizeof b));
+    outs[0].dtype = EMBCL_F32;
+    outs[0].ndim = 1;
+    outs[0].shape[0] = 1;
+    return EMBCL_OK;
+}
+
+static embcl_status mse_forward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor *l = graph_t(g, n->out[0]);
+    struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_2d(graph_t(g, n->in[1]));
+    gk_args a = {0};
+    a.a[a.n++] = EMBCL_KARG(l->buf->mem);
+    gk_ulong(&a, l->offset);
+    gk_mat(&a, &x);
+    gk_mat(&a, &t);
+    gk_ulong(&a, x.rows);
+    gk_ulong(&a, x.cols);
+    return gk_run_group(l->dev, "mse_fwd", &a);
+}
+
+static embcl_status mse_backward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor *gxp, *gl = graph_out_grad(g, n, 0);
+    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gxp));
+    struct embcl_tensor gx = graph_as_2d(gxp);
+    struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_2d(graph_t(g, n->in[1]));
+    gk_args a = {0};
+    gk_mat(&a, &gx);
+    a.a[a.n++] = EMBCL_KARG(gl->buf->mem);
+    gk_ulong(&a, gl->offset);
+    gk_mat(&a, &x);
+    gk_mat(&a, &t);
+    gk_ulong(&a, x.rows);
+    gk_ulong(&a, x.cols);
+    gk_int(&a, n->acc[0]);
+    return gk_run(x.dev, "mse_bwd", &a, x.rows, x.cols);
+}
+
+static const gnode_ops mse_ops = {
+    .kind = "mse_loss",
+    .diff_inputs = 1u,
+    .saved_inputs = 3u,
+    .infer = mse_infer,
+    .forward = mse_forward,
+    .backward = mse_backward,
+};
+
+embcl_status embcl_graph_mse_loss(embcl_graph_t g, embcl_value x, embcl_value target, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_mse_loss";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_TRY(graph_check_value(g, x, fn, "x"));
+    EMBCL_TRY(graph_check_value(g, target, fn, "target"));
+    int in[2] = {x, target};
+    return graph_add_node(g, &mse_ops, in, 2, 1, NULL, fn, out);
+}
