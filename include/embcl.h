@@ -5,6 +5,8 @@
 #include "embcl/core.h"
 #include "embcl/device.h"
 #include "embcl/tensor.h"
+#include "embcl/sparse.h"
+#include "embcl/embedding.h"
 #include "embcl/graph.h"
 
 #endif

@@ -24,6 +24,38 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bandwidth.WGS", 1024},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.WGS", 256},
+    /* Embedding / EmbeddingBag (kernels/bag.cl): a CPU work-item walks whole
+     * rows, 4 x float8 accumulators per pass; a GPU spreads a row over a
+     * warp of 32 lanes reading float4s, 8 bags per group. */
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.CH", 4},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.LANES", 1},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.WGS", 256},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.VW", 4},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.CH", 1},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.LANES", 32},
+    {EMBCL_DEVICE_GPU, NULL, "bag_fwd.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.CH", 4},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.LANES", 1},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.WGS", 256},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.VW", 4},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.CH", 1},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.LANES", 32},
+    {EMBCL_DEVICE_GPU, NULL, "bag_bwd.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "bag_atomic.LANES", 1},
+    {EMBCL_DEVICE_CPU, NULL, "bag_atomic.WGS", 256},
+    {EMBCL_DEVICE_GPU, NULL, "bag_atomic.LANES", 32},
+    {EMBCL_DEVICE_GPU, NULL, "bag_atomic.WGS", 256},
+    /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
+     * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
+    {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},
+    {EMBCL_DEVICE_CPU, NULL, "sort.RB", 8},
+    {EMBCL_DEVICE_CPU, NULL, "sort.IPT", 4096},
+    {EMBCL_DEVICE_GPU, NULL, "sort.WGS", 64},
+    {EMBCL_DEVICE_GPU, NULL, "sort.RB", 6},
+    {EMBCL_DEVICE_GPU, NULL, "sort.IPT", 16},
+    {EMBCL_DEVICE_GPU, NULL, "sort.GROUPS", 2048},
 };
 
 long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fallback)

@@ -1,0 +1,316 @@
+/* EmbeddingBag kernels; Embedding's gather and backward are bags of one.
+ *
+ * Variants (-D):
+ *   IDX_T  int | long   element type of the indices
+ *   OFF_T  int | long   element type of the offsets
+ *   VW     1|2|4|8|16   floats per vector along D (vload/vstore)
+ *   CH     vectors each work-item accumulates in registers per pass over a bag
+ *   LANES  work-items sharing one bag's (or one segment's) columns: NDRange
+ *          dimension 0; dimension 1 walks bags, positions or segments.
+ * CPUs (PoCL) want LANES 1 and wide VW*CH (a work-item walks whole rows);
+ * GPUs want LANES 32 and small VW (neighbouring work-items read
+ * neighbouring floats of one row).
+ *
+ * Bags: bag b is idx[offs[b] .. offs[b+1]) (the last ends at n), or with
+ * offs NULL idx[b*fixed_l .. (b+1)*fixed_l).
+ *
+ * Kernels:
+ *   check_offsets   first offset at which offsets break the rules -> bad[1]
+ *   bag_fwd         pool one table's bags (sum / mean / max with argmax)
+ *   bag_fwd_tables  pool bags of up to 8 tables with their own D in one launch
+ *   bag_positions   per index: its bag and the factor its gradient gets
+ *   scatter_atomic  dW[idx[p]] += f[p] * g[bag(p)] with float atomics (CAS)
+ *   seg_reduce      per distinct row: sum of its positions' gradients, in order
+ *   psw_grad        d out / d per_sample_weights[p] = <g[bag(p)], W[idx[p]]>
+ */
+#include "common.h"
+
+#ifndef IDX_T
+#define IDX_T long
+#endif
+#ifndef OFF_T
+#define OFF_T long
+#endif
+#ifndef VW
+#define VW 4
+#endif
+#ifndef CH
+#define CH 1
+#endif
+#ifndef LANES
+#define LANES 1
+#endif
+
+#define MODE_SUM 0
+#define MODE_MEAN 1
+#define MODE_MAX 2
+#define BS (VW * CH)
+
+#if VW == 1
+#define VT float
+#define IVT int
+#define VLOAD(k, p) (p)[k]
+#define VSTORE(v, k, p) (p)[k] = (v)
+#define IVSTORE(v, k, p) (p)[k] = (v)
+#define IVLOAD(k, p) (p)[k]
+#else
+#define VT EMBCL_CAT(float, VW)
+#define IVT EMBCL_CAT(int, VW)
+#define VLOAD(k, p) EMBCL_CAT(vload, VW)(k, p)
+#define VSTORE(v, k, p) EMBCL_CAT(vstore, VW)(v, k, p)
+#define IVSTORE(v, k, p) EMBCL_CAT(vstore, VW)(v, k, p)
+#define IVLOAD(k, p) EMBCL_CAT(vload, VW)(k, p)
+#endif
+#define SLOAD(k, p) (p)[k]
+#define SSTORE(v, k, p) (p)[k] = (v)
+
+/* base: offsets count from the caller's first index, idx from base. */
+static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulong fixed_l, ulong n, ulong b,
+                      ulong *s, ulong *e)
+{
+    if (!offs) {
+        *s = b * fixed_l;
+        *e = *s + fixed_l;
+    } else {
+        *s = (ulong)offs[b] - base;
+        *e = b + 1 < n_offs ? (ulong)offs[b + 1] - base : n;
+    }
+}
+
+/* NV accumulators of type T over columns [c, c + NV * width) of one bag.
+ * Max keeps the first position that holds each column's maximum: a later
+ * value replaces it only if strictly greater. */
+#define POOL_COLS(T, IT, NV, LOAD, STORE, ISTORE)                                                     \
+    {                                                                                                \
+        T acc[NV];                                                                                   \
+        IT pos[NV];                                                                                  \
+        for (int k = 0; k < NV; k++) {                                                               \
+            acc[k] = (T)(0.0f);                                                                      \
+            pos[k] = (IT)(-1);                                                                       \
+        }                                                                                            \
+        uint cnt = 0;                                                                                \
+        for (ulong p = s; p < e; p++) {                                                              \
+            long r = (long)idx[p];                                                                   \
+            if (r == pad)                                                                            \
+                continue;                                                                            \
+            __global const float *row = w + (ulong)r * ld + c;                                       \
+            if (mode == MODE_MAX) {                                                                  \
+                for (int k = 0; k < NV; k++) {                                                       \
+                    T v = LOAD(k, row);                                                              \
+                    IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                           \
+                    acc[k] = select(acc[k], v, m);                                                   \
+                    pos[k] = select(pos[k], (IT)((int)p), m);                                        \
+                }                                                                                    \
+            } else {                                                                                 \
+                float sw = psw ? psw[p] : 1.0f;                                                      \
+                for (int k = 0; k < NV; k++)                                                         \
+                    acc[k] += sw * LOAD(k, row);                                                     \
+            }                                                                                        \
+            cnt++;                                                                                   \
+        }                                                                                            \
+        float scale = (mode == MODE_MEAN && cnt > 1) ? 1.0f / (float)cnt : 1.0f;                     \
+        for (int k = 0; k < NV; k++)                                                                 \
+            STORE(acc[k] * scale, k, out + c);                                                       \
+        if (mode == MODE_MAX)                                                                        \
+            for (int k = 0; k < NV; k++)                                                             \
+                ISTORE(pos[k], k, mpos + c);                                                         \
+    }
+
+/* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos). */
+static void pool_bag(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
+                     __global const float *psw, long pad, int mode, __global float *out, __global int *mpos,
+                     uint lane)
+{
+    ulong c = (ulong)lane * BS;
+    for (; c + BS <= D; c += LANES * BS)
+        POOL_COLS(VT, IVT, CH, VLOAD, VSTORE, IVSTORE)
+    ulong t = D / BS * BS;
+#if CH > 1
+    for (c = t + (ulong)lane * VW; c + VW <= D; c += LANES * VW)
+        POOL_COLS(VT, IVT, 1, VLOAD, VSTORE, IVSTORE)
+    t += (D - t) / VW * VW;
+#endif
+#if VW > 1
+    for (c = t + lane; c < D; c += LANES)
+        POOL_COLS(float, int, 1, SLOAD, SSTORE, SSTORE)
+#endif
+}
+
+/* Global (LANES, B rounded up). */
+__kernel void bag_fwd(__global const float *w, ulong w_off, ulong ld, ulong D, __global const IDX_T *idx,
+                      ulong idx_off, __global const OFF_T *offs, ulong offs_off, ulong base, ulong n_offs,
+                      ulong fixed_l, ulong n, ulong B, __global const float *psw, ulong psw_off, long pad, int mode,
+                      __global float *out, ulong out_off, ulong out_ld, __global int *mpos, ulong mpos_off,
+                      ulong mpos_ld)
+{
+    ulong b = get_global_id(1);
+    if (b >= B)
+        return;
+    ulong s, e;
+    bag_range(offs ? offs + offs_off : offs, base, n_offs, fixed_l, n, b, &s, &e);
+    pool_bag(w + w_off, ld, D, idx + idx_off, s, e, psw ? psw + psw_off : psw, pad, mode,
+             out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
+}
+
+/* Tables t0 .. t0 + T - 1 (T <= 8, table t0 + j in wj), meta[j * 4 + ...] =
+ * {w_off, ld, D, out_col}. Global (LANES, T * B rounded up); launch bag g is
+ * bag t0 * B + g of the call, of table g / B. */
+__kernel void bag_fwd_tables(__global const float *w0, __global const float *w1, __global const float *w2,
+                             __global const float *w3, __global const float *w4, __global const float *w5,
+                             __global const float *w6, __global const float *w7, __global const ulong *meta,
+                             uint T, ulong B, ulong g0, __global const IDX_T *idx, ulong idx_off,
+                             __global const OFF_T *offs, ulong offs_off, ulong n_offs, ulong n,
+                             __global const float *psw, ulong psw_off, long pad, int mode, __global float *out,
+                             ulong out_off, ulong out_ld)
+{
+    ulong g = get_global_id(1);
+    if (g >= (ulong)T * B)
+        return;
+    uint t = (uint)(g / B);
+    ulong b = g - (ulong)t * B;
+    __global const float *w = t == 0 ? w0 : t == 1 ? w1 : t == 2 ? w2 : t == 3 ? w3
+                            : t == 4 ? w4 : t == 5 ? w5 : t == 6 ? w6 : w7;
+    __global const ulong *m = meta + t * 4;
+    ulong s, e;
+    bag_range(offs + offs_off, 0, n_offs, 0, n, g0 + g, &s, &e);
+    pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, psw ? psw + psw_off : psw, pad, mode,
+             out + out_off + b * out_ld + m[3], (__global int *)0, get_global_id(0));
+}
+
+/* bad[1] := min(bad[1], first i where offsets break: offs[0] != 0,
+ * offs[i] < offs[i-1], offs[i] > n, or (last_is_n) offs[last] != n). */
+__kernel void check_offsets(__global const OFF_T *offs, ulong off, ulong n_offs, ulong n, int last_is_n,
+                            __global int *bad)
+{
+    for (ulong i = get_global_id(0); i < n_offs; i += get_global_size(0)) {
+        long v = (long)offs[off + i];
+        int ok = i == 0 ? v == 0 : v >= (long)offs[off + i - 1];
+        ok = ok && v <= (long)n && (!last_is_n || i + 1 < n_offs || v == (long)n);
+        if (!ok)
+            atomic_min(bad + 1, (int)i);
+    }
+}
+
+/* Per bag b: pos_bag[p] = b and pos_scale[p] = the factor position p's
+ * share of g[b] gets (0 at padding; psw; 1/count for mean). Strides over B. */
+__kernel void bag_positions(__global const IDX_T *idx, ulong idx_off, __global const OFF_T *offs,
+                            ulong offs_off, ulong base, ulong n_offs, ulong fixed_l, ulong n, ulong B,
+                            __global const float *psw, ulong psw_off, long pad, int mode, __global int *pos_bag,
+                            __global float *pos_scale)
+{
+    idx += idx_off;
+    for (ulong b = get_global_id(0); b < B; b += get_global_size(0)) {
+        ulong s, e;
+        bag_range(offs ? offs + offs_off : offs, base, n_offs, fixed_l, n, b, &s, &e);
+        uint cnt = 0;
+        for (ulong p = s; p < e; p++)
+            cnt += (long)idx[p] != pad;
+        float f = (mode == MODE_MEAN && cnt > 1) ? 1.0f / (float)cnt : 1.0f;
+        for (ulong p = s; p < e; p++) {
+            pos_bag[p] = (int)b;
+            pos_scale[p] = (long)idx[p] == pad ? 0.0f : psw ? psw[psw_off + p] * f : f;
+        }
+    }
+}
+
+/* Global (LANES, n rounded up). counts (freq scaling only, else NULL) holds
+ * each row's number of occurrences. Max mode adds only where position p is
+ * the column's argmax. */
+__kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, ulong D,
+                             __global const IDX_T *idx, ulong idx_off, ulong n, long pad,
+                             __global const int *pos_bag, __global const float *pos_scale,
+                             __global const int *counts, __global const int *mpos, ulong mpos_off, ulong mpos_ld,
+                             __global float *dw, ulong dw_off, ulong dw_ld)
+{
+    ulong p = get_global_id(1);
+    if (p >= n)
+        return;
+    long r = (long)idx[idx_off + p];
+    if (r == pad)
+        return;
+    float f = pos_scale[p];
+    if (counts)
+        f = f / (float)counts[r];
+    ulong b = (ulong)pos_bag[p];
+    __global const float *gr = g + g_off + b * g_ld;
+    __global float *dr = dw + dw_off + (ulong)r * dw_ld;
+    __global const int *mr = mpos ? mpos + mpos_off + b * mpos_ld : mpos;
+    for (ulong c = get_global_id(0); c < D; c += LANES)
+        if (!mr || mr[c] == (int)p)
+            embcl_atomic_add_f(dr + c, f * gr[c]);
+}
+
+/* One segment (distinct row) per dimension-1 id: the sum, in the order of
+ * perm, of pos_scale[p] * g[bag(p)] over the segment's positions p, scaled
+ * by 1/length with freq scaling. dense: dst row uniq[s] += sum; else dst row
+ * s = sum. Global (LANES, nnz rounded up). */
+#define SEG_COLS(T, NV, LOAD, STORE, MASK)                                                          \
+    {                                                                                                \
+        T acc[NV];                                                                                   \
+        for (int k = 0; k < NV; k++)                                                                 \
+            acc[k] = (T)(0.0f);                                                                      \
+        for (int q = k0; q < k1; q++) {                                                              \
+            int p = perm[q];                                                                         \
+            ulong b = (ulong)pos_bag[p];                                                             \
+            float f = pos_scale[p];                                                                  \
+            __global const float *gr = g + b * g_ld + c;                                             \
+            for (int k = 0; k < NV; k++)                                                             \
+                acc[k] += MASK(f * LOAD(k, gr), k);                                                  \
+        }                                                                                            \
+        for (int k = 0; k < NV; k++) {                                                               \
+            T v = acc[k] * fs;                                                                       \
+            if (dense)                                                                               \
+                v += LOAD(k, dr + c);                                                                \
+            STORE(v, k, dr + c);                                                                     \
+        }                                                                                            \
+    }
+#define VMASK(x, k) (mr ? select((VT)(0.0f), (x), IVLOAD(k, mr + b * mpos_ld + c) == (IVT)p) : (x))
+#define SMASK(x, k) (mr ? ((mr + b * mpos_ld + c)[k] == p ? (x) : 0.0f) : (x))
+
+__kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong D, __global const int *perm,
+                         __global const long *uniq, __global const int *seg_start, ulong nnz,
+                         __global const int *pos_bag, __global const float *pos_scale, int freq,
+                         __global const int *mpos, ulong mpos_off, ulong mpos_ld, __global float *dw,
+                         ulong dw_off, ulong dw_ld, int dense)
+{
+    ulong sg = get_global_id(1);
+    if (sg >= nnz)
+        return;
+    int k0 = seg_start[sg], k1 = seg_start[sg + 1];
+    float fs = freq ? 1.0f / (float)(k1 - k0) : 1.0f;
+    g += g_off;
+    __global const int *mr = mpos ? mpos + mpos_off : mpos;
+    __global float *dr = dw + dw_off + (dense ? (ulong)uniq[sg] : sg) * dw_ld;
+    uint lane = get_global_id(0);
+    ulong c = (ulong)lane * BS;
+    for (; c + BS <= D; c += LANES * BS)
+        SEG_COLS(VT, CH, VLOAD, VSTORE, VMASK)
+    ulong t = D / BS * BS;
+#if CH > 1
+    for (c = t + (ulong)lane * VW; c + VW <= D; c += LANES * VW)
+        SEG_COLS(VT, 1, VLOAD, VSTORE, VMASK)
+    t += (D - t) / VW * VW;
+#endif
+#if VW > 1
+    for (c = t + lane; c < D; c += LANES)
+        SEG_COLS(float, 1, SLOAD, SSTORE, SMASK)
+#endif
+}
+
+/* dpsw[p] = <g[bag(p)], W[idx[p]]>, 0 at padding. Strides over n. */
+__kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D, __global const float *w,
+                       ulong w_off, ulong w_ld, __global const IDX_T *idx, ulong idx_off, ulong n, long pad,
+                       __global const int *pos_bag, __global float *dpsw, ulong dpsw_off)
+{
+    for (ulong p = get_global_id(0); p < n; p += get_global_size(0)) {
+        long r = (long)idx[idx_off + p];
+        float acc = 0.0f;
+        if (r != pad) {
+            __global const float *gr = g + g_off + (ulong)pos_bag[p] * g_ld;
+            __global const float *wr = w + w_off + (ulong)r * w_ld;
+            for (ulong c = 0; c < D; c++)
+                acc += gr[c] * wr[c];
+        }
+        dpsw[dpsw_off + p] = acc;
+    }
+}

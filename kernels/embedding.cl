@@ -1,0 +1,106 @@
+/* Embedding kernels besides the gather (which is bag.cl's bag_fwd with bags
+ * of one): index checks, max_norm renormalisation, per-row counts,
+ * initialisation, frozen rows.
+ *
+ * Variants (-D): IDX_T int | long, the element type of the indices.
+ * Every kernel strides over its n items, so any global size works.
+ *
+ * Kernels:
+ *   check_indices  bad[0] := min(bad[0], first position p with idx[p] outside [0, V))
+ *   scratch_set    scratch[idx[p]] := value for every p (the rows a batch names)
+ *   claim_first    scratch[idx[p]] := min over p (the first position naming each row)
+ *   count_rows     scratch[idx[p]] += 1 (how often each row is named)
+ *   renorm         the first position naming each row scales that row in place
+ *   init_normal    table := N(0, 1) samples from normal.h (same bits everywhere)
+ *   zero_rows      rows listed in `rows` := 0
+ */
+#include "common.h"
+#include "normal.h"
+
+#ifndef IDX_T
+#define IDX_T long
+#endif
+
+#define FOR_EACH(p, n) for (ulong p = get_global_id(0); p < (n); p += get_global_size(0))
+
+__kernel void check_indices(__global const IDX_T *idx, ulong off, ulong n, long V, __global int *bad)
+{
+    FOR_EACH(p, n)
+    {
+        long v = (long)idx[off + p];
+        if (v < 0 || v >= V)
+            atomic_min(bad, (int)p);
+    }
+}
+
+__kernel void scratch_set(__global const IDX_T *idx, ulong off, ulong n, __global int *scratch, int value)
+{
+    FOR_EACH(p, n)
+    scratch[idx[off + p]] = value;
+}
+
+__kernel void claim_first(__global const IDX_T *idx, ulong off, ulong n, __global int *scratch)
+{
+    FOR_EACH(p, n)
+    atomic_min(scratch + idx[off + p], (int)p);
+}
+
+__kernel void count_rows(__global const IDX_T *idx, ulong off, ulong n, __global int *scratch)
+{
+    FOR_EACH(p, n)
+    atomic_inc(scratch + idx[off + p]);
+}
+
+/* PyTorch's embedding_renorm_: norm = ||row||_norm_type (norm_type 0 means
+ * infinity here); if norm > max_norm, row *= max_norm / (norm + 1e-7). */
+__kernel void renorm(__global const IDX_T *idx, ulong off, ulong n, __global const int *first,
+                     __global float *w, ulong w_off, ulong ld, ulong D, float max_norm, float norm_type)
+{
+    FOR_EACH(p, n)
+    {
+        long r = (long)idx[off + p];
+        if (first[r] != (int)p)
+            continue;
+        __global float *row = w + w_off + (ulong)r * ld;
+        float norm = 0.0f;
+        if (norm_type == 2.0f) {
+            for (ulong c = 0; c < D; c++)
+                norm += row[c] * row[c];
+            norm = sqrt(norm);
+        } else if (norm_type == 1.0f) {
+            for (ulong c = 0; c < D; c++)
+                norm += fabs(row[c]);
+        } else if (norm_type == 0.0f) {
+            for (ulong c = 0; c < D; c++)
+                norm = fmax(norm, fabs(row[c]));
+        } else {
+            for (ulong c = 0; c < D; c++)
+                norm += pow(fabs(row[c]), norm_type);
+            norm = pow(norm, 1.0f / norm_type);
+        }
+        if (norm > max_norm) {
+            float scale = max_norm / (norm + 1e-7f);
+            for (ulong c = 0; c < D; c++)
+                row[c] *= scale;
+        }
+    }
+}
+
+/* Global (cols rounded up, rows); element (r, c) of a rows x cols table
+ * gets sample r * cols + c. */
+__kernel void init_normal(__global float *w, ulong w_off, ulong ld, ulong rows, ulong cols, ulong seed)
+{
+    ulong c = get_global_id(0), r = get_global_id(1);
+    if (c < cols && r < rows)
+        w[w_off + r * ld + c] = nrm_normal(seed, r * cols + c);
+}
+
+__kernel void zero_rows(__global const long *rows, ulong n, __global float *w, ulong w_off, ulong ld, ulong D)
+{
+    FOR_EACH(p, n)
+    {
+        __global float *row = w + w_off + (ulong)rows[p] * ld;
+        for (ulong c = 0; c < D; c++)
+            row[c] = 0.0f;
+    }
+}

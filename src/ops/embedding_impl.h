@@ -1,0 +1,94 @@
+/* Private parts shared by the Embedding / EmbeddingBag host code: the bags
+ * of one call in resolved form, validation, kernel variants and launch
+ * geometry, and the backward scatter engine. */
+#ifndef EMBCL_SRC_OPS_EMBEDDING_IMPL_H
+#define EMBCL_SRC_OPS_EMBEDDING_IMPL_H
+
+#include "device/program.h"
+#include "embcl/embedding.h"
+#include "tensor/tensor_impl.h"
+
+/* One call's bags, checked on the host: bag b spans idx[start .. end) with
+ * start/end from offs (n_offs entries) or, with fixed_l > 0, b * fixed_l. */
+typedef struct emb_bags {
+    struct embcl_tensor *idx;  /* contiguous i32/i64, n elements */
+    struct embcl_tensor *offs; /* NULL with fixed_l */
+    struct embcl_tensor *psw;  /* NULL or f32 [n] */
+    cl_ulong n, B, n_offs, fixed_l;
+    cl_ulong base;             /* idx starts at the caller's index `base`; offsets count from the caller's 0 */
+    int last_is_n;             /* include_last_offset: offs[n_offs - 1] must be n */
+} emb_bags;
+
+/* Options after defaults and checks: pad is -1 for none (ATen's convention). */
+typedef struct emb_opts {
+    embcl_embedding_options o;
+    cl_long pad;
+} emb_opts;
+
+/* Kernel variant and geometry of one op family ("bag_fwd", "bag_bwd"). */
+typedef struct emb_tune {
+    long long vw, ch, lanes, wgs;
+} emb_tune;
+
+/* Options resolved against a table of V rows: defaults for NULL, padding
+ * normalised and checked, norm_type checked. */
+embcl_status emb_opts_resolve(const embcl_embedding_options *opt, int64_t V, const char *fn, emb_opts *out);
+
+/* Host-side checks of a tensor's role; each names fn and arg. */
+embcl_status emb_check_table(struct embcl_tensor *w, const char *fn, const char *arg);
+embcl_status emb_check_indices(struct embcl_tensor *idx, const char *fn, const char *arg);
+embcl_status emb_check_same_device(struct embcl_tensor *a, struct embcl_tensor *b, const char *fn,
+                                   const char *arg);
+/* t must be f32 with last dimension D and rows * D elements. */
+embcl_status emb_check_rows(struct embcl_tensor *t, size_t rows, size_t D, const char *fn, const char *arg);
+
+/* Resolve embcl_bags into eb, checking shapes, dtypes and the mode's rules
+ * on the host. plain: b->indices alone, any shape, each index a bag of one
+ * (Embedding). */
+embcl_status emb_bags_resolve(const embcl_bags *b, const emb_opts *o, int plain, const char *fn, emb_bags *eb);
+
+/* Index (and offset) checks on the device, verdict read back: fails naming
+ * the first bad position and its value before anything is written. */
+embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t V, const char *fn);
+
+/* max_norm: renormalise, in place, each distinct row the indices name. */
+embcl_status emb_renorm(struct embcl_tensor *w, const emb_bags *eb, const emb_opts *o, const char *fn);
+
+/* counts [V] i32 from the pool: how often each row is named (only named
+ * rows are meaningful). The caller frees *out. */
+embcl_status emb_count_rows(const emb_bags *eb, int64_t V, const char *fn, struct embcl_tensor **out);
+
+/* Tunables for family `op` on dev, with the vector width fitted to D. */
+emb_tune emb_tune_for(struct embcl_device *dev, const char *op, size_t D);
+/* "-DIDX_T=.. -DOFF_T=.. -DVW=.. -DCH=.. -DLANES=.." into buf. */
+void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const emb_tune *t);
+/* Launch a kernel whose NDRange is (LANES, items): work-groups of
+ * wgs / lanes items, fitted to what the kernel allows on dev. */
+embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char *kname, const emb_tune *t,
+                              size_t items);
+/* Launch a kernel that strides over n items (1-D). */
+embcl_status emb_launch_flat(struct embcl_device *dev, cl_kernel k, const char *kname, size_t n);
+
+/* The gather / pooling forward of one table into out [B, D] (columns of a
+ * possibly wider out). mpos: [B, D] i32 for max, else NULL. */
+embcl_status emb_pool(struct embcl_tensor *w, const emb_bags *eb, const emb_opts *o, int mode,
+                      struct embcl_tensor *out, struct embcl_tensor *mpos, const char *fn);
+
+/* Backward scatter of g [B, D] into a dense [V, D] gradient (accumulated)
+ * or into a row-sparse one, per o->o.scatter and o->o.sparse. */
+embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_opts *o, int mode,
+                         struct embcl_tensor *mpos, int64_t V, struct embcl_tensor *dense,
+                         embcl_rowsparse_t sparse, struct embcl_tensor *dpsw, struct embcl_tensor *w,
+                         const char *fn);
+
+/* An NULL-able cl_mem argument and its element offset. */
+static inline cl_mem emb_mem(const struct embcl_tensor *t)
+{
+    return t ? t->buf->mem : NULL;
+}
+static inline cl_ulong emb_off(const struct embcl_tensor *t)
+{
+    return t ? (cl_ulong)t->offset : 0;
+}
+
+#endif

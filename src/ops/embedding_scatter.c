@@ -1,0 +1,149 @@
+/* The backward scatter of Embedding and EmbeddingBag: each index's share of
+ * its bag's gradient goes to its row of the table's gradient.
+ *
+ * First one kernel writes, per position p, its bag and the factor its share
+ * gets (padding 0, per_sample_weights, 1/bag size for mean). Then either
+ *   deterministic: the indices are grouped by row on the device (segments:
+ *     a stable sort), and one work-item per row sums its positions in input
+ *     order: the same bits every run; also how row-sparse gradients are
+ *     built (the segments are the sorted unique ids);
+ *   atomic: one work-item per position adds into the dense gradient with
+ *     float atomics (CAS loops).
+ * Everything is checked, indices included (on the device, verdict read
+ * back), before the first write. */
+#include <stdio.h>
+
+#include "core/error.h"
+#include "ops/embedding_impl.h"
+
+static embcl_status check_targets(struct embcl_tensor *g, const emb_opts *o, int64_t V, struct embcl_tensor *dense,
+                                  embcl_rowsparse_t sparse, const char *fn)
+{
+    size_t D = g->cols;
+    if (o->o.sparse) {
+        if (dense)
+            return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
+                               "argument 'grad_weight' is given but option 'sparse' is 1 (use 'grad_sparse')");
+        if (o->o.scale_grad_by_freq)
+            return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
+                               "scale_grad_by_freq is not supported with sparse gradients (option 'sparse')");
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "row-sparse gradients need segments (not merged yet)");
+    }
+    if (sparse)
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
+                           "argument 'grad_sparse' is given but option 'sparse' is 0 (use 'grad_weight')");
+    if (!dense)
+        return EMBCL_OK;
+    EMBCL_TRY(emb_check_rows(dense, (size_t)V, D, fn, "grad_weight"));
+    if (dense->ndim != 2)
+        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'grad_weight' must be 2-D [num_rows, dim]");
+    return emb_check_same_device(g, dense, fn, "grad_weight");
+}
+
+typedef struct scatter_ctx {
+    struct embcl_tensor *g, *mpos, *pos_bag, *pos_scale;
+    const emb_bags *eb;
+    const emb_opts *o;
+    int mode;
+    int64_t V;
+    const char *fn;
+} scatter_ctx;
+
+static embcl_status run_positions(scatter_ctx *c)
+{
+    const emb_bags *eb = c->eb;
+    struct embcl_device *dev = c->g->dev;
+    emb_tune t = emb_tune_for(dev, "bag_bwd", c->g->cols);
+    char defs[128];
+    emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, &t);
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "bag", defs, "bag_positions", &k));
+    cl_mem im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
+    cl_ulong i_off = eb->idx->offset, o_off = emb_off(eb->offs), base = eb->base, n_offs = eb->n_offs, fixed_l = eb->fixed_l;
+    cl_ulong n = eb->n, B = eb->B, p_off = emb_off(eb->psw);
+    cl_long pad = c->o->pad;
+    cl_int md = c->mode;
+    embcl_karg a[] = {EMBCL_KARG(im),      EMBCL_KARG(i_off), EMBCL_KARG(om), EMBCL_KARG(o_off), EMBCL_KARG(base),
+                      EMBCL_KARG(n_offs),  EMBCL_KARG(fixed_l), EMBCL_KARG(n), EMBCL_KARG(B),
+                      EMBCL_KARG(pm),      EMBCL_KARG(p_off), EMBCL_KARG(pad), EMBCL_KARG(md),
+                      EMBCL_KARG(c->pos_bag->buf->mem), EMBCL_KARG(c->pos_scale->buf->mem)};
+    EMBCL_TRY(embcl_kernel_set_args(k, "bag_positions", sizeof a / sizeof a[0], a));
+    return emb_launch_flat(dev, k, "bag_positions", (size_t)B);
+}
+
+static embcl_status run_psw_grad(scatter_ctx *c, struct embcl_tensor *w, struct embcl_tensor *dpsw)
+{
+    const emb_bags *eb = c->eb;
+    struct embcl_device *dev = c->g->dev;
+    char defs[32];
+    snprintf(defs, sizeof defs, "-DIDX_T=%s", eb->idx->dtype == EMBCL_I32 ? "int" : "long");
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "bag", defs, "psw_grad", &k));
+    cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, w_off = w->offset, w_ld = w->ld;
+    cl_ulong i_off = eb->idx->offset, n = eb->n, d_off = dpsw->offset;
+    cl_long pad = c->o->pad;
+    embcl_karg a[] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
+                      EMBCL_KARG(w->buf->mem), EMBCL_KARG(w_off), EMBCL_KARG(w_ld), EMBCL_KARG(eb->idx->buf->mem),
+                      EMBCL_KARG(i_off), EMBCL_KARG(n), EMBCL_KARG(pad), EMBCL_KARG(c->pos_bag->buf->mem),
+                      EMBCL_KARG(dpsw->buf->mem), EMBCL_KARG(d_off)};
+    EMBCL_TRY(embcl_kernel_set_args(k, "psw_grad", sizeof a / sizeof a[0], a));
+    return emb_launch_flat(dev, k, "psw_grad", (size_t)n);
+}
+
+static embcl_status run_atomic(scatter_ctx *c, struct embcl_tensor *dense)
+{
+    const emb_bags *eb = c->eb;
+    struct embcl_device *dev = c->g->dev;
+    struct embcl_tensor *counts = NULL;
+    if (c->o->o.scale_grad_by_freq)
+        EMBCL_TRY(emb_count_rows(eb, c->V, c->fn, &counts));
+    emb_tune t = emb_tune_for(dev, "bag_atomic", c->g->cols);
+    char defs[128];
+    emb_defines(defs, sizeof defs, eb->idx->dtype, EMBCL_I64, &t);
+    cl_kernel k;
+    embcl_status s = embcl_kernel_get(dev, "bag", defs, "scatter_atomic", &k);
+    cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, i_off = eb->idx->offset, n = eb->n;
+    cl_ulong m_off = emb_off(c->mpos), m_ld = c->mpos ? c->mpos->ld : 0, d_off = dense->offset, d_ld = dense->ld;
+    cl_long pad = c->o->pad;
+    cl_mem cm = emb_mem(counts), mm = emb_mem(c->mpos);
+    embcl_karg a[] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
+                      EMBCL_KARG(eb->idx->buf->mem), EMBCL_KARG(i_off), EMBCL_KARG(n), EMBCL_KARG(pad),
+                      EMBCL_KARG(c->pos_bag->buf->mem), EMBCL_KARG(c->pos_scale->buf->mem), EMBCL_KARG(cm),
+                      EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld), EMBCL_KARG(dense->buf->mem),
+                      EMBCL_KARG(d_off), EMBCL_KARG(d_ld)};
+    if (s == EMBCL_OK)
+        s = embcl_kernel_set_args(k, "scatter_atomic", sizeof a / sizeof a[0], a);
+    if (s == EMBCL_OK)
+        s = emb_launch_lanes(dev, k, "scatter_atomic", &t, (size_t)n);
+    embcl_tensor_free(counts);
+    return s;
+}
+
+embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_opts *o, int mode,
+                         struct embcl_tensor *mpos, int64_t V, struct embcl_tensor *dense,
+                         embcl_rowsparse_t sparse, struct embcl_tensor *dpsw, struct embcl_tensor *w,
+                         const char *fn)
+{
+    EMBCL_TRY(check_targets(g, o, V, dense, sparse, fn));
+    EMBCL_TRY(emb_check_same_device(g, eb->idx, fn, "indices"));
+    if (o->o.scatter == EMBCL_SCATTER_DETERMINISTIC && (dense || sparse))
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "the deterministic scatter needs segments (not merged yet)");
+    EMBCL_TRY(emb_validate(g->dev, eb, V, fn));
+    int64_t n = (int64_t)eb->n;
+    if (n == 0) {
+        return EMBCL_OK;
+    }
+    scatter_ctx c = {g, mpos, NULL, NULL, eb, o, mode, V, fn};
+    embcl_status s = embcl_tensor_new(g->dev, EMBCL_I32, 1, &n, fn, &c.pos_bag);
+    if (s == EMBCL_OK)
+        s = embcl_tensor_new(g->dev, EMBCL_F32, 1, &n, fn, &c.pos_scale);
+    if (s == EMBCL_OK)
+        s = run_positions(&c);
+    if (s == EMBCL_OK && dpsw)
+        s = run_psw_grad(&c, w, dpsw);
+    if (s == EMBCL_OK && dense)
+        s = run_atomic(&c, dense);
+    embcl_tensor_free(c.pos_bag);
+    embcl_tensor_free(c.pos_scale);
+    return s;
+}
