@@ -7,6 +7,7 @@
 #include "embcl/tensor.h"
 #include "embcl/sparse.h"
 #include "embcl/embedding.h"
+#include "embcl/optim.h"
 #include "embcl/graph.h"
 
 #endif

@@ -47,6 +47,12 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bag_atomic.WGS", 256},
     {EMBCL_DEVICE_GPU, NULL, "bag_atomic.LANES", 32},
     {EMBCL_DEVICE_GPU, NULL, "bag_atomic.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "optim.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "optim.WGS", 1024},
+    {EMBCL_DEVICE_CPU, NULL, "optim_row.WGS", 256},
+    {EMBCL_DEVICE_GPU, NULL, "optim.VW", 4},
+    {EMBCL_DEVICE_GPU, NULL, "optim.WGS", 256},
+    {EMBCL_DEVICE_GPU, NULL, "optim_row.WGS", 64},
     /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
      * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
     {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},

@@ -1,0 +1,258 @@
+/* Optimizer steps: dense Adam over a large table, and sparse steps
+ * (SparseAdam, Adagrad, row-wise Adagrad) on V=1,000,000 x D=128 with
+ * 81,920 row occurrences (uniform or Zipf(1.05)) coalesced to unique rows.
+ * Usage: bench_optim [--filter NAME] [--quick]
+ * Each line: embcl_ms (best of the repeats; one step, enqueue to finish),
+ * gbps over the bytes the step must move, bound_frac = gbps / the device's
+ * triad bandwidth (measured here with kernels/bandwidth.cl), and host_gbps
+ * of a C loop doing the same update on the host over the same bytes. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "device/program.h"
+#include "device/tuning.h"
+#include "tensor/tensor_impl.h"
+
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+
+static uint32_t rng(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33);
+}
+
+static float frand(void) { return (float)rng() / 2147483648.0f - 1.0f; }
+
+/* Device triad bandwidth in GB/s over `n` floats per array. */
+static double triad_gbps(embcl_device_t dev, size_t n)
+{
+    long long vw = embcl_tune_get(dev, "bandwidth.VW", 4), wgs = embcl_tune_get(dev, "bandwidth.WGS", 128);
+    n = n / (size_t)vw * (size_t)vw;
+    int64_t shape[1] = {(int64_t)n};
+    embcl_tensor_t a, b, c;
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &a), "alloc");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &b), "alloc");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &c), "alloc");
+    bench_check(embcl_tensor_fill(b, 1.0), "fill");
+    bench_check(embcl_tensor_fill(c, 2.0), "fill");
+    char defs[32];
+    snprintf(defs, sizeof defs, "-DVW=%lld", vw);
+    cl_kernel k;
+    bench_check(embcl_kernel_get(dev, "bandwidth", defs, "triad", &k), "kernel");
+    float s = 1.5f;
+    cl_ulong nv = n / (size_t)vw;
+    embcl_karg args[] = {EMBCL_KARG(a->buf->mem), EMBCL_KARG(b->buf->mem), EMBCL_KARG(c->buf->mem), EMBCL_KARG(s),
+                         EMBCL_KARG(nv)};
+    bench_check(embcl_kernel_set_args(k, "triad", 5, args), "args");
+    size_t lws = (size_t)wgs, gws = (size_t)dev->info.compute_units * lws * 64;
+    if (gws > nv)
+        gws = embcl_round_up(nv, lws);
+    double best = 1e30;
+    for (int r = 0; r < 8; r++) {
+        double t0 = bench_now_ms();
+        bench_check(embcl_kernel_launch(dev, k, "triad", 1, &gws, &lws, NULL), "launch");
+        bench_check(embcl_device_finish(dev), "finish");
+        double t = bench_now_ms() - t0;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    embcl_tensor_free(a);
+    embcl_tensor_free(b);
+    embcl_tensor_free(c);
+    return (double)n * 12.0 / best / 1e6;
+}
+
+typedef struct step_case {
+    embcl_device_t dev;
+    embcl_optim_t opt;
+    embcl_grad g;
+} step_case;
+
+static double time_steps(step_case *c, int reps)
+{
+    bench_check(embcl_optim_step(c->opt, &c->g, 1), "warm-up step");
+    bench_check(embcl_device_finish(c->dev), "finish");
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = bench_now_ms();
+        bench_check(embcl_optim_step(c->opt, &c->g, 1), "step");
+        bench_check(embcl_device_finish(c->dev), "finish");
+        double t = bench_now_ms() - t0;
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+static embcl_optim_t make_opt(embcl_device_t dev, embcl_optim_kind kind, embcl_tensor_t param)
+{
+    embcl_optim_t opt;
+    bench_check(embcl_optim_create(dev, kind, NULL, &opt), "optim");
+    bench_check(embcl_optim_add_group(opt, NULL, NULL), "group");
+    bench_check(embcl_optim_add_param(opt, 0, param, "table", NULL), "param");
+    return opt;
+}
+
+static void print_line(const char *bench, const char *cs, const char *dev, double ms, double bytes, double triad,
+                       double host_ms, long long extra_nnz)
+{
+    double gbps = bytes / ms / 1e6;
+    printf("{\"bench\": \"%s\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
+           "\"bound_frac\": %.3f, \"triad_gbps\": %.2f, \"host_gbps\": %.2f",
+           bench, cs, dev, ms, gbps, gbps / triad, triad, host_ms > 0 ? bytes / host_ms / 1e6 : 0.0);
+    if (extra_nnz >= 0)
+        printf(", \"unique_rows\": %lld", extra_nnz);
+    printf("}\n");
+    fflush(stdout);
+}
+
+/* Adam on the host, same operations as the kernel: the bytes' host cost. */
+static double host_adam(float *p, const float *g, float *m, float *v, size_t n)
+{
+    double t0 = bench_now_ms();
+    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, step = -1e-3f, bc2 = 0.0447f;
+    for (size_t i = 0; i < n; i++) {
+        m[i] = m[i] * b1 + g[i] * (1.0f - b1);
+        v[i] = v[i] * b2 + g[i] * g[i] * (1.0f - b2);
+        p[i] += step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
+    }
+    return bench_now_ms() - t0;
+}
+
+static void bench_dense_adam(embcl_device_t dev, const char *devname, size_t n, double triad, int reps)
+{
+    int64_t shape[2] = {(int64_t)(n / 128), 128};
+    embcl_tensor_t p, g;
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, shape, &p), "alloc");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, shape, &g), "alloc");
+    bench_check(embcl_tensor_fill(p, 0.5), "fill");
+    bench_check(embcl_tensor_fill(g, 0.01), "fill");
+    step_case c = {dev, make_opt(dev, EMBCL_OPTIM_ADAM, p), {g, NULL}};
+    double ms = time_steps(&c, reps);
+    float *hp = calloc(n, 4), *hg = calloc(n, 4), *hm = calloc(n, 4), *hv = calloc(n, 4);
+    host_adam(hp, hg, hm, hv, n);
+    double host = 1e30;
+    for (int r = 0; r < 3; r++)
+        host = fmin(host, host_adam(hp, hg, hm, hv, n));
+    char cs[64];
+    snprintf(cs, sizeof cs, "n=%zu", (size_t)shape[0] * 128);
+    print_line("dense_adam", cs, devname, ms, (double)n * 4.0 * 7.0, triad, host, -1);
+    free(hp);
+    free(hg);
+    free(hm);
+    free(hv);
+    embcl_optim_free(c.opt);
+    embcl_tensor_free(p);
+    embcl_tensor_free(g);
+}
+
+/* n_occ row picks, uniform or Zipf(s) over v rows (inverse CDF). */
+static void picks(int64_t *ids, size_t n_occ, int64_t v, int zipf)
+{
+    if (!zipf) {
+        for (size_t i = 0; i < n_occ; i++)
+            ids[i] = (int64_t)(((uint64_t)rng() << 31 ^ rng()) % (uint64_t)v);
+        return;
+    }
+    double *cdf = malloc((size_t)v * sizeof *cdf), acc = 0.0;
+    for (int64_t k = 0; k < v; k++)
+        cdf[k] = (acc += pow((double)(k + 1), -1.05));
+    for (size_t i = 0; i < n_occ; i++) {
+        double u = ((double)rng() / 2147483648.0) * acc;
+        int64_t lo = 0, hi = v - 1;
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            if (cdf[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        /* scatter the popular rows over the table, as hashed ids are */
+        ids[i] = (int64_t)(((uint64_t)lo * 2654435761u) % (uint64_t)v);
+    }
+    free(cdf);
+}
+
+/* Bytes one sparse step must move per unique row: SparseAdam reads
+ * p, g, m, v and writes p, m, v; Adagrad reads p, g, s, writes p, s;
+ * row-wise Adagrad reads p, g, writes p, and one float of state each way. */
+static double row_bytes(embcl_optim_kind kind, int64_t d)
+{
+    double r = (double)d * 4.0;
+    switch (kind) {
+    case EMBCL_OPTIM_SPARSE_ADAM:
+        return 7.0 * r + 8.0;
+    case EMBCL_OPTIM_ADAGRAD:
+        return 5.0 * r + 8.0;
+    default:
+        return 3.0 * r + 8.0 + 8.0;
+    }
+}
+
+static void bench_sparse(embcl_device_t dev, const char *devname, const char *bench, embcl_optim_kind kind,
+                         int64_t v, int64_t d, size_t n_occ, int zipf, double triad, int reps)
+{
+    int64_t shape[2] = {v, d};
+    embcl_tensor_t p;
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, shape, &p), "alloc");
+    bench_check(embcl_tensor_fill(p, 0.5), "fill");
+    int64_t *ids = malloc(n_occ * sizeof *ids);
+    float *vals = malloc(n_occ * (size_t)d * sizeof *vals);
+    picks(ids, n_occ, v, zipf);
+    for (size_t i = 0; i < n_occ * (size_t)d; i++)
+        vals[i] = frand() * 0.01f;
+    embcl_rowsparse_t g;
+    bench_check(embcl_rowsparse_create(dev, v, d, (int64_t)n_occ, &g), "rowsparse");
+    bench_check(embcl_rowsparse_set(g, (int64_t)n_occ, ids, vals), "rowsparse_set");
+    int64_t nnz = embcl_rowsparse_nnz(g);
+    step_case c = {dev, make_opt(dev, kind, p), {NULL, g}};
+    double ms = time_steps(&c, reps);
+    char cs[128];
+    snprintf(cs, sizeof cs, "V=%lld,D=%lld,occ=%zu,dist=%s", (long long)v, (long long)d, n_occ,
+             zipf ? "zipf1.05" : "uniform");
+    print_line(bench, cs, devname, ms, (double)nnz * row_bytes(kind, d), triad, -1.0, nnz);
+    embcl_optim_free(c.opt);
+    embcl_rowsparse_free(g);
+    embcl_tensor_free(p);
+    free(ids);
+    free(vals);
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = NULL;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
+            filter = argv[++i];
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+    }
+    embcl_runtime_t rt = bench_runtime();
+    embcl_device_t dev;
+    bench_check(embcl_runtime_device(rt, 0, &dev), "device");
+    embcl_device_info info;
+    embcl_device_get_info(dev, &info);
+    size_t dense_n = quick ? (size_t)1 << 20 : 10000000;
+    int64_t v = quick ? 100000 : 1000000, d = 128;
+    size_t occ = quick ? 8192 : 81920;
+    int reps = quick ? 3 : 10;
+    double triad = triad_gbps(dev, quick ? (size_t)4 << 20 : (size_t)32 << 20);
+    if (bench_selected(filter, "dense_adam"))
+        bench_dense_adam(dev, info.name, dense_n, triad, reps);
+    static const struct {
+        const char *name;
+        embcl_optim_kind kind;
+    } sparse[] = {{"sparse_step_sparseadam", EMBCL_OPTIM_SPARSE_ADAM},
+                  {"sparse_step_rowwise_adagrad", EMBCL_OPTIM_ROWWISE_ADAGRAD},
+                  {"sparse_step_adagrad", EMBCL_OPTIM_ADAGRAD}};
+    for (size_t i = 0; i < sizeof sparse / sizeof sparse[0]; i++)
+        for (int zipf = 0; zipf < 2; zipf++)
+            if (bench_selected(filter, sparse[i].name))
+                bench_sparse(dev, info.name, sparse[i].name, sparse[i].kind, v, d, occ, zipf, triad, reps);
+    embcl_runtime_free(rt);
+    return 0;
+}

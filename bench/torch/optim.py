@@ -1,0 +1,75 @@
+"""PyTorch side of bench/bench_optim.c: the same cases, "torch_ms" per line.
+
+Usage: optim.py [--filter NAME] [--quick]. Row-wise Adagrad has no torch
+counterpart (torch_ms null); sparse Adagrad is its nearest relative and has
+its own bench name. Gradients are coalesced before timing, as embcl's are.
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
+
+
+def best_ms(fn, reps):
+    fn()
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, (time.perf_counter() - t0) * 1e3)
+    return best
+
+
+def picks(n, v, zipf, rng):
+    if not zipf:
+        return rng.integers(0, v, n)
+    w = np.arange(1, v + 1, dtype=np.float64) ** -1.05
+    cdf = np.cumsum(w)
+    lo = np.searchsorted(cdf, rng.random(n) * cdf[-1])
+    return (lo.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(v)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--filter")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    sel = lambda name: not a.filter or a.filter in name  # noqa: E731
+    reps = 3 if a.quick else 10
+    out = []
+    if sel("dense_adam"):
+        n = (1 << 20) if a.quick else 10000000
+        rows = n // 128
+        p = torch.full((rows, 128), 0.5, requires_grad=True)
+        p.grad = torch.full((rows, 128), 0.01)
+        opt = torch.optim.Adam([p])
+        out.append(dict(bench="dense_adam", case=f"n={rows * 128}", torch_ms=best_ms(opt.step, reps)))
+    v, d = (100000, 128) if a.quick else (1000000, 128)
+    occ = 8192 if a.quick else 81920
+    for name, cls in (("sparse_step_sparseadam", torch.optim.SparseAdam), ("sparse_step_rowwise_adagrad", None),
+                      ("sparse_step_adagrad", torch.optim.Adagrad)):
+        if not sel(name):
+            continue
+        for zipf in (0, 1):
+            case = f"V={v},D={d},occ={occ},dist={'zipf1.05' if zipf else 'uniform'}"
+            if cls is None:
+                out.append(dict(bench=name, case=case, torch_ms=None))
+                continue
+            rng = np.random.default_rng(1)
+            ids = torch.from_numpy(picks(occ, v, zipf, rng).astype(np.int64))
+            vals = torch.from_numpy(rng.uniform(-0.01, 0.01, (occ, d)).astype(np.float32))
+            p = torch.full((v, d), 0.5, requires_grad=True)
+            p.grad = torch.sparse_coo_tensor(ids[None, :], vals, (v, d)).coalesce()
+            opt = cls([p])
+            out.append(dict(bench=name, case=case, torch_ms=best_ms(opt.step, reps)))
+    for r in out:
+        print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+/* Optimizer updates (torch.optim and FBGEMM row-wise Adagrad), element
+ * formulas in optim_rows.h.
+ *
+ * Variants (-D):
+ *   SPARSE=0|1  0: the gradient is a dense matrix, row r updates parameter
+ *               row r. 1: the gradient is row-sparse, row r of the values
+ *               updates parameter row ids[ids_off + r] (ids unique).
+ *   VW=1|2|4|8|16  floats per work-item step (host: cols % VW == 0, no
+ *               column mask).
+ *   RMASK, CMASK=0|1  rmask[row] / cmask[col] != 0 marks frozen rows /
+ *               columns, which are skipped (value and state untouched).
+ *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
+ *               sum |x|^p.
+ * Layout: a parameter is a rows x cols matrix at p + p_off with row stride
+ * p_ld (column views have p_ld > cols); the gradient likewise; state
+ * tensors are packed rows x cols (row-wise Adagrad: one float per row),
+ * indexed by the parameter row.
+ * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
+ * vectors, dim 1 over rows, both grid-strided), rowwise_adagrad (1-D, one
+ * work-item per row), norm_partial (1-D, one partial result per
+ * work-group, local scratch of the group's size), scale_2d (2-D). */
+#include "common.h"
+
+#ifndef VW
+#define VW 1
+#endif
+#ifndef SPARSE
+#define SPARSE 0
+#endif
+#ifndef RMASK
+#define RMASK 0
+#endif
+#ifndef CMASK
+#define CMASK 0
+#endif
+
+#if VW == 1
+#define VT float
+#define VLD(p) (*(p))
+#define VST(v, p) (*(p) = (v))
+#define VSUM(v) (v)
+#else
+#define VT EMBCL_CAT(float, VW)
+#define VLD(p) EMBCL_CAT(vload, VW)(0, p)
+#define VST(v, p) EMBCL_CAT(vstore, VW)(v, 0, p)
+#endif
+#if VW == 2
+#define VSUM(v) ((v).s0 + (v).s1)
+#elif VW == 4
+#define VSUM(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
+#elif VW == 8
+#define VSUM(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#elif VW == 16
+#define VSUM(v) (VSUM8((v).lo) + VSUM8((v).hi))
+#define VSUM8(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#endif
+
+#define OPT_T VT
+#include "optim_rows.h"
+
+#if SPARSE
+#define ROW_ARGS , __global const long *ids, ulong ids_off
+#define PROW(r) ((ulong)ids[ids_off + (r)])
+#else
+#define ROW_ARGS
+#define PROW(r) (r)
+#endif
+
+#define COMMON_ARGS                                                                               \
+    __global float *p, ulong p_off, ulong p_ld, __global const float *g, ulong g_off, ulong g_ld, \
+        ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS
+
+#define ROW_FROZEN(pr) (RMASK && rmask[pr])
+#define COL_FROZEN(c) (CMASK && cmask[c])
+
+/* Opens the loop over the rows x cols/VW vectors; inside: pp (parameter),
+ * gp (gradient) and s (state index) address the current vector. */
+#define FOR_EACH_VECTOR                                                                \
+    const ulong nv = cols / VW;                                                        \
+    for (ulong r = get_global_id(1); r < rows; r += get_global_size(1)) {              \
+        const ulong pr = PROW(r);                                                      \
+        if (ROW_FROZEN(pr))                                                            \
+            continue;                                                                  \
+        for (ulong v = get_global_id(0); v < nv; v += get_global_size(0)) {            \
+            const ulong c = v * VW;                                                    \
+            if (COL_FROZEN(c))                                                         \
+                continue;                                                              \
+            __global float *pp = p + p_off + pr * p_ld + c;                            \
+            __global const float *gp = g + g_off + r * g_ld + c;                       \
+            const ulong s = pr * cols + c;
+#define END_FOR_EACH_VECTOR \
+    }                       \
+    }
+
+__kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float dampening,
+                  int use_momentum, int nesterov, int first)
+{
+    FOR_EACH_VECTOR
+    VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
+    optim_sgd(&w, VLD(gp), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
+    VST(w, pp);
+    if (use_momentum)
+        VST(b, buf + s);
+    END_FOR_EACH_VECTOR
+}
+
+__kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global float *vmax, int amsgrad,
+                   float decay, float wd, float beta1, float beta2, float eps, float neg_step, float bc2_sqrt)
+{
+    FOR_EACH_VECTOR
+    VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
+    optim_adam(&w, VLD(gp), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
+    VST(w, pp);
+    VST(mm, m + s);
+    VST(vv, v2 + s);
+    if (amsgrad)
+        VST(vx, vmax + s);
+    END_FOR_EACH_VECTOR
+}
+
+__kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, float eps)
+{
+    FOR_EACH_VECTOR
+    VT w = VLD(pp), ss = VLD(sum + s);
+    optim_adagrad(&w, VLD(gp), &ss, clr, wd, eps);
+    VST(w, pp);
+    VST(ss, sum + s);
+    END_FOR_EACH_VECTOR
+}
+
+__kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float beta1, float beta2, float eps,
+                          float neg_step)
+{
+    FOR_EACH_VECTOR
+    VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
+    optim_sparse_adam(&w, VLD(gp), &mm, &vv, beta1, beta2, eps, neg_step);
+    VST(w, pp);
+    VST(mm, m + s);
+    VST(vv, v2 + s);
+    END_FOR_EACH_VECTOR
+}
+
+/* One work-item per row: the mean of squares needs the whole row before
+ * any element changes, and walking it in order keeps the sum's rounding
+ * the same on every device. n_cols: the row's unfrozen columns. */
+__kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols, float lr, float eps, int wd_mode,
+                              float wd)
+{
+    const ulong nv = cols / VW;
+    for (ulong r = get_global_id(0); r < rows; r += get_global_size(0)) {
+        const ulong pr = PROW(r);
+        if (ROW_FROZEN(pr))
+            continue;
+        __global float *prow = p + p_off + pr * p_ld;
+        __global const float *grow = g + g_off + r * g_ld;
+        VT acc = 0.0f;
+        for (ulong v = 0; v < nv; v++) {
+            if (COL_FROZEN(v * VW))
+                continue;
+            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), VLD(grow + v * VW), wd_mode, wd);
+            acc += gg * gg;
+        }
+        float rs = row_sum[pr], c;
+        float k = optim_rowwise_adagrad_coef(&rs, VSUM(acc), n_cols, lr, eps, wd_mode, wd, &c);
+        row_sum[pr] = rs;
+        for (ulong v = 0; v < nv; v++) {
+            if (COL_FROZEN(v * VW))
+                continue;
+            VT w = VLD(prow + v * VW);
+            optim_rowwise_adagrad(&w, VLD(grow + v * VW), k, c);
+            VST(w, prow + v * VW);
+        }
+    }
+}
+
+#ifndef NORM
+#define NORM 2
+#endif
+
+/* Partial norms of a rows x cols matrix (row stride ld): each work-group
+ * writes one partial (a max for NORM 0, else a sum) to
+ * partial[part_off + group]. */
+__kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong rows, ulong cols, float pw,
+                           __global float *partial, ulong part_off, __local float *scratch)
+{
+    const ulong n = rows * cols;
+    float acc = 0.0f;
+    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const ulong r = i / cols, c = i - r * cols;
+        const float a = fabs(x[off + r * ld + c]);
+#if NORM == 0
+        acc = fmax(acc, a);
+#elif NORM == 1
+        acc += a;
+#elif NORM == 2
+        acc += a * a;
+#else
+        acc += pow(a, pw);
+#endif
+    }
+    const size_t lid = get_local_id(0);
+    scratch[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (size_t w = get_local_size(0) / 2; w > 0; w /= 2) {
+        if (lid < w)
+#if NORM == 0
+            scratch[lid] = fmax(scratch[lid], scratch[lid + w]);
+#else
+            scratch[lid] += scratch[lid + w];
+#endif
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        partial[part_off + get_group_id(0)] = scratch[0];
+}
+
+__kernel void scale_2d(__global float *x, ulong off, ulong ld, ulong rows, ulong cols, float coef)
+{
+    for (ulong r = get_global_id(1); r < rows; r += get_global_size(1))
+        for (ulong c = get_global_id(0); c < cols; c += get_global_size(0))
+            x[off + r * ld + c] *= coef;
+}

@@ -1,0 +1,79 @@
+/* Launching an update kernel of kernels/optim.cl over one parameter: picks
+ * the variant (dense or sparse rows, vector width, masks), lays out the
+ * shared arguments and sizes the range. */
+#include <stdio.h>
+
+#include "core/error.h"
+#include "device/tuning.h"
+#include "optim/optim_impl.h"
+
+#define MAX_ARGS 32
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 1;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel,
+                                const struct embcl_tensor *dense, const struct embcl_tensor *ids,
+                                const struct embcl_tensor *values, int64_t nnz, int rowwise, size_t n_extra,
+                                const embcl_karg *extra)
+{
+    struct embcl_device *dev = opt->dev;
+    const struct embcl_tensor *g = dense ? dense : values;
+    cl_ulong rows = dense ? p->rows : (cl_ulong)nnz, cols = p->cols;
+    cl_ulong p_off = p->t->offset, p_ld = p->t->ld, g_off = g->offset, g_ld = g->ld;
+    int rmask = p->rmask != NULL, cmask = p->cmask != NULL, sparse = dense == NULL;
+    /* A packed dense parameter with a packed gradient is one long row: the
+     * vector width then depends only on the element count. */
+    if (!rowwise && !sparse && !rmask && !cmask && (p_ld == cols || rows <= 1) && (g_ld == cols || rows <= 1)) {
+        cols *= rows;
+        rows = 1;
+        p_ld = g_ld = cols;
+    }
+    size_t vw = (size_t)embcl_tune_get(dev, "optim.VW", 4);
+    while (vw > 1 && (cmask || cols % vw || (!rowwise && (p_off % vw || g_off % vw || p_ld % vw || g_ld % vw))))
+        vw /= 2;
+    char defs[96];
+    snprintf(defs, sizeof defs, "-DSPARSE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d", sparse, vw, rmask, cmask);
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
+
+    cl_mem pm = p->t->buf->mem, gm = g->buf->mem;
+    cl_mem rm = rmask ? p->rmask->buf->mem : pm, cm = cmask ? p->cmask->buf->mem : pm;
+    embcl_karg args[MAX_ARGS] = {EMBCL_KARG(pm),   EMBCL_KARG(p_off), EMBCL_KARG(p_ld), EMBCL_KARG(gm),
+                                 EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(rows), EMBCL_KARG(cols),
+                                 EMBCL_KARG(rm),   EMBCL_KARG(cm)};
+    size_t n = 10;
+    cl_mem im;
+    cl_ulong i_off;
+    if (sparse) {
+        im = ids->buf->mem;
+        i_off = ids->offset;
+        args[n++] = EMBCL_KARG(im);
+        args[n++] = EMBCL_KARG(i_off);
+    }
+    for (size_t i = 0; i < n_extra && n < MAX_ARGS; i++)
+        args[n++] = extra[i];
+    EMBCL_TRY(embcl_kernel_set_args(k, kernel, n, args));
+
+    size_t wgs = min_sz((size_t)embcl_tune_get(dev, rowwise ? "optim_row.WGS" : "optim.WGS", 256),
+                        dev->info.max_work_group_size);
+    size_t cap = (size_t)dev->info.compute_units * wgs * 16; /* enough items to fill the device */
+    if (rowwise) {
+        size_t gws = min_sz(embcl_round_up(rows, wgs), embcl_round_up(cap, wgs));
+        return embcl_kernel_launch(dev, k, kernel, 1, &gws, &wgs, NULL);
+    }
+    size_t nv = cols / vw;
+    size_t lws[2], gws[2];
+    lws[0] = min_sz(wgs, pow2_at_least(nv));
+    lws[1] = wgs / lws[0];
+    gws[0] = embcl_round_up(min_sz(nv, cap), lws[0]);
+    gws[1] = embcl_round_up(min_sz(rows, cap / gws[0] + 1), lws[1]);
+    return embcl_kernel_launch(dev, k, kernel, 2, gws, lws, NULL);
+}

@@ -1,0 +1,100 @@
+/* Private layout of optimizers, shared by the optimizer families
+ * (sgd.c, adam.c, adagrad.c), the step driver (optim.c), clipping, schedules
+ * and state I/O. */
+#ifndef EMBCL_SRC_OPTIM_OPTIM_IMPL_H
+#define EMBCL_SRC_OPTIM_OPTIM_IMPL_H
+
+#include "device/program.h"
+#include "embcl/optim.h"
+#include "tensor/tensor_impl.h"
+
+#define OPTIM_MAX_STATE 3
+
+typedef struct optim_param {
+    struct embcl_tensor *t;     /* our own view of the caller's tensor */
+    char *name;
+    size_t group;
+    size_t rows, cols;          /* the parameter as a matrix */
+    int64_t steps;
+    int frozen;
+    unsigned char *row_frozen;  /* [rows] host flags, NULL: none frozen */
+    unsigned char *col_frozen;  /* [cols] */
+    struct embcl_tensor *rmask; /* device copies (i32), NULL when no flag is set */
+    struct embcl_tensor *cmask;
+    int masks_dirty;            /* host flags changed since the upload */
+    size_t live_cols;           /* columns not frozen */
+    struct embcl_tensor *state[OPTIM_MAX_STATE];
+    size_t n_state;
+} optim_param;
+
+typedef struct optim_group {
+    embcl_optim_hparams hp;
+    double base_lr;             /* lr when added: what schedules scale */
+} optim_group;
+
+struct embcl_optim;
+
+/* What differs between optimizers. */
+typedef struct optim_family {
+    const char *name;           /* PyTorch's class name */
+    /* PyTorch's constructor checks; fn names the public call. */
+    embcl_status (*check)(const char *fn, const char *name, const embcl_optim_hparams *hp);
+    /* State tensors a parameter needs under hp, their names, and whether
+     * they hold one float per row instead of one per element. */
+    size_t (*n_state)(const embcl_optim_hparams *hp);
+    const char *const *state_names;
+    int rowwise_state;
+    double (*state_init)(const embcl_optim_hparams *hp);
+    int takes_dense, takes_sparse;
+    /* The message when a sparse gradient is refused under hp (NULL: fine),
+     * checked only when takes_sparse. */
+    const char *(*sparse_refusal)(const embcl_optim_hparams *hp);
+    /* Enqueue the update of one parameter whose step count was just
+     * advanced. Exactly one of dense / (ids, values, nnz) is given. */
+    embcl_status (*update)(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
+                           const struct embcl_tensor *dense, const struct embcl_tensor *ids,
+                           const struct embcl_tensor *values, int64_t nnz);
+} optim_family;
+
+struct embcl_optim {
+    struct embcl_device *dev;
+    embcl_optim_kind kind;
+    const optim_family *fam;
+    embcl_optim_hparams defaults;
+    optim_group *groups;
+    size_t n_groups;
+    optim_param *params;
+    size_t n_params;
+};
+
+extern const optim_family embcl_optim_sgd_family;
+extern const optim_family embcl_optim_adam_family;
+extern const optim_family embcl_optim_adamw_family;
+extern const optim_family embcl_optim_adagrad_family;
+extern const optim_family embcl_optim_sparse_adam_family;
+extern const optim_family embcl_optim_rowwise_adagrad_family;
+
+/* Checks shared by the families' constructors, with PyTorch's texts. */
+embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const char *what, double v);
+embcl_status embcl_optim_check_betas(const char *fn, const char *opt, const embcl_optim_hparams *hp);
+
+/* One update kernel of kernels/optim.cl over a parameter: the shared
+ * arguments (parameter, gradient rows, masks, ids) come first, then
+ * `extra`. For dense, rows are the parameter's rows; for sparse the nnz
+ * rows of values land on parameter rows ids. rowwise: one work-item per
+ * row instead of a 2-D range. */
+embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel,
+                                const struct embcl_tensor *dense, const struct embcl_tensor *ids,
+                                const struct embcl_tensor *values, int64_t nnz, int rowwise, size_t n_extra,
+                                const embcl_karg *extra);
+
+/* A row-sparse gradient's shape and device. */
+embcl_status embcl_optim_sparse_info(embcl_rowsparse_t g, const char *fn, int64_t *rows, int64_t *dim,
+                                     struct embcl_device **dev);
+/* The parts of a row-sparse gradient the update kernels read: ids [nnz]
+ * i64 and values [nnz, dim] f32 (borrowed, valid until the gradient is
+ * next written). */
+embcl_status embcl_optim_sparse_parts(embcl_rowsparse_t g, const char *fn, const struct embcl_tensor **ids,
+                                      const struct embcl_tensor **values, int64_t *nnz);
+
+#endif

@@ -1,0 +1,58 @@
+/* torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay; on
+ * row-sparse gradients only the plain update p -= lr * g (PyTorch turns a
+ * momentum buffer sparse and ever-growing; embcl refuses that, and weight
+ * decay, which PyTorch does not define for sparse gradients). */
+#include "core/error.h"
+#include "optim/optim_impl.h"
+
+static embcl_status check(const char *fn, const char *name, const embcl_optim_hparams *hp)
+{
+    if (!(hp->momentum >= 0.0))
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "%s: Invalid momentum value: %g (argument 'momentum')", name,
+                           hp->momentum);
+    if (!(hp->weight_decay >= 0.0))
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "%s: Invalid weight_decay value: %g (argument 'weight_decay')",
+                           name, hp->weight_decay);
+    if (hp->nesterov && (hp->momentum <= 0.0 || hp->dampening != 0.0))
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
+                           "%s: Nesterov momentum requires a momentum and zero dampening (momentum %g, dampening %g)",
+                           name, hp->momentum, hp->dampening);
+    return EMBCL_OK;
+}
+
+static size_t n_state(const embcl_optim_hparams *hp) { return hp->momentum != 0.0; }
+
+static const char *sparse_refusal(const embcl_optim_hparams *hp)
+{
+    if (hp->momentum != 0.0)
+        return "momentum is not supported with sparse gradients (set momentum to 0)";
+    if (hp->weight_decay != 0.0)
+        return "weight_decay is not supported with sparse gradients (set weight_decay to 0)";
+    return NULL;
+}
+
+static embcl_status update(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
+                           const struct embcl_tensor *dense, const struct embcl_tensor *ids,
+                           const struct embcl_tensor *values, int64_t nnz)
+{
+    cl_mem buf = p->n_state ? p->state[0]->buf->mem : p->t->buf->mem;
+    float lr = (float)hp->lr, wd = (float)hp->weight_decay, mom = (float)hp->momentum,
+          damp = (float)hp->dampening;
+    cl_int use_m = hp->momentum != 0.0, nesterov = hp->nesterov != 0, first = p->steps == 1;
+    embcl_karg extra[] = {EMBCL_KARG(buf),  EMBCL_KARG(lr),    EMBCL_KARG(wd),       EMBCL_KARG(mom),
+                          EMBCL_KARG(damp), EMBCL_KARG(use_m), EMBCL_KARG(nesterov), EMBCL_KARG(first)};
+    return embcl_optim_launch(opt, p, "sgd", dense, ids, values, nnz, 0, 8, extra);
+}
+
+static const char *const state_names[] = {"momentum_buffer"};
+
+const optim_family embcl_optim_sgd_family = {
+    .name = "SGD",
+    .check = check,
+    .n_state = n_state,
+    .state_names = state_names,
+    .takes_dense = 1,
+    .takes_sparse = 1,
+    .sparse_refusal = sparse_refusal,
+    .update = update,
+};

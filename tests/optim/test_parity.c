@@ -1,0 +1,69 @@
+/* Dense-gradient trajectories against torch.optim (tests/data/optim/steps.ref):
+ * 20 steps, parameters after steps 1, 5 and 20 and the state after step 20
+ * at relative 1e-4 (float rounding differs from PyTorch's CPU kernels by a
+ * few ulps a step; 20 steps stay well inside). */
+#include "optim_case.h"
+
+static embcl_runtime_t rt;
+static embcl_device_t dev;
+static ref_file *ref;
+
+static void setup(void)
+{
+    rt = test_runtime();
+    dev = test_device(rt);
+    ref = ref_load(ref_path("optim/steps.ref"));
+}
+
+static void teardown(void)
+{
+    ref_free(ref);
+    embcl_pool_stats st;
+    TEST_OK(embcl_device_pool_stats(dev, &st));
+    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    embcl_runtime_free(rt);
+}
+
+TestSuite(optim_parity, .init = setup, .fini = teardown);
+
+static void run(const char *name, int as_view)
+{
+    const ref_case *c = ref_case_get(ref, name);
+    cr_assert(c != NULL, "no case %s in steps.ref", name);
+    optim_run r;
+    oc_setup(&r, dev, c, as_view);
+    for (int t = 1; t <= OC_STEPS; t++) {
+        oc_step(&r, t);
+        if (t == 1 || t == 5 || t == OC_STEPS)
+            oc_check_params(&r, t, 1e-4);
+    }
+    oc_check_state(&r, 1e-4);
+    if (as_view) {
+        /* the table's other columns are not the optimizer's */
+        for (int k = 0; k < r.n; k++) {
+            float *all = oc_download(r.table[k]);
+            int w = r.cols[k] + 2 * OC_VIEW_PAD;
+            for (int i = 0; i < r.rows[k]; i++)
+                for (int j = 0; j < w; j++)
+                    if (j < OC_VIEW_PAD || j >= OC_VIEW_PAD + r.cols[k])
+                        cr_assert_eq(all[i * w + j], 7.0f, "%s: table[%d][%d] outside the view changed", name, i, j);
+            free(all);
+        }
+    }
+    oc_free(&r);
+}
+
+Test(optim_parity, sgd_plain) { run("sgd_plain", 0); }
+Test(optim_parity, sgd_momentum_dampening_weight_decay) { run("sgd_momentum", 0); }
+Test(optim_parity, sgd_nesterov) { run("sgd_nesterov", 0); }
+Test(optim_parity, adam_default) { run("adam_default", 0); }
+Test(optim_parity, adam_weight_decay_amsgrad) { run("adam_wd_amsgrad", 0); }
+Test(optim_parity, adamw) { run("adamw", 0); }
+Test(optim_parity, adamw_amsgrad) { run("adamw_amsgrad", 0); }
+Test(optim_parity, adam_two_groups_and_skipped_steps) { run("adam_groups", 0); }
+Test(optim_parity, adagrad_lr_decay_weight_decay_init) { run("adagrad", 0); }
+Test(optim_parity, adagrad_default) { run("adagrad_default", 0); }
+Test(optim_parity, rowwise_adagrad_dense_l2) { run("rowwise_l2_dense", 0); }
+Test(optim_parity, adamw_on_column_view) { run("adamw", 1); }
+Test(optim_parity, sgd_momentum_on_column_view) { run("sgd_momentum", 1); }
+Test(optim_parity, rowwise_adagrad_on_column_view) { run("rowwise_l2_dense", 1); }

@@ -1,0 +1,178 @@
+/* Row-sparse gradients (coalesced from picks with duplicates, rows left
+ * untouched for several steps, an empty gradient in some cases) against
+ * torch.optim's sparse paths and FBGEMM's row-wise Adagrad, plus the
+ * optimizers that refuse them and clipping with a row-sparse gradient. */
+#include "optim_case.h"
+
+#include "clip_case.h"
+
+static embcl_runtime_t rt;
+static embcl_device_t dev;
+static ref_file *ref;
+
+static void setup(void)
+{
+    rt = test_runtime();
+    dev = test_device(rt);
+    ref = ref_load(ref_path("optim/steps.ref"));
+}
+
+static void teardown(void)
+{
+    ref_free(ref);
+    embcl_pool_stats st;
+    TEST_OK(embcl_device_pool_stats(dev, &st));
+    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    embcl_runtime_free(rt);
+}
+
+TestSuite(optim_sparse, .init = setup, .fini = teardown);
+
+static void make_sparse(optim_run *r, int k, int64_t nnz, const int64_t *ids, const float *vals)
+{
+    if (!r->sgrad[k])
+        TEST_OK(embcl_rowsparse_create(r->dev, r->rows[k], r->cols[k], OC_SPARSE_PICKS, &r->sgrad[k]));
+    TEST_OK(embcl_rowsparse_set(r->sgrad[k], nnz, ids, vals));
+}
+
+static void sparse_setup(optim_run *r, const char *name, int as_view)
+{
+    const ref_case *c = ref_case_get(ref, name);
+    cr_assert(c != NULL, "no case %s in steps.ref", name);
+    oc_setup(r, dev, c, as_view);
+    r->make_sparse = make_sparse;
+    r->free_sparse = embcl_rowsparse_free;
+}
+
+static void run(const char *name, int as_view)
+{
+    optim_run r;
+    sparse_setup(&r, name, as_view);
+    for (int t = 1; t <= OC_STEPS; t++) {
+        oc_step(&r, t);
+        if (t == 1 || t == 5 || t == OC_STEPS)
+            oc_check_params(&r, t, 1e-4);
+    }
+    oc_check_state(&r, 1e-4);
+    oc_free(&r);
+}
+
+Test(optim_sparse, sgd_plain_with_an_empty_step) { run("sgd_sparse", 0); }
+Test(optim_sparse, adagrad) { run("adagrad_sparse", 0); }
+Test(optim_sparse, sparse_adam) { run("sparse_adam", 0); }
+Test(optim_sparse, sparse_adam_default) { run("sparse_adam_default", 0); }
+Test(optim_sparse, sparse_adam_on_column_view) { run("sparse_adam", 1); }
+Test(optim_sparse, rowwise_adagrad_none) { run("rowwise_none_sparse", 0); }
+Test(optim_sparse, rowwise_adagrad_l2) { run("rowwise_l2_sparse", 0); }
+Test(optim_sparse, rowwise_adagrad_decoupled) { run("rowwise_decoupled_sparse", 0); }
+Test(optim_sparse, rowwise_adagrad_on_column_view) { run("rowwise_l2_sparse", 1); }
+
+/* The bytes of the parameter and the optimizer state. */
+static size_t snapshot(optim_run *r, unsigned char *buf)
+{
+    float *p = oc_download(r->param[0]);
+    size_t n = (size_t)(r->rows[0] * r->cols[0]) * sizeof(float);
+    memcpy(buf, p, n);
+    free(p);
+    size_t sz;
+    TEST_OK(embcl_optim_state_size(r->opt, &sz));
+    TEST_OK(embcl_optim_state_save(r->opt, buf + n, sz, NULL));
+    return n + sz;
+}
+
+/* Case `name`'s optimizer after 3 steps is handed a sparse gradient it
+ * must refuse; everything stays as it was. */
+static void refuses(const char *name, embcl_optim_kind kind, embcl_optim_hparams *h, const char *a,
+                    const char *b)
+{
+    optim_run r;
+    sparse_setup(&r, name, 0);
+    for (int t = 1; t <= 3; t++)
+        oc_step(&r, t);
+    embcl_optim_t other;
+    TEST_OK(embcl_optim_create(dev, kind, h, &other));
+    TEST_OK(embcl_optim_add_group(other, NULL, NULL));
+    TEST_OK(embcl_optim_add_param(other, 0, r.param[0], "emb.weight", NULL));
+    embcl_grad g;
+    oc_grads(&r, 4, &g);
+    embcl_optim_t keep = r.opt;
+    r.opt = other;
+    unsigned char before[8192], after[8192];
+    size_t n0 = snapshot(&r, before);
+    TEST_FAILS(EMBCL_ERR_UNSUPPORTED, embcl_optim_step(other, &g, 1), "embcl_optim_step", a, b,
+               "parameter 'emb.weight'");
+    size_t n1 = snapshot(&r, after);
+    cr_assert(n0 == n1 && memcmp(before, after, n0) == 0, "a refused step changed something");
+    r.opt = keep;
+    embcl_optim_free(other);
+    oc_free(&r);
+}
+
+Test(optim_sparse, refused_where_pytorch_refuses)
+{
+    refuses("sgd_sparse", EMBCL_OPTIM_ADAM, NULL, "Adam does not support sparse gradients",
+            "please consider SparseAdam instead");
+    refuses("sgd_sparse", EMBCL_OPTIM_ADAMW, NULL, "AdamW does not support sparse gradients", "index 0");
+    embcl_optim_hparams h = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
+    h.weight_decay = 0.01;
+    refuses("sgd_sparse", EMBCL_OPTIM_ADAGRAD, &h, "Adagrad", "weight_decay option is not compatible with sparse gradients");
+    h = embcl_optim_defaults(EMBCL_OPTIM_SGD);
+    h.momentum = 0.9;
+    refuses("sgd_sparse", EMBCL_OPTIM_SGD, &h, "SGD", "momentum is not supported with sparse gradients");
+    h.momentum = 0.0;
+    h.weight_decay = 1e-4;
+    refuses("sgd_sparse", EMBCL_OPTIM_SGD, &h, "SGD", "weight_decay is not supported with sparse gradients");
+}
+
+Test(optim_sparse, shape_of_sparse_gradient_is_checked)
+{
+    optim_run r;
+    sparse_setup(&r, "sparse_adam", 0);
+    embcl_rowsparse_t wrong;
+    TEST_OK(embcl_rowsparse_create(dev, 12, 9, 4, &wrong));
+    embcl_grad g = {NULL, wrong};
+    TEST_FAILS(EMBCL_ERR_SHAPE, embcl_optim_step(r.opt, &g, 1), "[12, 9] gradient", "'p0' is 12 x 8");
+    embcl_rowsparse_free(wrong);
+    oc_free(&r);
+}
+
+Test(optim_sparse, clip_mixes_dense_and_row_sparse)
+{
+    ref_file *f = ref_load(ref_path("optim/clip.ref"));
+    for (int i = 0; i < f->n_cases; i++) {
+        const ref_case *c = &f->cases[i];
+        embcl_tensor_t t[2];
+        embcl_grad g[CLIP_GRADS];
+        for (int k = 0; k < 2; k++) {
+            float *host = clip_dense_values(c, k);
+            int64_t shape[2] = {clip_shapes[k][0], clip_shapes[k][1]};
+            t[k] = test_tensor_f32(dev, 2, shape, host);
+            free(host);
+            g[k].dense = t[k];
+            g[k].sparse = NULL;
+        }
+        int64_t ids[OC_SPARSE_PICKS];
+        float vals[OC_SPARSE_PICKS * 8];
+        clip_sparse_picks(c, ids, vals);
+        embcl_rowsparse_t s;
+        TEST_OK(embcl_rowsparse_create(dev, 12, 8, OC_SPARSE_PICKS, &s));
+        TEST_OK(embcl_rowsparse_set(s, OC_SPARSE_PICKS, ids, vals));
+        g[2].dense = NULL;
+        g[2].sparse = s;
+        double total;
+        TEST_OK(embcl_clip_grad_norm(g, CLIP_GRADS, ref_attr_f(c, "max_norm"), clip_norm_type(c), &total));
+        cr_assert(fabs(total - ref_attr_f(c, "total")) <= 1e-5 * ref_attr_f(c, "total"), "%s: total %.9g, torch %.9g",
+                  c->name, total, ref_attr_f(c, "total"));
+        for (int k = 0; k < 2; k++)
+            clip_check(c, k, t[k]);
+        int64_t shape[2] = {12, 8};
+        embcl_tensor_t dense = test_tensor_f32(dev, 2, shape, NULL);
+        TEST_OK(embcl_rowsparse_to_dense(s, dense, 0));
+        clip_check(c, 2, dense);
+        embcl_tensor_free(dense);
+        embcl_rowsparse_free(s);
+        for (int k = 0; k < 2; k++)
+            embcl_tensor_free(t[k]);
+    }
+    ref_free(f);
+}
