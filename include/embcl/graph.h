@@ -31,6 +31,8 @@
 
 #include "core.h"
 #include "device.h"
+#include "embedding.h"
+#include "optim.h"
 #include "sparse.h"
 #include "tensor.h"
 
@@ -39,8 +41,6 @@ extern "C" {
 #endif
 
 typedef struct embcl_graph *embcl_graph_t;
-/* The optimizer handle of optim.h (the same typedef). */
-typedef struct embcl_optim *embcl_optim_t;
 
 /* A value of one graph; EMBCL_VALUE_NONE for "no value" (an absent bias). */
 typedef int32_t embcl_value;
@@ -113,6 +113,22 @@ EMBCL_API embcl_status embcl_graph_detach(embcl_graph_t g, embcl_value x, embcl_
 EMBCL_API embcl_status embcl_graph_mse_loss(embcl_graph_t g, embcl_value x, embcl_value target,
                                             embcl_value *out);
 
+/* y = weight[indices] (nn.Embedding). weight: [V, D] parameter or column
+ * view; indices: i32/i64 input of 1 to 3 dimensions; y: indices' shape +
+ * (D). opt: padding_idx, max_norm, scale_grad_by_freq, sparse (row-sparse
+ * gradient), scatter; NULL for PyTorch's defaults. */
+EMBCL_API embcl_status embcl_graph_embedding(embcl_graph_t g, embcl_value weight, embcl_value indices,
+                                             const embcl_embedding_options *opt, embcl_value *out);
+
+/* y[b] = reduce(weight[i] for i in bag b) (nn.EmbeddingBag). indices: 1-D
+ * [n] with offsets [B] (or [B + 1] with include_last_offset), or 2-D [B, L]
+ * with offsets EMBCL_VALUE_NONE; both i32/i64 inputs. psw: per-sample
+ * weights (f32 input, indices' shape; mode sum) or EMBCL_VALUE_NONE.
+ * y: [B, D]. opt: as nn.EmbeddingBag (mode default mean); NULL: defaults. */
+EMBCL_API embcl_status embcl_graph_embedding_bag(embcl_graph_t g, embcl_value weight, embcl_value indices,
+                                                 embcl_value offsets, embcl_value psw,
+                                                 const embcl_embedding_options *opt, embcl_value *out);
+
 /* ---- Loss and compilation ------------------------------------------------- */
 
 /* Mark a [1] f32 value as the loss the step minimises. */
@@ -141,9 +157,13 @@ typedef struct embcl_diag {
 typedef void (*embcl_diag_fn)(void *user, const embcl_diag *diag);
 
 typedef struct embcl_graph_options {
-    /* Applies the update of each step; NULL: steps compute gradients only.
-     * The graph adds each parameter with a group to it when compiling. */
+    /* Apply the update of each step; none: steps compute gradients only.
+     * When compiling, the graph adds each parameter that has a group to the
+     * optimizer on the parameter's device (`optim`, or one of `optims` when
+     * parameters live on several devices), with its frozen rows/columns. */
     embcl_optim_t optim;
+    const embcl_optim_t *optims;
+    size_t n_optims;
     /* Diagnostics: on (1, default) or off (0). */
     int diagnostics;
     /* Steps after which unchanged parameters are reported (default 3; 0: never). */

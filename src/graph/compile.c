@@ -31,6 +31,8 @@ static void mark_live(struct embcl_graph *g)
             n->live |= g->vals[n->out[j]].live;
         if (!n->live)
             continue;
+        for (int j = 0; j < n->n_out; j++)
+            g->vals[n->out[j]].live = 1; /* side results (argmax positions) too */
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i] >= 0) {
                 g->vals[n->in[i]].live = 1;
@@ -44,6 +46,38 @@ static void mark_live(struct embcl_graph *g)
 static int diff(const gnode *n, int i)
 {
     return n->in[i] >= 0 && (n->ops->diff_inputs >> i & 1u);
+}
+
+/* A parameter's gradient stays row-sparse when every contribution is a
+ * row-sparse one to the whole table; its capacity is the most rows they
+ * can bring together. */
+static void choose_sparse(struct embcl_graph *g)
+{
+    for (size_t i = 0; i < g->n_vals; i++) {
+        gvalue *p = &g->vals[i];
+        p->sparse_grad = p->kind == GVAL_PARAM && p->needs_grad && p->ndim == 2 && !p->grad_zero_first;
+        p->sparse_cap = 0;
+    }
+    for (size_t k = 0; k < g->n_bwd; k++) {
+        gnode *n = &g->nodes[g->bwd[k]];
+        for (int i = 0; i < n->n_in; i++) {
+            if (!n->want_grad[i])
+                continue;
+            int p = graph_param_of(g, n->in[i]);
+            if (p < 0)
+                continue;
+            int64_t rows = n->ops->sparse_rows && p == n->in[i] ? n->ops->sparse_rows(g, n, i) : 0;
+            gvalue *pv = &g->vals[p];
+            if (rows <= 0)
+                pv->sparse_grad = 0;
+            pv->sparse_cap += rows;
+        }
+    }
+    for (size_t i = 0; i < g->n_vals; i++) {
+        gvalue *p = &g->vals[i];
+        if (p->sparse_grad && p->sparse_cap > p->shape[0])
+            p->sparse_cap = p->shape[0];
+    }
 }
 
 embcl_status graph_derive(struct embcl_graph *g)
@@ -118,6 +152,7 @@ embcl_status graph_derive(struct embcl_graph *g)
         }
     }
     free(seen);
+    choose_sparse(g);
     /* Steps for liveness: forward k, the loss seed at n_fwd, backward after. */
     for (size_t k = 0; k < g->n_fwd; k++)
         g->nodes[g->fwd[k]].fwd_step = (int64_t)k;
@@ -143,6 +178,8 @@ embcl_status embcl_graph_compile(embcl_graph_t g, const embcl_graph_options *opt
         s = graph_plan(g);
     if (s == EMBCL_OK)
         s = graph_alloc(g);
+    if (s == EMBCL_OK)
+        s = graph_optim_attach(g);
     if (s == EMBCL_OK && o.diagnostics)
         s = graph_diag_compile(g);
     if (s != EMBCL_OK) {

@@ -68,6 +68,7 @@ static embcl_status run(struct embcl_graph *g, int train, const char *fn)
             if (s != EMBCL_OK)
                 return node_failed(s, fn, n, "backward");
         }
+        EMBCL_TRY(graph_optim_step(g));
     }
     /* Start the work without waiting for it. */
     for (size_t d = 0; d < g->rt->n_devices; d++)
@@ -116,6 +117,17 @@ embcl_status embcl_graph_grad(embcl_graph_t g, embcl_value param, embcl_tensor_t
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'param' is '%s', not a parameter",
                            p->name ? p->name : "unnamed");
     *out = NULL;
+    if (p->sgrad) {
+        embcl_tensor_t t;
+        EMBCL_TRY(embcl_tensor_create(p->dev, EMBCL_F32, p->ndim, p->shape, &t));
+        embcl_status s = embcl_rowsparse_to_dense(p->sgrad, t, 0);
+        if (s != EMBCL_OK) {
+            embcl_tensor_free(t);
+            return embcl_error_context(s, fn);
+        }
+        *out = t;
+        return EMBCL_OK;
+    }
     if (!p->grad)
         return EMBCL_OK;
     return embcl_tensor_reshape(p->grad, p->ndim, p->shape, out);

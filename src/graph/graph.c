@@ -28,6 +28,7 @@ void embcl_graph_free(embcl_graph_t g)
     if (!g)
         return;
     graph_release_memory(g);
+    graph_optim_free(g);
     graph_diag_free(g);
     for (size_t i = 0; i < g->n_nodes; i++) {
         gnode *n = &g->nodes[i];

@@ -48,8 +48,10 @@ typedef struct gvalue {
     int needs_grad;
     int alias;                   /* shares the memory of this value (detach, in place), else -1 */
     int grad_zero_first;         /* gradient zeroed before backward, every contribution adds */
-    int64_t optim_index;         /* index in the optimizer, -1 if none */
+    int64_t optim_index;         /* index in its optimizer, -1 if none */
+    int optim_slot;              /* which of the graph's optimizers */
     int sparse_grad;             /* gradient kept row-sparse (all contributions sparse, whole table) */
+    int64_t sparse_cap;          /* its capacity in rows */
 
     struct embcl_tensor *tensor; /* parameter view, input buffer, or arena view */
     struct embcl_tensor *grad;   /* dense gradient: own buffer (parameters) or arena view */
@@ -96,6 +98,9 @@ typedef struct gnode_ops {
     embcl_status (*forward)(struct embcl_graph *g, gnode *n);
     embcl_status (*backward)(struct embcl_graph *g, gnode *n); /* NULL: no inputs differentiable */
     void (*free_attr)(void *attr);
+    /* Optional: the most rows of a row-sparse gradient this node's backward
+     * can give input i (0: it gives a dense one). */
+    int64_t (*sparse_rows)(struct embcl_graph *g, const gnode *n, int i);
     /* Optional: whether input i holds indices with a padding value (*pad). */
     int (*padding)(const gnode *n, int i, int64_t *pad);
 } gnode_ops;
@@ -122,6 +127,11 @@ struct embcl_graph {
 
     struct embcl_tensor **arena; /* one per runtime device (NULL if unused) */
     embcl_graph_memory mem;
+
+    embcl_optim_t *optims;       /* one per device that has parameters to update */
+    embcl_grad **ograds;         /* per optimizer: one gradient per optimizer parameter */
+    size_t *n_ograds;
+    size_t n_optims;
 
     gdiag_entry *diags;
     size_t n_diags, cap_diags;
@@ -165,12 +175,24 @@ static inline struct embcl_tensor *graph_out_grad(struct embcl_graph *g, gnode *
 /* A 2-D [rows, cols] view on the stack of any tensor (same memory). */
 struct embcl_tensor graph_as_2d(const struct embcl_tensor *t);
 
+/* The gradient of a table read by an embedding-family node (input wi):
+ * calls f with the dense gradient to add to (zeroed first when this is the
+ * first contribution) or with a row-sparse gradient to overwrite, and
+ * merges that into the parameter's row-sparse gradient when others wrote
+ * to it first. max_rows bounds f's row-sparse result. */
+typedef embcl_status (*graph_table_grad_fn)(struct embcl_graph *g, gnode *n, struct embcl_tensor *dense,
+                                            embcl_rowsparse_t sparse);
+embcl_status graph_table_grad(struct embcl_graph *g, gnode *n, int wi, int64_t max_rows, graph_table_grad_fn f);
+
 /* ---- Passes ---- */
 embcl_status graph_derive(struct embcl_graph *g);       /* compile.c: liveness of nodes, gradients, accumulation */
 embcl_status graph_place(struct embcl_graph *g);        /* place.c: devices, copies */
 embcl_status graph_plan(struct embcl_graph *g);         /* plan.c: memory */
 embcl_status graph_alloc(struct embcl_graph *g);        /* plan.c: arenas, views, gradients */
 void graph_release_memory(struct embcl_graph *g);       /* plan.c */
+embcl_status graph_optim_attach(struct embcl_graph *g); /* graph_optim.c: parameters into optimizers */
+embcl_status graph_optim_step(struct embcl_graph *g);   /* graph_optim.c */
+void graph_optim_free(struct embcl_graph *g);
 
 /* Node kinds the passes insert. */
 extern const gnode_ops graph_copy_ops;

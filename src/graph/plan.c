@@ -299,6 +299,10 @@ embcl_status graph_alloc(struct embcl_graph *g)
             s = embcl_tensor_new(v->dev, v->dtype, v->ndim, v->shape, fn, &v->tensor);
             if (s == EMBCL_OK)
                 g->mem.input_bytes += v->tensor->buf->size;
+        } else if (v->kind == GVAL_PARAM && v->sparse_grad) {
+            s = embcl_rowsparse_create(v->dev, v->shape[0], v->shape[1], v->sparse_cap, &v->sgrad);
+            if (s == EMBCL_OK)
+                g->mem.param_grad_bytes += (uint64_t)v->sparse_cap * (uint64_t)(v->shape[1] * 4 + 8);
         } else if (v->kind == GVAL_PARAM && v->needs_grad) {
             s = embcl_tensor_new(v->dev, EMBCL_F32, v->ndim, v->shape, fn, &v->grad);
             if (s == EMBCL_OK)
@@ -349,6 +353,8 @@ void graph_release_memory(struct embcl_graph *g)
         }
         embcl_tensor_free(v->grad);
         v->grad = NULL;
+        embcl_rowsparse_free(v->sgrad);
+        v->sgrad = NULL;
     }
     if (g->arena)
         for (size_t d = 0; d < g->rt->n_devices; d++) {
