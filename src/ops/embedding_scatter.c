@@ -15,6 +15,8 @@
 
 #include "core/error.h"
 #include "ops/embedding_impl.h"
+#include "ops/rowsparse_impl.h"
+#include "ops/segments.h"
 
 static embcl_status check_targets(struct embcl_tensor *g, const emb_opts *o, int64_t V, struct embcl_tensor *dense,
                                   embcl_rowsparse_t sparse, const char *fn)
@@ -27,7 +29,7 @@ static embcl_status check_targets(struct embcl_tensor *g, const emb_opts *o, int
         if (o->o.scale_grad_by_freq)
             return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
                                "scale_grad_by_freq is not supported with sparse gradients (option 'sparse')");
-        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "row-sparse gradients need segments (not merged yet)");
+        return embcl_rowsparse_check(sparse, g->dev, V, (int64_t)D, fn, "grad_sparse");
     }
     if (sparse)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
@@ -119,6 +121,47 @@ static embcl_status run_atomic(scatter_ctx *c, struct embcl_tensor *dense)
     return s;
 }
 
+/* Segment s (row uniq[s]) sums its positions' shares in input order.
+ * dense: added into row uniq[s] of dense; else written to row s of the
+ * row-sparse values, and the ids copied from uniq. */
+static embcl_status run_segments(scatter_ctx *c, embcl_segments *segs, struct embcl_tensor *dense,
+                                 struct embcl_rowsparse *sparse)
+{
+    const emb_bags *eb = c->eb;
+    struct embcl_device *dev = c->g->dev;
+    embcl_segments seg = *segs;
+    embcl_status s = EMBCL_OK;
+    if (sparse && seg.nnz > 0)
+        s = embcl_cl_check(clEnqueueCopyBuffer(dev->queue, seg.uniq->buf->mem, sparse->ids->buf->mem,
+                                               seg.uniq->offset * sizeof(cl_long),
+                                               sparse->ids->offset * sizeof(cl_long),
+                                               (size_t)seg.nnz * sizeof(cl_long), 0, NULL, NULL),
+                           c->fn, "clEnqueueCopyBuffer");
+    emb_tune t = emb_tune_for(dev, "bag_bwd", c->g->cols);
+    char defs[128];
+    emb_defines(defs, sizeof defs, eb->idx->dtype, EMBCL_I64, &t);
+    cl_kernel k;
+    if (s == EMBCL_OK && seg.nnz > 0)
+        s = embcl_kernel_get(dev, "bag", defs, "seg_reduce", &k);
+    if (s == EMBCL_OK && seg.nnz > 0) {
+        struct embcl_tensor *dst = dense ? dense : sparse->values;
+        cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, nnz = (cl_ulong)seg.nnz;
+        cl_ulong m_off = emb_off(c->mpos), m_ld = c->mpos ? c->mpos->ld : 0, d_off = dst->offset, d_ld = dst->ld;
+        cl_int freq = c->o->o.scale_grad_by_freq, is_dense = dense != NULL;
+        cl_mem mm = emb_mem(c->mpos);
+        embcl_karg a[] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
+                          EMBCL_KARG(seg.perm->buf->mem), EMBCL_KARG(seg.uniq->buf->mem),
+                          EMBCL_KARG(seg.seg_start->buf->mem), EMBCL_KARG(nnz), EMBCL_KARG(c->pos_bag->buf->mem),
+                          EMBCL_KARG(c->pos_scale->buf->mem), EMBCL_KARG(freq), EMBCL_KARG(mm), EMBCL_KARG(m_off),
+                          EMBCL_KARG(m_ld), EMBCL_KARG(dst->buf->mem), EMBCL_KARG(d_off), EMBCL_KARG(d_ld),
+                          EMBCL_KARG(is_dense)};
+        s = embcl_kernel_set_args(k, "seg_reduce", sizeof a / sizeof a[0], a);
+        if (s == EMBCL_OK)
+            s = emb_launch_lanes(dev, k, "seg_reduce", &t, (size_t)seg.nnz);
+    }
+    return s;
+}
+
 embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_opts *o, int mode,
                          struct embcl_tensor *mpos, int64_t V, struct embcl_tensor *dense,
                          embcl_rowsparse_t sparse, struct embcl_tensor *dpsw, struct embcl_tensor *w,
@@ -126,12 +169,24 @@ embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_o
 {
     EMBCL_TRY(check_targets(g, o, V, dense, sparse, fn));
     EMBCL_TRY(emb_check_same_device(g, eb->idx, fn, "indices"));
-    if (o->o.scatter == EMBCL_SCATTER_DETERMINISTIC && (dense || sparse))
-        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "the deterministic scatter needs segments (not merged yet)");
     EMBCL_TRY(emb_validate(g->dev, eb, V, fn));
     int64_t n = (int64_t)eb->n;
     if (n == 0) {
+        if (sparse)
+            return embcl_rowsparse_set_nnz(sparse, 0, fn);
         return EMBCL_OK;
+    }
+    /* The grouping (and the row-sparse capacity check) comes before the
+     * first write, so a gradient too small for the batch changes nothing. */
+    int use_seg = sparse || (dense && o->o.scatter == EMBCL_SCATTER_DETERMINISTIC);
+    embcl_segments seg = {0};
+    if (use_seg) {
+        EMBCL_TRY(embcl_segments_build(eb->idx, V, o->pad, fn, "indices", &seg));
+        embcl_status s = sparse ? embcl_rowsparse_set_nnz(sparse, seg.nnz, fn) : EMBCL_OK;
+        if (s != EMBCL_OK) {
+            embcl_segments_free(&seg);
+            return s;
+        }
     }
     scatter_ctx c = {g, mpos, NULL, NULL, eb, o, mode, V, fn};
     embcl_status s = embcl_tensor_new(g->dev, EMBCL_I32, 1, &n, fn, &c.pos_bag);
@@ -141,8 +196,12 @@ embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_o
         s = run_positions(&c);
     if (s == EMBCL_OK && dpsw)
         s = run_psw_grad(&c, w, dpsw);
-    if (s == EMBCL_OK && dense)
+    if (s == EMBCL_OK && use_seg)
+        s = run_segments(&c, &seg, dense, sparse);
+    else if (s == EMBCL_OK && dense)
         s = run_atomic(&c, dense);
+    if (use_seg)
+        embcl_segments_free(&seg);
     embcl_tensor_free(c.pos_bag);
     embcl_tensor_free(c.pos_scale);
     return s;

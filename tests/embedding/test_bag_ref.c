@@ -145,3 +145,40 @@ Test(bag_ref, dense_backward_atomic_matches_pytorch)
 {
     check_dense(EMBCL_SCATTER_ATOMIC);
 }
+
+Test(bag_ref, dense_backward_deterministic_matches_pytorch)
+{
+    check_dense(EMBCL_SCATTER_DETERMINISTIC);
+}
+
+Test(bag_ref, sparse_backward_matches_pytorch_coalesced)
+{
+    for (int i = 0; i < ref->n_cases; i++) {
+        const ref_tensor *ids = ref_tensor_get(&ref->cases[i], "grad_ids");
+        if (!ids)
+            continue; /* max mode or scale_grad_by_freq: PyTorch refuses sparse too */
+        bag_case k;
+        open_case(&k, &ref->cases[i]);
+        TEST_OK(embcl_embedding_bag(k.w, &k.bags, &k.o, k.out, k.mpos));
+        embcl_tensor_t g = emb_upload(dev, ref_tensor_need(k.c, "grad_out"));
+        embcl_rowsparse_t gs;
+        TEST_OK(embcl_rowsparse_create(dev, k.V, k.D, embcl_tensor_numel(k.idx) + 1, &gs));
+        k.o.sparse = 1;
+        TEST_OK(embcl_embedding_bag_backward(g, NULL, &k.bags, k.mpos, k.V, &k.o, NULL, gs, NULL));
+        cr_assert_eq(embcl_rowsparse_nnz(gs), ids->numel, "%s: nnz %lld, PyTorch %lld", k.c->name,
+                     (long long)embcl_rowsparse_nnz(gs), (long long)ids->numel);
+        embcl_tensor_t gi, gv;
+        TEST_OK(embcl_rowsparse_ids(gs, &gi));
+        TEST_OK(embcl_rowsparse_values(gs, &gv));
+        char what[192];
+        snprintf(what, sizeof what, "%s: sparse ids", k.c->name);
+        emb_expect_int(gi, ids, what);
+        snprintf(what, sizeof what, "%s: sparse values", k.c->name);
+        emb_expect_f32(gv, ref_tensor_need(k.c, "grad_values"), 1e-4, 1e-6, what);
+        embcl_tensor_free(gi);
+        embcl_tensor_free(gv);
+        embcl_rowsparse_free(gs);
+        embcl_tensor_free(g);
+        close_case(&k);
+    }
+}

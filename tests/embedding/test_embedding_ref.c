@@ -104,3 +104,45 @@ Test(embedding_ref, dense_backward_atomic_matches_pytorch)
 {
     check_dense(EMBCL_SCATTER_ATOMIC);
 }
+
+Test(embedding_ref, dense_backward_deterministic_matches_pytorch)
+{
+    check_dense(EMBCL_SCATTER_DETERMINISTIC);
+}
+
+Test(embedding_ref, sparse_backward_matches_pytorch_coalesced)
+{
+    for (int i = 0; i < ref->n_cases; i++) {
+        const ref_case *c = &ref->cases[i];
+        const ref_tensor *ids = ref_tensor_get(c, "grad_ids");
+        if (!ids)
+            continue; /* scale_grad_by_freq: PyTorch has no sparse gradient either */
+        const ref_tensor *wt = ref_tensor_need(c, "weight");
+        embcl_tensor_t idx = emb_upload(dev, ref_tensor_need(c, "indices"));
+        embcl_tensor_t g = emb_upload(dev, ref_tensor_need(c, "grad_out"));
+        int64_t shape2[2] = {(int64_t)(embcl_tensor_numel(g) / wt->shape[1]), wt->shape[1]};
+        embcl_tensor_t g2;
+        TEST_OK(embcl_tensor_reshape(g, 2, shape2, &g2));
+        embcl_rowsparse_t gs;
+        TEST_OK(embcl_rowsparse_create(dev, wt->shape[0], wt->shape[1], shape2[0] + 1, &gs));
+        embcl_embedding_options o = emb_case_options(c);
+        o.sparse = 1;
+        TEST_OK(embcl_embedding_backward(g2, idx, wt->shape[0], &o, NULL, gs));
+        cr_assert_eq(embcl_rowsparse_nnz(gs), ids->numel, "%s: nnz %lld, PyTorch %lld", c->name,
+                     (long long)embcl_rowsparse_nnz(gs), (long long)ids->numel);
+        embcl_tensor_t gi, gv;
+        TEST_OK(embcl_rowsparse_ids(gs, &gi));
+        TEST_OK(embcl_rowsparse_values(gs, &gv));
+        char what[192];
+        snprintf(what, sizeof what, "%s: sparse ids", c->name);
+        emb_expect_int(gi, ids, what);
+        snprintf(what, sizeof what, "%s: sparse values", c->name);
+        emb_expect_f32(gv, ref_tensor_need(c, "grad_values"), 1e-4, 1e-6, what);
+        embcl_tensor_free(gi);
+        embcl_tensor_free(gv);
+        embcl_rowsparse_free(gs);
+        embcl_tensor_free(g2);
+        embcl_tensor_free(idx);
+        embcl_tensor_free(g);
+    }
+}
