@@ -112,12 +112,13 @@ Test(graph_embedding, embedding_and_bag_share_one_table_through_a_column_view)
  * both touch summed); SGD applies them. */
 Test(graph_embedding, tied_sparse_embeddings_merge_row_sparse_gradients)
 {
-    float table[V * D], t1[6 * D], t2[4 * D];
+    enum { VS = 64 };
+    float table[VS * D], t1[6 * D], t2[4 * D];
     int64_t a[6] = {1, 3, 3, 8, 2, 1}, b[4] = {3, 7, 7, 9};
-    host_fill(table, V * D, 61, 1.0f);
+    host_fill(table, VS * D, 61, 1.0f);
     host_fill(t1, 6 * D, 62, 1.0f);
     host_fill(t2, 4 * D, 63, 1.0f);
-    int64_t st[2] = {V, D};
+    int64_t st[2] = {VS, D};
     embcl_tensor_t tt = test_tensor_f32(dev, 2, st, table);
     embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
     hp.lr = 0.5;
@@ -146,7 +147,7 @@ Test(graph_embedding, tied_sparse_embeddings_merge_row_sparse_gradients)
     TEST_OK(embcl_graph_compile(g, &go));
     embcl_graph_memory m;
     TEST_OK(embcl_graph_memory_stats(g, &m));
-    cr_assert_lt(m.param_grad_bytes, (uint64_t)V * D * 4, "the gradient is not row-sparse (%llu bytes)",
+    cr_assert_lt(m.param_grad_bytes, (uint64_t)VS * D * 4, "the gradient is not row-sparse (%llu bytes)",
                  (unsigned long long)m.param_grad_bytes);
     TEST_OK(embcl_graph_set_input(g, va, a, sizeof a));
     TEST_OK(embcl_graph_set_input(g, vb, b, sizeof b));
@@ -154,21 +155,21 @@ Test(graph_embedding, tied_sparse_embeddings_merge_row_sparse_gradients)
     TEST_OK(embcl_graph_set_input(g, vt2, t2, sizeof t2));
     TEST_OK(embcl_graph_step(g));
 
-    double want[V * D] = {0};
+    double want[VS * D] = {0};
     for (int i = 0; i < 6; i++)
         for (int d = 0; d < D; d++)
             want[a[i] * D + d] += 2.0 * ((double)table[a[i] * D + d] - t1[i * D + d]) / (6 * D);
     for (int i = 0; i < 4; i++)
         for (int d = 0; d < D; d++)
             want[b[i] * D + d] += 2.0 * ((double)table[b[i] * D + d] - t2[i * D + d]) / (4 * D);
-    float got[V * D], wantf[V * D], after[V * D], stepped[V * D];
-    grad_of(g, p, got, V * D);
-    to_float(want, wantf, V * D);
-    test_assert_close(got, wantf, V * D, 1e-4, 1e-6, "merged row-sparse grad");
+    float got[VS * D], wantf[VS * D], after[VS * D], stepped[VS * D];
+    grad_of(g, p, got, VS * D);
+    to_float(want, wantf, VS * D);
+    test_assert_close(got, wantf, VS * D, 1e-4, 1e-6, "merged row-sparse grad");
     TEST_OK(embcl_tensor_download(tt, after, sizeof after));
-    for (int i = 0; i < V * D; i++)
+    for (int i = 0; i < VS * D; i++)
         stepped[i] = (float)(table[i] - 0.5 * want[i]);
-    test_assert_close(after, stepped, V * D, 1e-5, 1e-6, "table after one SGD step");
+    test_assert_close(after, stepped, VS * D, 1e-5, 1e-6, "table after one SGD step");
     embcl_graph_free(g);
     embcl_optim_free(opt);
     embcl_tensor_free(tt);
