@@ -8,6 +8,10 @@
 #include "embcl/sparse.h"
 #include "embcl/embedding.h"
 #include "embcl/optim.h"
+#include "embcl/elementwise.h"
+#include "embcl/linear.h"
+#include "embcl/loss.h"
+#include "embcl/lstm.h"
 #include "embcl/graph.h"
 
 #endif

@@ -1,7 +1,11 @@
+#include <stdio.h>
+
 #include <clblast_c.h>
 
 #include "blas/gemm.h"
 #include "core/error.h"
+#include "device/program.h"
+#include "device/tuning.h"
 
 static const char *clblast_name(CLBlastStatusCode s)
 {
@@ -27,8 +31,158 @@ static const char *clblast_name(CLBlastStatusCode s)
     }
 }
 
-embcl_status embcl_sgemm(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,
-                         float beta, struct embcl_tensor *c, const char *func)
+embcl_gemm_backend embcl_gemm_backend_for(struct embcl_device *dev)
+{
+    return embcl_tune_get(dev, "gemm.BACKEND", EMBCL_GEMM_CLBLAST) == EMBCL_GEMM_OWN ? EMBCL_GEMM_OWN : EMBCL_GEMM_CLBLAST;
+}
+
+typedef struct gemm_dims {
+    size_t m, n, k, count, sa, sb, sc;
+} gemm_dims;
+
+static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct embcl_tensor *a,
+                                struct embcl_tensor *b, float beta, struct embcl_tensor *c, const gemm_dims *d,
+                                const char *func)
+{
+    cl_command_queue q = c->dev->queue;
+    CLBlastTranspose ta = trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastTranspose tb = trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastStatusCode s;
+    if (d->count == 1)
+        s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem, a->offset, a->ld,
+                         b->buf->mem, b->offset, b->ld, beta, c->buf->mem, c->offset, c->ld, &q, NULL);
+    else
+        s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem,
+                                       a->offset, a->ld, d->sa, b->buf->mem, b->offset, b->ld, d->sb, beta,
+                                       c->buf->mem, c->offset, c->ld, d->sc, d->count, &q, NULL);
+    if (s == CLBlastSuccess)
+        return EMBCL_OK;
+    if ((int)s < 0 && (int)s > -1000)
+        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm");
+    const char *name = clblast_name(s);
+    return embcl_error(EMBCL_ERR_UNSUPPORTED, func, "CLBlastSgemm failed with %s (%d) for m=%zu n=%zu k=%zu",
+                       name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);
+}
+
+embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_stride, struct embcl_tensor *dst,
+                             const char *func)
+{
+    (void)func;
+    struct embcl_device *dev = src->dev;
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "gemm", NULL, "transpose", &k));
+    cl_uint rows = (cl_uint)src->rows, cols = (cl_uint)src->cols;
+    cl_ulong dsb = src->rows * src->cols;
+    embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(src->buf->mem), EMBCL_KARG(src->offset),
+                         EMBCL_KARG(src->ld), EMBCL_KARG(src_stride), EMBCL_KARG(dst->buf->mem), EMBCL_KARG(dsb)};
+    EMBCL_TRY(embcl_kernel_set_args(k, "transpose", sizeof args / sizeof args[0], args));
+    if (rows == 0 || cols == 0 || count == 0)
+        return EMBCL_OK;
+    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), count}, lws[3] = {lx, ly, 1};
+    return embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
+}
+
+/* B^T of every product into a contiguous [count][k][n] buffer, so the tiled
+ * kernel can read B rows as vectors. */
+static embcl_status transpose_b(struct embcl_tensor *b, const gemm_dims *d, struct embcl_tensor **out,
+                                const char *func)
+{
+    int64_t shape[2] = {(int64_t)(d->count * d->k), (int64_t)d->n};
+    struct embcl_tensor *t;
+    EMBCL_TRY(embcl_tensor_new(b->dev, EMBCL_F32, 2, shape, func, &t));
+    embcl_status s = embcl_transpose(b, d->count, d->sb, t, func);
+    if (s != EMBCL_OK) {
+        embcl_tensor_free(t);
+        return s;
+    }
+    *out = t;
+    return EMBCL_OK;
+}
+
+static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,
+                            float beta, struct embcl_tensor *c, const gemm_dims *d, const char *func)
+{
+    struct embcl_device *dev = c->dev;
+    long long rm = embcl_tune_get(dev, "gemm.RM", 6), vw = embcl_tune_get(dev, "gemm.VW", 8),
+              nv = embcl_tune_get(dev, "gemm.NV", 2), wgx = embcl_tune_get(dev, "gemm.WGX", 16),
+              wgy = embcl_tune_get(dev, "gemm.WGY", 4);
+    size_t bw = (size_t)(vw * nv);
+    cl_uint M = (cl_uint)d->m, N = (cl_uint)d->n, K = (cl_uint)d->k;
+    cl_uint col_blocks = (cl_uint)(d->n / bw), row_blocks = (cl_uint)((d->m + (size_t)rm - 1) / (size_t)rm);
+    cl_ulong a_sm = trans_a ? 1 : a->ld, a_sk = trans_a ? a->ld : 1, a_off = a->offset, a_sb = d->sa;
+    cl_ulong c_off = c->offset, ldc = c->ld, c_sb = d->sc;
+    /* B as seen by the kernels: its memory, offset, strides along k and n */
+    struct embcl_tensor *bt = NULL;
+    cl_mem b_mem = b->buf->mem;
+    cl_ulong b_off = b->offset, b_sk = trans_b ? 1 : b->ld, b_sn = trans_b ? b->ld : 1, b_sb = d->sb;
+    if (trans_b && col_blocks > 0) {
+        EMBCL_TRY(transpose_b(b, d, &bt, func));
+        b_mem = bt->buf->mem;
+        b_off = 0;
+        b_sk = d->n;
+        b_sn = 1;
+        b_sb = d->k * d->n;
+    }
+    char defs[96];
+    snprintf(defs, sizeof defs, "-DRM=%lld -DVW=%lld -DNV=%lld", rm, vw, nv);
+    cl_kernel k;
+    embcl_status s = EMBCL_OK;
+    if (col_blocks > 0) {
+        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
+        if (s == EMBCL_OK) {
+            embcl_karg args[] = {EMBCL_KARG(M),     EMBCL_KARG(col_blocks), EMBCL_KARG(row_blocks),
+                                 EMBCL_KARG(K),     EMBCL_KARG(alpha),      EMBCL_KARG(beta),
+                                 EMBCL_KARG(a->buf->mem), EMBCL_KARG(a_off), EMBCL_KARG(a_sm),
+                                 EMBCL_KARG(a_sk),  EMBCL_KARG(a_sb),       EMBCL_KARG(b_mem),
+                                 EMBCL_KARG(b_off), EMBCL_KARG(b_sk),       EMBCL_KARG(b_sb),
+                                 EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off), EMBCL_KARG(ldc),
+                                 EMBCL_KARG(c_sb)};
+            s = embcl_kernel_set_args(k, "gemm_tile", sizeof args / sizeof args[0], args);
+        }
+        size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
+        size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
+        size_t gws[3] = {embcl_round_up(col_blocks, lx), embcl_round_up(row_blocks, ly), d->count};
+        size_t lws[3] = {lx, ly, 1};
+        if (s == EMBCL_OK)
+            s = embcl_kernel_launch(dev, k, "gemm_tile", 3, gws, lws, NULL);
+    }
+    cl_uint n0 = col_blocks * (cl_uint)bw;
+    if (s == EMBCL_OK && n0 < N) {
+        s = embcl_kernel_get(dev, "gemm", defs, "gemm_edge", &k);
+        if (s == EMBCL_OK) {
+            embcl_karg args[] = {EMBCL_KARG(M),     EMBCL_KARG(N),     EMBCL_KARG(n0),    EMBCL_KARG(K),
+                                 EMBCL_KARG(alpha), EMBCL_KARG(beta),  EMBCL_KARG(a->buf->mem),
+                                 EMBCL_KARG(a_off), EMBCL_KARG(a_sm),  EMBCL_KARG(a_sk),  EMBCL_KARG(a_sb),
+                                 EMBCL_KARG(b_mem), EMBCL_KARG(b_off), EMBCL_KARG(b_sk),  EMBCL_KARG(b_sn),
+                                 EMBCL_KARG(b_sb),  EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off),
+                                 EMBCL_KARG(ldc),   EMBCL_KARG(c_sb)};
+            s = embcl_kernel_set_args(k, "gemm_edge", sizeof args / sizeof args[0], args);
+        }
+        size_t w = N - n0, ly = d->m < 64 ? d->m : 64;
+        size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {w, ly, 1};
+        if (s == EMBCL_OK)
+            s = embcl_kernel_launch(dev, k, "gemm_edge", 3, gws, lws, NULL);
+    }
+    embcl_tensor_free(bt);
+    return s;
+}
+
+/* The last element product z = count-1 touches must lie inside the buffer. */
+static embcl_status check_extent(const struct embcl_tensor *t, size_t stride, size_t count, const char *func,
+                                 const char *arg)
+{
+    size_t last = t->offset + (count - 1) * stride + (t->rows - 1) * t->ld + t->cols;
+    if (last * sizeof(float) > t->buf->size)
+        return embcl_error(EMBCL_ERR_SHAPE, func,
+                           "GEMM operand '%s' with %zu products %zu elements apart runs past its buffer", arg,
+                           count, stride);
+    return EMBCL_OK;
+}
+
+embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int trans_b, float alpha,
+                                 struct embcl_tensor *a, struct embcl_tensor *b, float beta, struct embcl_tensor *c,
+                                 size_t count, size_t stride_a, size_t stride_b, size_t stride_c, const char *func)
 {
     EMBCL_TRY(embcl_check_dtype(a, EMBCL_F32, func, "a"));
     EMBCL_TRY(embcl_check_dtype(b, EMBCL_F32, func, "b"));
@@ -44,25 +198,32 @@ embcl_status embcl_sgemm(int trans_a, int trans_b, float alpha, struct embcl_ten
         return embcl_error(EMBCL_ERR_SHAPE, func,
                            "GEMM shapes do not fit: op(a) is %zux%zu, op(b) is %zux%zu, c is %zux%zu", m, k, kb, n,
                            c->rows, c->cols);
-    if (m == 0 || n == 0)
+    if (m == 0 || n == 0 || count == 0)
         return EMBCL_OK;
+    if (m > UINT32_MAX || n > UINT32_MAX || k > UINT32_MAX)
+        return embcl_error(EMBCL_ERR_SHAPE, func, "GEMM dimension above 2^32 (m=%zu n=%zu k=%zu)", m, n, k);
+    if (k > 0) {
+        EMBCL_TRY(check_extent(a, stride_a, count, func, "a"));
+        EMBCL_TRY(check_extent(b, stride_b, count, func, "b"));
+    }
+    EMBCL_TRY(check_extent(c, stride_c, count, func, "c"));
     if (k == 0) { /* CLBlast rejects k = 0; the product is empty */
-        if (beta == 0.0f)
-            return embcl_tensor_fill(c, 0.0);
         if (beta == 1.0f)
             return EMBCL_OK;
+        if (beta == 0.0f && count == 1)
+            return embcl_tensor_fill(c, 0.0);
         return embcl_error(EMBCL_ERR_UNSUPPORTED, func, "GEMM with k = 0 and beta = %g", (double)beta);
     }
-    cl_command_queue q = c->dev->queue;
-    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                       trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
-                                       a->buf->mem, a->offset, a->ld, b->buf->mem, b->offset, b->ld, beta,
-                                       c->buf->mem, c->offset, c->ld, &q, NULL);
-    if (s == CLBlastSuccess)
-        return EMBCL_OK;
-    if ((int)s < 0 && (int)s > -1000)
-        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm");
-    const char *name = clblast_name(s);
-    return embcl_error(EMBCL_ERR_UNSUPPORTED, func, "CLBlastSgemm failed with %s (%d) for m=%zu n=%zu k=%zu",
-                       name ? name : "an unknown CLBlast status", (int)s, m, n, k);
+    gemm_dims d = {m, n, k, count, stride_a, stride_b, stride_c};
+    if (backend == EMBCL_GEMM_AUTO)
+        backend = embcl_gemm_backend_for(c->dev);
+    if (backend == EMBCL_GEMM_OWN)
+        return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+    return run_clblast(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+}
+
+embcl_status embcl_sgemm(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,
+                         float beta, struct embcl_tensor *c, const char *func)
+{
+    return embcl_sgemm_batched(EMBCL_GEMM_AUTO, trans_a, trans_b, alpha, a, b, beta, c, 1, 0, 0, 0, func);
 }

@@ -62,6 +62,19 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "sort.RB", 6},
     {EMBCL_DEVICE_GPU, NULL, "sort.IPT", 16},
     {EMBCL_DEVICE_GPU, NULL, "sort.GROUPS", 2048},
+    /* GEMM: own tiled kernel on CPUs (kernels/gemm.cl), CLBlast on GPUs. */
+    {EMBCL_DEVICE_CPU, NULL, "gemm.BACKEND", 1},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.RM", 6},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.VW", 8},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.NV", 2},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.WGX", 16},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.WGY", 4},
+    {EMBCL_DEVICE_GPU, NULL, "gemm.BACKEND", 2},
+    /* dense elementwise ops, losses and the LSTM cell (kernels/elementwise.cl, loss.cl, lstm.cl) */
+    {EMBCL_DEVICE_CPU, NULL, "elementwise.WGS", 1024},
+    {EMBCL_DEVICE_GPU, NULL, "elementwise.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "loss.WGS", 64},
+    {EMBCL_DEVICE_GPU, NULL, "loss.WGS", 256},
 };
 
 long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fallback)

@@ -1,0 +1,158 @@
+/* Losses, forward and backward.
+ *
+ * ce_rows / ce_bwd  cross-entropy from logits [N, C] (row stride ld): one
+ *        work-group of WGS items per row reduces max and sum(exp) in local
+ *        memory (stable log-softmax), so wide vocabularies are read
+ *        cooperatively. Label smoothing eps mixes the one-hot target with
+ *        the uniform one: loss = (1-eps)(lse - x[y]) + eps (lse - mean(x)).
+ *        Rows whose target is ignore_index give 0 and no gradient.
+ * bce_elem / bce_bwd, mse_elem / mse_bwd  elementwise losses over a rows x
+ *        cols matrix, written per element (reduction none) or into a
+ *        scratch buffer that sum_scaled reduces.
+ * sum_scaled  one work-group sums n values in a fixed order (deterministic)
+ *        and stores sum / div (the count for mean, as PyTorch divides).
+ * Gradient kernels take the upstream gradient as dl with dl_mode 0 (none:
+ * 1.0), 1 (one scalar, reductions mean and sum) or 2 (one per element or
+ * row, reduction none), times `scale` (1/count for mean).
+ * Tunables (-D): WGS work-group size (a power of two), TIDX target index type
+ * (int or long). */
+#include "common.h"
+
+#ifndef WGS
+#define WGS 64
+#endif
+#ifndef TIDX
+#define TIDX long
+#endif
+
+#define MAT(p) __global const float *p, ulong p##_off, ulong p##_ld
+#define MATW(p) __global float *p, ulong p##_off, ulong p##_ld
+#define AT(p, r, c) p[p##_off + (ulong)(r) * p##_ld + (c)]
+
+/* Tree reduction of one value per work-item; every item gets the result. */
+#define REDUCE(buf, v, OP)                                      \
+    do {                                                        \
+        buf[lid] = (v);                                         \
+        barrier(CLK_LOCAL_MEM_FENCE);                           \
+        for (uint s_ = WGS / 2; s_ > 0; s_ >>= 1) {             \
+            if (lid < s_)                                       \
+                buf[lid] = OP(buf[lid], buf[lid + s_]);         \
+            barrier(CLK_LOCAL_MEM_FENCE);                       \
+        }                                                       \
+        (v) = buf[0];                                           \
+        barrier(CLK_LOCAL_MEM_FENCE);                           \
+    } while (0)
+#define ADD(a, b) ((a) + (b))
+
+/* log-sum-exp and sum of the row's logits */
+#define ROW_STATS(x, C, lid, red, lse, sumx)                          \
+    do {                                                              \
+        float m_ = -INFINITY;                                         \
+        for (uint c_ = lid; c_ < C; c_ += WGS)                        \
+            m_ = fmax(m_, x[c_]);                                     \
+        REDUCE(red, m_, fmax);                                        \
+        float e_ = 0.0f, s_x = 0.0f;                                  \
+        for (uint c_ = lid; c_ < C; c_ += WGS) {                      \
+            e_ += exp(x[c_] - m_);                                    \
+            s_x += x[c_];                                             \
+        }                                                             \
+        REDUCE(red, e_, ADD);                                         \
+        REDUCE(red, s_x, ADD);                                        \
+        lse = m_ + log(e_);                                           \
+        sumx = s_x;                                                   \
+    } while (0)
+
+__kernel __attribute__((reqd_work_group_size(WGS, 1, 1))) void
+ce_rows(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_index, float eps,
+        __global float *out, ulong out_off)
+{
+    __local float red[WGS];
+    uint lid = get_local_id(0), row = get_group_id(0);
+    long y = (long)target[t_off + row];
+    if (y == ignore_index) { /* uniform across the group: no barrier is skipped by some only */
+        if (lid == 0)
+            out[out_off + row] = 0.0f;
+        return;
+    }
+    const __global float *x = z + z_off + (ulong)row * z_ld;
+    float lse, sumx;
+    ROW_STATS(x, C, lid, red, lse, sumx);
+    if (lid == 0)
+        out[out_off + row] = (1.0f - eps) * (lse - x[y]) + eps * (lse - sumx / (float)C);
+}
+
+__kernel __attribute__((reqd_work_group_size(WGS, 1, 1))) void
+ce_bwd(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_index, float eps,
+       __global const float *dl, ulong dl_off, int dl_mode, float scale, MATW(g), int acc)
+{
+    __local float red[WGS];
+    uint lid = get_local_id(0), row = get_group_id(0);
+    long y = (long)target[t_off + row];
+    __global float *gr = g + g_off + (ulong)row * g_ld;
+    if (y == ignore_index) {
+        for (uint c = lid; c < C; c += WGS)
+            gr[c] = acc ? gr[c] : 0.0f;
+        return;
+    }
+    const __global float *x = z + z_off + (ulong)row * z_ld;
+    float lse, sumx;
+    ROW_STATS(x, C, lid, red, lse, sumx);
+    float up = scale * (dl_mode == 0 ? 1.0f : dl_mode == 1 ? dl[dl_off] : dl[dl_off + row]);
+    float off = eps / (float)C;
+    for (uint c = lid; c < C; c += WGS) {
+        float v = exp(x[c] - lse) - off - ((long)c == y ? 1.0f - eps : 0.0f);
+        v *= up;
+        gr[c] = acc ? gr[c] + v : v;
+    }
+}
+
+#define IDS                        \
+    uint c = get_global_id(0);     \
+    uint r = get_global_id(1);     \
+    if (c >= cols || r >= rows)    \
+        return;
+
+__kernel void bce_elem(uint rows, uint cols, MAT(x), MAT(t), MATW(out))
+{
+    IDS
+    float v = AT(x, r, c), y = AT(t, r, c);
+    AT(out, r, c) = fmax(v, 0.0f) - v * y + log1p(exp(-fabs(v)));
+}
+
+__kernel void mse_elem(uint rows, uint cols, MAT(x), MAT(t), MATW(out))
+{
+    IDS
+    float d = AT(x, r, c) - AT(t, r, c);
+    AT(out, r, c) = d * d;
+}
+
+#define UPSTREAM (scale * (dl_mode == 0 ? 1.0f : dl_mode == 1 ? dl[dl_off] : AT(dl, r, c)))
+
+__kernel void bce_bwd(uint rows, uint cols, MAT(x), MAT(t), MAT(dl), int dl_mode, float scale, MATW(g), int acc)
+{
+    IDS
+    float v = AT(x, r, c);
+    float s = 1.0f / (1.0f + exp(-v));
+    float d = (s - AT(t, r, c)) * UPSTREAM;
+    AT(g, r, c) = acc ? AT(g, r, c) + d : d;
+}
+
+__kernel void mse_bwd(uint rows, uint cols, MAT(x), MAT(t), MAT(dl), int dl_mode, float scale, MATW(g), int acc)
+{
+    IDS
+    float d = 2.0f * (AT(x, r, c) - AT(t, r, c)) * UPSTREAM;
+    AT(g, r, c) = acc ? AT(g, r, c) + d : d;
+}
+
+__kernel __attribute__((reqd_work_group_size(WGS, 1, 1))) void
+sum_scaled(uint n, __global const float *v, float div, __global float *out, ulong out_off)
+{
+    __local float red[WGS];
+    uint lid = get_local_id(0);
+    float s = 0.0f;
+    for (uint i = lid; i < n; i += WGS)
+        s += v[i];
+    REDUCE(red, s, ADD);
+    if (lid == 0)
+        out[out_off] = s / div;
+}
