@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "graph/graph_impl.h"
-#include "graph/graph_kernels.h"
+#include "embcl/elementwise.h"
 
 static embcl_status copy_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
@@ -34,7 +34,7 @@ static embcl_status copy_backward(struct embcl_graph *g, gnode *n)
     EMBCL_TRY(embcl_tensor_new(gx->dev, EMBCL_F32, gy->ndim, gy->shape, fn, &tmp));
     embcl_status s = embcl_tensor_copy(tmp, gy);
     if (s == EMBCL_OK)
-        s = gk_axpy(gx, tmp, 1.0f, 1);
+        s = embcl_add(gx, tmp, gx);
     embcl_tensor_free(tmp);
     return s;
 }

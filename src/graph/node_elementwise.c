@@ -1,9 +1,10 @@
-/* Elementwise nodes: add, tanh. Shapes must match exactly (no broadcast). */
+/* Elementwise nodes over include/embcl/elementwise.h: add, tanh. Shapes
+ * must match exactly (no broadcast). */
 #include <string.h>
 
 #include "core/error.h"
 #include "graph/graph_impl.h"
-#include "graph/graph_kernels.h"
+#include "embcl/elementwise.h"
 
 static embcl_status same_f32(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
@@ -26,27 +27,16 @@ static embcl_status same_f32(struct embcl_graph *g, gnode *n, gvalue *outs, cons
 
 static embcl_status add_forward(struct embcl_graph *g, gnode *n)
 {
-    struct embcl_tensor y = graph_as_2d(graph_t(g, n->out[0]));
-    struct embcl_tensor a2 = graph_as_2d(graph_t(g, n->in[0])), b2 = graph_as_2d(graph_t(g, n->in[1]));
-    gk_args a = {0};
-    gk_mat(&a, &y);
-    gk_mat(&a, &a2);
-    gk_mat(&a, &b2);
-    gk_ulong(&a, y.rows);
-    gk_ulong(&a, y.cols);
-    return gk_run(y.dev, "add2d", &a, y.rows, y.cols);
+    return embcl_add(graph_t(g, n->in[0]), graph_t(g, n->in[1]), graph_t(g, n->out[0]));
 }
 
 static embcl_status add_backward(struct embcl_graph *g, gnode *n)
 {
-    struct embcl_tensor gy = graph_as_2d(graph_out_grad(g, n, 0));
     for (int i = 0; i < 2; i++) {
         struct embcl_tensor *gx;
         EMBCL_TRY(graph_in_grad(g, n, i, 0, &gx));
-        if (!gx)
-            continue;
-        struct embcl_tensor gx2 = graph_as_2d(gx);
-        EMBCL_TRY(gk_axpy(&gx2, &gy, 1.0f, n->acc[i]));
+        if (gx)
+            EMBCL_TRY(embcl_add_backward(graph_out_grad(g, n, 0), gx, NULL, n->acc[i]));
     }
     return EMBCL_OK;
 }
@@ -72,29 +62,14 @@ embcl_status embcl_graph_add(embcl_graph_t g, embcl_value a, embcl_value b, embc
 
 static embcl_status tanh_forward(struct embcl_graph *g, gnode *n)
 {
-    struct embcl_tensor y = graph_as_2d(graph_t(g, n->out[0])), x = graph_as_2d(graph_t(g, n->in[0]));
-    gk_args a = {0};
-    gk_mat(&a, &y);
-    gk_mat(&a, &x);
-    gk_ulong(&a, y.rows);
-    gk_ulong(&a, y.cols);
-    return gk_run(y.dev, "tanh_fwd", &a, y.rows, y.cols);
+    return embcl_tanh(graph_t(g, n->in[0]), graph_t(g, n->out[0]));
 }
 
 static embcl_status tanh_backward(struct embcl_graph *g, gnode *n)
 {
-    struct embcl_tensor *gxp;
-    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gxp));
-    struct embcl_tensor gx = graph_as_2d(gxp), gy = graph_as_2d(graph_out_grad(g, n, 0));
-    struct embcl_tensor y = graph_as_2d(graph_t(g, n->out[0]));
-    gk_args a = {0};
-    gk_mat(&a, &gx);
-    gk_mat(&a, &gy);
-    gk_mat(&a, &y);
-    gk_ulong(&a, y.rows);
-    gk_ulong(&a, y.cols);
-    gk_int(&a, n->acc[0]);
-    return gk_run(y.dev, "tanh_bwd", &a, y.rows, y.cols);
+    struct embcl_tensor *gx;
+    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gx));
+    return embcl_tanh_backward(graph_t(g, n->out[0]), graph_out_grad(g, n, 0), gx, n->acc[0]);
 }
 
 static const gnode_ops tanh_ops = {

@@ -1,11 +1,10 @@
-/* linear: y = x W^T + b (nn.Linear), through CLBlast's GEMM. x is seen as
- * [rows, in]; the weight may be a column view (a tied table). */
+/* linear: y = x W^T + b (nn.Linear) over embcl_linear_forward/backward;
+ * the weight may be a column view (a tied table). */
 #include <string.h>
 
-#include "blas/gemm.h"
 #include "core/error.h"
 #include "graph/graph_impl.h"
-#include "graph/graph_kernels.h"
+#include "embcl/linear.h"
 
 static embcl_status linear_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
@@ -35,47 +34,21 @@ static embcl_status linear_infer(struct embcl_graph *g, gnode *n, gvalue *outs, 
 
 static embcl_status linear_forward(struct embcl_graph *g, gnode *n)
 {
-    static const char *fn = "embcl_graph_step";
-    struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), y = graph_as_2d(graph_t(g, n->out[0]));
-    EMBCL_TRY(embcl_sgemm(0, 1, 1.0f, &x, graph_t(g, n->in[1]), 0.0f, &y, fn));
-    if (n->in[2] < 0)
-        return EMBCL_OK;
-    struct embcl_tensor *b = graph_t(g, n->in[2]);
-    gk_args a = {0};
-    gk_mat(&a, &y);
-    a.a[a.n++] = EMBCL_KARG(b->buf->mem);
-    gk_ulong(&a, b->offset);
-    gk_ulong(&a, y.rows);
-    gk_ulong(&a, y.cols);
-    return gk_run(y.dev, "bias_add", &a, y.rows, y.cols);
+    return embcl_linear_forward(graph_t(g, n->in[0]), graph_t(g, n->in[1]),
+                                n->in[2] >= 0 ? graph_t(g, n->in[2]) : NULL, graph_t(g, n->out[0]));
 }
 
+/* One call per wanted gradient: each has its own overwrite/add flag. */
 static embcl_status linear_backward(struct embcl_graph *g, gnode *n)
 {
-    static const char *fn = "embcl_graph_step";
-    struct embcl_tensor gy = graph_as_2d(graph_out_grad(g, n, 0));
-    struct embcl_tensor *gx, *gw, *gb;
-    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gx));
-    EMBCL_TRY(graph_in_grad(g, n, 1, 0, &gw));
-    EMBCL_TRY(graph_in_grad(g, n, 2, 0, &gb));
-    if (gx) {
-        struct embcl_tensor gx2 = graph_as_2d(gx);
-        EMBCL_TRY(embcl_sgemm(0, 0, 1.0f, &gy, graph_t(g, n->in[1]), n->acc[0] ? 1.0f : 0.0f, &gx2, fn));
-    }
-    if (gw) {
-        struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0]));
-        EMBCL_TRY(embcl_sgemm(1, 0, 1.0f, &gy, &x, n->acc[1] ? 1.0f : 0.0f, gw, fn));
-    }
-    if (gb) {
-        gk_args a = {0};
-        a.a[a.n++] = EMBCL_KARG(gb->buf->mem);
-        gk_ulong(&a, gb->offset);
-        gk_mat(&a, &gy);
-        gk_ulong(&a, gy.rows);
-        gk_ulong(&a, gy.cols);
-        gk_int(&a, n->acc[2]);
-        EMBCL_TRY(gk_run_1d(gb->dev, "col_sum", &a, gy.cols));
-    }
+    struct embcl_tensor *d[3];
+    for (int i = 0; i < 3; i++)
+        EMBCL_TRY(graph_in_grad(g, n, i, 0, &d[i]));
+    for (int i = 0; i < 3; i++)
+        if (d[i])
+            EMBCL_TRY(embcl_linear_backward(graph_t(g, n->in[0]), graph_t(g, n->in[1]), graph_out_grad(g, n, 0),
+                                            i == 0 ? d[0] : NULL, i == 1 ? d[1] : NULL, i == 2 ? d[2] : NULL,
+                                            n->acc[i]));
     return EMBCL_OK;
 }
 

@@ -1,10 +1,10 @@
-/* mse_loss: mean((x - target)^2) (F.mse_loss, reduction 'mean'), reduced
- * by one work-group in a fixed order. */
+/* mse_loss: mean((x - target)^2) (F.mse_loss, reduction 'mean') over
+ * embcl_mse_loss. */
 #include <string.h>
 
 #include "core/error.h"
 #include "graph/graph_impl.h"
-#include "graph/graph_kernels.h"
+#include "embcl/loss.h"
 
 static embcl_status mse_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
@@ -24,34 +24,15 @@ static embcl_status mse_infer(struct embcl_graph *g, gnode *n, gvalue *outs, con
 
 static embcl_status mse_forward(struct embcl_graph *g, gnode *n)
 {
-    struct embcl_tensor *l = graph_t(g, n->out[0]);
-    struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_2d(graph_t(g, n->in[1]));
-    gk_args a = {0};
-    a.a[a.n++] = EMBCL_KARG(l->buf->mem);
-    gk_ulong(&a, l->offset);
-    gk_mat(&a, &x);
-    gk_mat(&a, &t);
-    gk_ulong(&a, x.rows);
-    gk_ulong(&a, x.cols);
-    return gk_run_group(l->dev, "mse_fwd", &a);
+    return embcl_mse_loss(graph_t(g, n->in[0]), graph_t(g, n->in[1]), EMBCL_REDUCTION_MEAN, graph_t(g, n->out[0]));
 }
 
 static embcl_status mse_backward(struct embcl_graph *g, gnode *n)
 {
-    struct embcl_tensor *gxp, *gl = graph_out_grad(g, n, 0);
-    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gxp));
-    struct embcl_tensor gx = graph_as_2d(gxp);
-    struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_2d(graph_t(g, n->in[1]));
-    gk_args a = {0};
-    gk_mat(&a, &gx);
-    a.a[a.n++] = EMBCL_KARG(gl->buf->mem);
-    gk_ulong(&a, gl->offset);
-    gk_mat(&a, &x);
-    gk_mat(&a, &t);
-    gk_ulong(&a, x.rows);
-    gk_ulong(&a, x.cols);
-    gk_int(&a, n->acc[0]);
-    return gk_run(x.dev, "mse_bwd", &a, x.rows, x.cols);
+    struct embcl_tensor *gx;
+    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gx));
+    return embcl_mse_loss_backward(graph_t(g, n->in[0]), graph_t(g, n->in[1]), EMBCL_REDUCTION_MEAN,
+                                   graph_out_grad(g, n, 0), gx, n->acc[0]);
 }
 
 static const gnode_ops mse_ops = {
