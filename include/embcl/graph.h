@@ -32,6 +32,8 @@
 #include "core.h"
 #include "device.h"
 #include "embedding.h"
+#include "loss.h"
+#include "lstm.h"
 #include "optim.h"
 #include "sparse.h"
 #include "tensor.h"
@@ -62,6 +64,11 @@ EMBCL_API void embcl_graph_free(embcl_graph_t g);
  * requires grad, optimizer group 0, nothing frozen. */
 EMBCL_API embcl_status embcl_graph_param(embcl_graph_t g, const char *name, embcl_tensor_t tensor,
                                          embcl_value *out);
+/* The value named `name` (a parameter, input or node result). */
+EMBCL_API embcl_status embcl_graph_find(embcl_graph_t g, const char *name, embcl_value *out);
+/* A new handle on a parameter's memory (to initialise or save it); caller frees. */
+EMBCL_API embcl_status embcl_graph_param_tensor(embcl_graph_t g, embcl_value param, embcl_tensor_t *out);
+
 /* Flags of a parameter; set before compiling. */
 EMBCL_API embcl_status embcl_graph_param_requires_grad(embcl_graph_t g, embcl_value param, int requires_grad);
 /* The optimizer group (an index into the optimizer's groups) or EMBCL_GROUP_NONE. */
@@ -128,6 +135,24 @@ EMBCL_API embcl_status embcl_graph_embedding(embcl_graph_t g, embcl_value weight
 EMBCL_API embcl_status embcl_graph_embedding_bag(embcl_graph_t g, embcl_value weight, embcl_value indices,
                                                  embcl_value offsets, embcl_value psw,
                                                  const embcl_embedding_options *opt, embcl_value *out);
+
+/* y = LSTM(x) (nn.LSTM configured by cfg), run on dev. The graph creates
+ * the LSTM (parameters drawn from cfg->seed as embcl_lstm_create does) and
+ * registers its parameters as "<prefix>.weight_ih_l0", ... (PyTorch's
+ * names; find them with embcl_graph_find). x: [T, B, input_size] ([B, T,
+ * input_size] with batch_first) f32; y: [T, B, D*H] ([B, T, D*H]).
+ * lengths: NULL, or B host values in [1, T] (copied): packed-sequence
+ * semantics. Dropout applies in embcl_graph_step, not embcl_graph_forward. */
+EMBCL_API embcl_status embcl_graph_lstm(embcl_graph_t g, embcl_value x, embcl_device_t dev,
+                                        const embcl_lstm_config *cfg, const int64_t *lengths, const char *prefix,
+                                        embcl_value *out);
+
+/* loss = F.cross_entropy(logits, target). logits: [..., C] f32 (seen as
+ * [N, C]); target: i32/i64 with N elements (class ids or ignore_index).
+ * opt NULL: PyTorch's defaults (mean, ignore_index -100). Result: [1] for
+ * mean and sum, [N] for none. Target gets no gradient. */
+EMBCL_API embcl_status embcl_graph_cross_entropy(embcl_graph_t g, embcl_value logits, embcl_value target,
+                                                 const embcl_cross_entropy_options *opt, embcl_value *out);
 
 /* ---- Loss and compilation ------------------------------------------------- */
 

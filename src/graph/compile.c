@@ -112,6 +112,10 @@ embcl_status graph_derive(struct embcl_graph *g)
     for (size_t i = 0; i < g->n_vals; i++) {
         gvalue *v = &g->vals[i];
         v->needs_grad = g->loss >= 0 && v->reaches_loss && v->trainable_above;
+        /* An op object that adds into its own gradient buffers (the LSTM)
+         * gets them zeroed every step, wanted or not. */
+        if (v->ext_grad)
+            v->grad_zero_first = 1;
         if (v->kind == GVAL_VIEW && v->needs_grad) {
             g->vals[v->base].needs_grad = 1;
             g->vals[v->base].reaches_loss = 1;

@@ -47,6 +47,7 @@ static embcl_status run(struct embcl_graph *g, int train, const char *fn)
     EMBCL_TRY(check_compiled(g, fn));
     if (train && g->opt.diagnostics)
         EMBCL_TRY(graph_diag_before_step(g));
+    g->training = train;
     for (size_t k = 0; k < g->n_fwd; k++) {
         gnode *n = &g->nodes[g->fwd[k]];
         if (n->ops->alias)
@@ -128,7 +129,7 @@ embcl_status embcl_graph_grad(embcl_graph_t g, embcl_value param, embcl_tensor_t
         *out = t;
         return EMBCL_OK;
     }
-    if (!p->grad)
+    if (!p->grad || !p->needs_grad)
         return EMBCL_OK;
     return embcl_tensor_reshape(p->grad, p->ndim, p->shape, out);
 }

@@ -44,6 +44,7 @@ void embcl_graph_free(embcl_graph_t g)
         free(v->frozen_rows);
         free(v->frozen_cols);
         free(v->snapshot);
+        embcl_tensor_free(v->ext_grad);
     }
     free(g->vals);
     free(g->nodes);
@@ -168,6 +169,34 @@ embcl_status embcl_graph_param(embcl_graph_t g, const char *name, embcl_tensor_t
     v->dev = tensor->dev;
     *out = id;
     return EMBCL_OK;
+}
+
+embcl_status embcl_graph_find(embcl_graph_t g, const char *name, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_find";
+    EMBCL_CHECK_ARG(g != NULL, fn, "argument 'g' is NULL");
+    EMBCL_CHECK_ARG(name != NULL && out != NULL, fn, "argument 'name' or 'out' is NULL");
+    for (size_t i = 0; i < g->n_vals; i++)
+        if (g->vals[i].name && strcmp(g->vals[i].name, name) == 0) {
+            *out = (embcl_value)i;
+            return EMBCL_OK;
+        }
+    return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'name' is '%s'; the graph has no value of that name", name);
+}
+
+embcl_status embcl_graph_param_tensor(embcl_graph_t g, embcl_value param, embcl_tensor_t *out)
+{
+    static const char *fn = "embcl_graph_param_tensor";
+    EMBCL_CHECK_ARG(g != NULL, fn, "argument 'g' is NULL");
+    EMBCL_TRY(graph_check_value(g, param, fn, "param"));
+    EMBCL_CHECK_ARG(out != NULL, fn, "argument 'out' is NULL");
+    gvalue *v = &g->vals[param];
+    if (v->kind != GVAL_PARAM)
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'param' is '%s', not a parameter",
+                           v->name ? v->name : "unnamed");
+    if (embcl_tensor_is_contiguous(v->tensor))
+        return embcl_tensor_reshape(v->tensor, v->ndim, v->shape, out);
+    return embcl_tensor_view_cols(v->tensor, 0, v->shape[1], out);
 }
 
 static embcl_status get_param(embcl_graph_t g, embcl_value p, const char *fn, gvalue **out)
@@ -467,6 +496,29 @@ embcl_status graph_add_node(struct embcl_graph *g, const gnode_ops *ops, const i
     g->nodes[g->n_nodes++] = n;
     *out = n.out[0];
     return EMBCL_OK;
+}
+
+void graph_truncate_values(struct embcl_graph *g, size_t n)
+{
+    while (g->n_vals > n) {
+        gvalue *v = &g->vals[--g->n_vals];
+        if (v->kind == GVAL_PARAM)
+            embcl_tensor_free(v->tensor);
+        embcl_tensor_free(v->ext_grad);
+        free(v->name);
+    }
+}
+
+struct embcl_tensor graph_as_1d(const struct embcl_tensor *t)
+{
+    struct embcl_tensor v = *t;
+    v.ndim = 1;
+    v.shape[0] = (int64_t)(t->rows * t->cols);
+    v.shape[1] = v.shape[2] = v.shape[3] = 0;
+    v.cols = t->rows * t->cols;
+    v.rows = 1;
+    v.ld = v.cols;
+    return v;
 }
 
 struct embcl_tensor graph_as_2d(const struct embcl_tensor *t)

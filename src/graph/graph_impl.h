@@ -8,7 +8,7 @@
 #include "embcl/graph.h"
 #include "tensor/tensor_impl.h"
 
-#define GNODE_MAX_IN 6
+#define GNODE_MAX_IN 20
 #define GNODE_MAX_OUT 2
 
 typedef enum gval_kind {
@@ -37,6 +37,7 @@ typedef struct gvalue {
     /* parameters */
     int requires_grad;
     int64_t group;
+    struct embcl_tensor *ext_grad; /* gradient buffer owned by an op object (LSTM), which adds into it */
     grange *frozen_rows, *frozen_cols;
     size_t n_frozen_rows, n_frozen_cols;
 
@@ -136,6 +137,7 @@ struct embcl_graph {
     gdiag_entry *diags;
     size_t n_diags, cap_diags;
     int64_t steps;
+    int training;                /* the pass running is a training step */
     int diag_done;               /* step-time checks made */
 };
 
@@ -153,6 +155,8 @@ embcl_status graph_add_value(struct embcl_graph *g, gval_kind kind, const char *
 /* "[3, 4]" */
 const char *graph_shape_str(const gvalue *v, char *buf, size_t cap);
 int64_t graph_numel(const gvalue *v);
+/* Drop values added after the first n (a builder that failed half-way). */
+void graph_truncate_values(struct embcl_graph *g, size_t n);
 /* The parameter behind v (itself, or a view's base), else -1. */
 int graph_param_of(struct embcl_graph *g, int v);
 
@@ -172,8 +176,10 @@ static inline struct embcl_tensor *graph_out_grad(struct embcl_graph *g, gnode *
 {
     return g->vals[n->out[j]].grad;
 }
-/* A 2-D [rows, cols] view on the stack of any tensor (same memory). */
+/* A 2-D [rows, cols] / 1-D [numel] view on the stack of any tensor (same
+ * memory, no reference taken: for arguments of calls made right away). */
 struct embcl_tensor graph_as_2d(const struct embcl_tensor *t);
+struct embcl_tensor graph_as_1d(const struct embcl_tensor *t);
 
 /* The gradient of a table read by an embedding-family node (input wi):
  * calls f with the dense gradient to add to (zeroed first when this is the

@@ -113,7 +113,7 @@ embcl_status graph_optim_step(struct embcl_graph *g)
         if (p->kind != GVAL_PARAM || p->optim_index < 0)
             continue;
         embcl_grad *gr = &g->ograds[p->optim_slot][p->optim_index];
-        gr->dense = p->sgrad ? NULL : p->grad;
+        gr->dense = p->sgrad || !p->needs_grad ? NULL : p->grad;
         gr->sparse = p->sgrad;
     }
     for (size_t k = 0; k < g->n_optims; k++)

@@ -299,6 +299,8 @@ embcl_status graph_alloc(struct embcl_graph *g)
             s = embcl_tensor_new(v->dev, v->dtype, v->ndim, v->shape, fn, &v->tensor);
             if (s == EMBCL_OK)
                 g->mem.input_bytes += v->tensor->buf->size;
+        } else if (v->kind == GVAL_PARAM && v->ext_grad) {
+            s = embcl_tensor_reshape(v->ext_grad, v->ndim, v->shape, &v->grad);
         } else if (v->kind == GVAL_PARAM && v->sparse_grad) {
             s = embcl_rowsparse_create(v->dev, v->shape[0], v->shape[1], v->sparse_cap, &v->sgrad);
             if (s == EMBCL_OK)
