@@ -152,9 +152,9 @@ __kernel void bag_fwd(__global const float *w, ulong w_off, ulong ld, ulong D, _
              out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
 }
 
-/* Tables t0 .. t0 + T - 1 (T <= 8, table t0 + j in wj), meta[j * 4 + ...] =
- * {w_off, ld, D, out_col}. Global (LANES, T * B rounded up); launch bag g is
- * bag t0 * B + g of the call, of table g / B. */
+/* Tables t0 .. t0 + T - 1 (T <= 8, table t0 + j in wj; g0 = t0 * B),
+ * meta[t * 4 + ...] = {w_off, ld, D, out_col} for every table t of the call.
+ * Global (LANES, T * B rounded up); launch bag g is bag g0 + g of the call. */
 __kernel void bag_fwd_tables(__global const float *w0, __global const float *w1, __global const float *w2,
                              __global const float *w3, __global const float *w4, __global const float *w5,
                              __global const float *w6, __global const float *w7, __global const ulong *meta,
@@ -166,11 +166,12 @@ __kernel void bag_fwd_tables(__global const float *w0, __global const float *w1,
     ulong g = get_global_id(1);
     if (g >= (ulong)T * B)
         return;
-    uint t = (uint)(g / B);
-    ulong b = g - (ulong)t * B;
+    ulong tg = (g0 + g) / B;
+    uint t = (uint)(tg - g0 / B);
+    ulong b = g0 + g - tg * B;
     __global const float *w = t == 0 ? w0 : t == 1 ? w1 : t == 2 ? w2 : t == 3 ? w3
                             : t == 4 ? w4 : t == 5 ? w5 : t == 6 ? w6 : w7;
-    __global const ulong *m = meta + t * 4;
+    __global const ulong *m = meta + tg * 4;
     ulong s, e;
     bag_range(offs + offs_off, 0, n_offs, 0, n, g0 + g, &s, &e);
     pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, psw ? psw + psw_off : psw, pad, mode,

@@ -188,11 +188,13 @@ EMBCL_API embcl_status embcl_embedding_bag_backward(embcl_tensor_t grad_out, emb
 EMBCL_API embcl_status embcl_embedding_bag_tables(int T, const embcl_tensor_t *weights, const embcl_bags *bags,
                                                   const embcl_embedding_options *opt, embcl_tensor_t out);
 
-/* Backward of embcl_embedding_bag_tables: grad_out [B, sum D_t]; table t's
- * gradient goes to grad_weights[t] (dense, accumulated into; NULL for a
- * frozen table, which gets nothing). */
-EMBCL_API embcl_status embcl_embedding_bag_tables_backward(int T, embcl_tensor_t grad_out, const int64_t *num_rows,
-                                                           const embcl_bags *bags,
+/* Backward of embcl_embedding_bag_tables: grad_out [B, sum D_t]; weights
+ * the forward's tables (their shapes); table t's gradient goes to
+ * grad_weights[t] ([V_t, D_t] f32, dense, accumulated into; NULL for a
+ * frozen table, which gets nothing). Deterministic unless opt->scatter
+ * says atomic. */
+EMBCL_API embcl_status embcl_embedding_bag_tables_backward(int T, embcl_tensor_t grad_out,
+                                                           const embcl_tensor_t *weights, const embcl_bags *bags,
                                                            const embcl_embedding_options *opt,
                                                            const embcl_tensor_t *grad_weights);
 

@@ -233,7 +233,7 @@ static const char *type_def(embcl_dtype t)
 
 embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t V, const char *fn)
 {
-    if (eb->n == 0 && !eb->offs)
+    if (eb->validated || (eb->n == 0 && !eb->offs))
         return EMBCL_OK;
     int64_t two = 2;
     struct embcl_tensor *bad;
@@ -244,7 +244,7 @@ embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t 
                                     fn, "clEnqueueFillBuffer");
     char defs[64];
     cl_kernel k;
-    if (s == EMBCL_OK && eb->n > 0) {
+    if (s == EMBCL_OK && eb->n > 0 && V >= 0) {
         snprintf(defs, sizeof defs, "-DIDX_T=%s", type_def(eb->idx->dtype));
         s = embcl_kernel_get(dev, "embedding", defs, "check_indices", &k);
         cl_ulong off = eb->idx->offset, n = eb->n;

@@ -17,6 +17,7 @@ typedef struct emb_bags {
     cl_ulong n, B, n_offs, fixed_l;
     cl_ulong base;             /* idx starts at the caller's index `base`; offsets count from the caller's 0 */
     int last_is_n;             /* include_last_offset: offs[n_offs - 1] must be n */
+    int validated;             /* indices and offsets already checked on the device */
 } emb_bags;
 
 /* Options after defaults and checks: pad is -1 for none (ATen's convention). */
@@ -48,7 +49,8 @@ embcl_status emb_check_rows(struct embcl_tensor *t, size_t rows, size_t D, const
 embcl_status emb_bags_resolve(const embcl_bags *b, const emb_opts *o, int plain, const char *fn, emb_bags *eb);
 
 /* Index (and offset) checks on the device, verdict read back: fails naming
- * the first bad position and its value before anything is written. */
+ * the first bad position and its value before anything is written. V < 0
+ * checks the offsets only. */
 embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t V, const char *fn);
 
 /* max_norm: renormalise, in place, each distinct row the indices name. */

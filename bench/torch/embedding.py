@@ -1,0 +1,89 @@
+"""PyTorch side of bench/bench_embedding.c: the same cases, the same indices
+(splitmix64 of the position; uniform mod V, or the inverse CDF of Zipf(1.05)
+over V), one JSON line per case with "torch_ms".
+
+    python3 bench/torch/embedding.py [--filter NAME] [--quick]
+
+bag_fwd: F.embedding_bag(mode="sum"). bag_bwd_sparse: the backward of a
+sparse=True bag (PyTorch returns an uncoalesced COO gradient; embcl a
+coalesced one). bag_bwd_dense*: the backward into a fresh dense gradient
+(PyTorch allocates and zeroes it; embcl's timing zeroes its own). Best of the
+repeats, after a warm-up.
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
+
+
+def splitmix64(x):
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def draw(V, n, zipf):
+    z = splitmix64(np.arange(n, dtype=np.uint64))
+    if not zipf:
+        return (z % np.uint64(V)).astype(np.int64)
+    cdf = np.cumsum(1.0 / np.power(np.arange(1, V + 1, dtype=np.float64), 1.05))
+    cdf = cdf / cdf[-1]
+    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return np.minimum(np.searchsorted(cdf, u, side="right"), V - 1).astype(np.int64)
+
+
+def best_ms(fn, reps):
+    fn()
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e3
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--filter", default=None)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    V = 100000 if args.quick else 1000000
+    reps = 3 if args.quick else 10
+    cases = [(V, 128, 4096, 20, False), (V, 128, 4096, 20, True), (V, 16, 4096, 20, False),
+             (V, 64, 4096, 20, False), (V, 256, 4096, 20, False)]
+    sel = lambda name: args.filter is None or args.filter in name  # noqa: E731
+    for V_, D, B, L, zipf in cases:
+        case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'}"
+        n = B * L
+        idx = torch.from_numpy(draw(V_, n, zipf))
+        offs = torch.arange(0, n, L, dtype=torch.int64)
+        w = torch.rand(V_, D) - 0.5
+        g = torch.full((B, D), 0.01)
+        if sel("bag_fwd"):
+            with torch.no_grad():
+                ms = best_ms(lambda: F.embedding_bag(idx, w, offs, mode="sum"), reps)
+            print(json.dumps({"bench": "bag_fwd", "case": case, "torch_ms": round(ms, 4)}), flush=True)
+        for name, sparse in (("bag_bwd_sparse", True), ("bag_bwd_dense", False), ("bag_bwd_dense_atomic", False)):
+            if not sel(name):
+                continue
+            p = w.clone().requires_grad_(True)
+            out = F.embedding_bag(idx, p, offs, mode="sum", sparse=sparse)
+
+            def step():
+                p.grad = None
+                out.backward(g, retain_graph=True)
+
+            ms = best_ms(step, reps if sparse else max(2, (reps + 1) // 2))
+            print(json.dumps({"bench": name, "case": case, "torch_ms": round(ms, 4)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
