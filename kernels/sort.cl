@@ -1,8 +1,10 @@
 /* Deterministic grouping of indices: a stable LSD radix sort of
  * (key, position) pairs, then segment boundaries (host: src/ops/segments.c).
  *
- * Tunables (-D): RB radix bits per pass (RADIX = 1 << RB digits);
- *   WGS work-group size (the kernels require exactly WGS work-items);
+ * Tunables (-D): RB the most radix bits a pass may use (local memory is
+ *   sized for RADIX = 1 << RB digits; each call passes the bits it uses, so
+ *   the host can spread a key's bits evenly over the fewest passes);
+ *   WGS work-group size (the kernels require exactly WGS work-items).
  *
  * Work layout, shared by every kernel: work-item q = group * WGS + local id
  * owns the contiguous chunk [q * C, min((q + 1) * C, n)). Group g's chunks
@@ -40,18 +42,18 @@ static inline void chunk_of(uint n, uint C, uint *lo, uint *hi)
     *hi = (uint)min(l + C, (ulong)n);
 }
 
-static inline void clear_counts(__local uint *cnt)
+static inline void clear_counts(__local uint *cnt, uint radix)
 {
-    for (uint d = 0; d < RADIX; d++)
+    for (uint d = 0; d < radix; d++)
         cnt[d * WGS + get_local_id(0)] = 0;
 }
 
 /* Sum the work-items' columns into this group's entry of hist. Callers put
  * a barrier before. */
-static inline void store_hist(__local const uint *cnt, __global uint *hist)
+static inline void store_hist(__local const uint *cnt, __global uint *hist, uint radix)
 {
     uint g = get_group_id(0), G = get_num_groups(0);
-    for (uint d = get_local_id(0); d < RADIX; d += WGS) {
+    for (uint d = get_local_id(0); d < radix; d += WGS) {
         uint s = 0;
         for (uint u = 0; u < WGS; u++)
             s += cnt[d * WGS + u];
@@ -64,14 +66,14 @@ static inline void store_hist(__local const uint *cnt, __global uint *hist)
 #define SORT_KEYS(NAME, IDX_T)                                                                      \
     __kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))                                       \
     void NAME(__global const IDX_T *idx, ulong idx_off, uint n, uint C, long num_rows, long skip,  \
-              __global uint *keys, __global uint *hist, __global int *bad)                          \
+              uint bits, __global uint *keys, __global uint *hist, __global int *bad)               \
     {                                                                                               \
         __local uint cnt[RADIX * WGS];                                                              \
         __local int first_bad;                                                                      \
-        uint t = get_local_id(0), lo, hi;                                                           \
+        uint t = get_local_id(0), mask = (1u << bits) - 1, lo, hi;                                  \
         if (t == 0)                                                                                 \
             first_bad = INT_MAX;                                                                    \
-        clear_counts(cnt);                                                                          \
+        clear_counts(cnt, mask + 1);                                                                \
         chunk_of(n, C, &lo, &hi);                                                                   \
         int mine = INT_MAX;                                                                         \
         for (uint i = lo; i < hi; i++) {                                                            \
@@ -82,12 +84,12 @@ static inline void store_hist(__local const uint *cnt, __global uint *hist)
                 mine = min(mine, (int)i);                                                           \
             }                                                                                       \
             keys[i] = key;                                                                          \
-            cnt[(key & (RADIX - 1)) * WGS + t]++;                                                   \
+            cnt[(key & mask) * WGS + t]++;                                                          \
         }                                                                                           \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
         if (mine != INT_MAX)                                                                        \
             atomic_min(&first_bad, mine);                                                           \
-        store_hist(cnt, hist);                                                                      \
+        store_hist(cnt, hist, mask + 1);                                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
         if (t == 0)                                                                                 \
             bad[get_group_id(0)] = first_bad;                                                       \
@@ -109,28 +111,29 @@ SORT_KEYS(sort_keys_i32, int)
 SORT_KEYS(sort_keys_i64, long)
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
-void sort_hist(__global const uint *keys, uint n, uint C, uint shift, __global uint *hist)
+void sort_hist(__global const uint *keys, uint n, uint C, uint shift, uint bits, __global uint *hist)
 {
     __local uint cnt[RADIX * WGS];
-    uint t = get_local_id(0), lo, hi;
-    clear_counts(cnt);
+    uint t = get_local_id(0), mask = (1u << bits) - 1, lo, hi;
+    clear_counts(cnt, mask + 1);
     chunk_of(n, C, &lo, &hi);
     for (uint i = lo; i < hi; i++)
-        cnt[((keys[i] >> shift) & (RADIX - 1)) * WGS + t]++;
+        cnt[((keys[i] >> shift) & mask) * WGS + t]++;
     barrier(CLK_LOCAL_MEM_FENCE);
-    store_hist(cnt, hist);
+    store_hist(cnt, hist, mask + 1);
 }
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
 void sort_scatter(__global const uint *restrict kin, __global const int *restrict vin,
                   __global uint *restrict kout, __global int *restrict vout, __global const uint *hist,
-                  uint n, uint C, uint shift, uint first)
+                  uint n, uint C, uint shift, uint bits, uint first)
 {
     __local uint cnt[RADIX * WGS];
     __local uint before[RADIX]; /* this digit's count in earlier groups */
     __local uint start[RADIX];  /* this digit's count in all groups, then its first slot */
     uint t = get_local_id(0), g = get_group_id(0), G = get_num_groups(0), lo, hi;
-    for (uint d = t; d < RADIX; d += WGS) {
+    uint radix = 1u << bits, mask = radix - 1;
+    for (uint d = t; d < radix; d += WGS) {
         uint b = 0, a = 0;
         for (uint h = 0; h < g; h++)
             b += hist[d * G + h];
@@ -139,14 +142,20 @@ void sort_scatter(__global const uint *restrict kin, __global const int *restric
         before[d] = b;
         start[d] = a + b;
     }
-    clear_counts(cnt);
     chunk_of(n, C, &lo, &hi);
+#if WGS == 1
+    /* The group is one work-item: its counts are its column of hist. */
+    for (uint d = 0; d < radix; d++)
+        cnt[d] = hist[d * G + g];
+#else
+    clear_counts(cnt, radix);
     for (uint i = lo; i < hi; i++)
-        cnt[((kin[i] >> shift) & (RADIX - 1)) * WGS + t]++;
+        cnt[((kin[i] >> shift) & mask) * WGS + t]++;
+#endif
     barrier(CLK_LOCAL_MEM_FENCE);
     if (t == 0) {
         uint run = 0;
-        for (uint d = 0; d < RADIX; d++) {
+        for (uint d = 0; d < radix; d++) {
             uint x = start[d];
             start[d] = run;
             run += x;
@@ -155,7 +164,7 @@ void sort_scatter(__global const uint *restrict kin, __global const int *restric
     barrier(CLK_LOCAL_MEM_FENCE);
     /* Each work-item's first slot per digit: the digit's start, then earlier
      * groups, then earlier work-items of this group. */
-    for (uint d = t; d < RADIX; d += WGS) {
+    for (uint d = t; d < radix; d += WGS) {
         uint run = start[d] + before[d];
         for (uint u = 0; u < WGS; u++) {
             uint x = cnt[d * WGS + u];
@@ -166,7 +175,7 @@ void sort_scatter(__global const uint *restrict kin, __global const int *restric
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint i = lo; i < hi; i++) {
         uint k = kin[i];
-        uint p = cnt[((k >> shift) & (RADIX - 1)) * WGS + t]++;
+        uint p = cnt[((k >> shift) & mask) * WGS + t]++;
         kout[p] = k;
         vout[p] = first ? (int)i : vin[i];
     }

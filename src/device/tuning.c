@@ -56,7 +56,7 @@ static const tune_entry table[] = {
     /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
      * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
     {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},
-    {EMBCL_DEVICE_CPU, NULL, "sort.RB", 8},
+    {EMBCL_DEVICE_CPU, NULL, "sort.RB", 11},
     {EMBCL_DEVICE_CPU, NULL, "sort.IPT", 4096},
     {EMBCL_DEVICE_GPU, NULL, "sort.WGS", 64},
     {EMBCL_DEVICE_GPU, NULL, "sort.RB", 6},

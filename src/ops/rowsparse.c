@@ -148,14 +148,17 @@ static int64_t coalesce(int64_t nnz, int64_t dim, const int64_t *ids, const floa
     qsort(order, (size_t)nnz, sizeof *order, cmp_id_pos);
     int64_t u = -1;
     for (int64_t i = 0; i < nnz; i++) {
-        const float *src = values + order[i].pos * dim;
-        if (i == 0 || order[i].id != order[i - 1].id) {
+        int first = i == 0 || order[i].id != order[i - 1].id;
+        if (first)
             ids_out[++u] = order[i].id;
+        if (dim == 0) /* values may be NULL */
+            continue;
+        const float *src = values + order[i].pos * dim;
+        if (first)
             memcpy(vals_out + u * dim, src, (size_t)dim * sizeof(float));
-        } else {
+        else
             for (int64_t c = 0; c < dim; c++)
                 vals_out[u * dim + c] += src[c];
-        }
     }
     return u + 1;
 }

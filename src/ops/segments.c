@@ -14,7 +14,9 @@
 
 /* How one call lays out its work: see the header of kernels/sort.cl. */
 typedef struct sort_plan {
-    unsigned rb, wgs, groups, chunk, passes;
+    unsigned rb;        /* the most bits a pass may take (local memory size) */
+    unsigned bits;      /* bits per pass: the key's bits spread evenly */
+    unsigned wgs, groups, chunk, passes;
     char defs[96];
 } sort_plan;
 
@@ -65,6 +67,7 @@ static void plan_sort(struct embcl_device *dev, uint64_t n, uint64_t max_key, so
     p->groups = (unsigned)(g < 1 ? 1 : g);
     p->chunk = (unsigned)chunk;
     p->passes = bits == 0 ? 1 : (bits + p->rb - 1) / p->rb;
+    p->bits = bits == 0 ? 1 : (bits + p->passes - 1) / p->passes;
     snprintf(p->defs, sizeof p->defs, "-DRB=%u -DWGS=%u", p->rb, p->wgs);
 }
 
@@ -125,27 +128,27 @@ static embcl_status run_sort(struct embcl_tensor *indices, int64_t num_rows, int
                              const sort_work *w, const embcl_segments *out, const char *func)
 {
     struct embcl_device *dev = indices->dev;
-    cl_uint n = (cl_uint)out->n, chunk = p->chunk;
+    cl_uint n = (cl_uint)out->n, chunk = p->chunk, bits = p->bits;
     cl_kernel k;
     const char *keys_kernel = indices->dtype == EMBCL_I32 ? "sort_keys_i32" : "sort_keys_i64";
     EMBCL_TRY(get_kernel(dev, p, keys_kernel, func, &k));
     cl_ulong idx_off = indices->offset;
     cl_long nr = num_rows, sk = skip;
     embcl_karg kargs[] = {EMBCL_KARG(indices->buf->mem), EMBCL_KARG(idx_off), EMBCL_KARG(n), EMBCL_KARG(chunk),
-                          EMBCL_KARG(nr), EMBCL_KARG(sk), EMBCL_KARG(w->keys[0]->buf->mem),
+                          EMBCL_KARG(nr), EMBCL_KARG(sk), EMBCL_KARG(bits), EMBCL_KARG(w->keys[0]->buf->mem),
                           EMBCL_KARG(w->hist->buf->mem), EMBCL_KARG(w->bad->buf->mem)};
-    EMBCL_TRY(launch(dev, p, k, keys_kernel, 9, kargs, func));
+    EMBCL_TRY(launch(dev, p, k, keys_kernel, 10, kargs, func));
 
     /* Values ping-pong between vals and perm so that the last pass lands in perm. */
     cl_mem vbuf[2] = {out->perm->buf->mem, w->vals->buf->mem};
     unsigned src = 0;
     for (unsigned pass = 0; pass < p->passes; pass++) {
-        cl_uint shift = pass * p->rb;
+        cl_uint shift = pass * p->bits;
         if (pass > 0) {
             EMBCL_TRY(get_kernel(dev, p, "sort_hist", func, &k));
             embcl_karg hargs[] = {EMBCL_KARG(w->keys[src]->buf->mem), EMBCL_KARG(n), EMBCL_KARG(chunk),
-                                  EMBCL_KARG(shift), EMBCL_KARG(w->hist->buf->mem)};
-            EMBCL_TRY(launch(dev, p, k, "sort_hist", 5, hargs, func));
+                                  EMBCL_KARG(shift), EMBCL_KARG(bits), EMBCL_KARG(w->hist->buf->mem)};
+            EMBCL_TRY(launch(dev, p, k, "sort_hist", 6, hargs, func));
         }
         EMBCL_TRY(get_kernel(dev, p, "sort_scatter", func, &k));
         cl_uint first = pass == 0;
@@ -153,8 +156,8 @@ static embcl_status run_sort(struct embcl_tensor *indices, int64_t num_rows, int
         embcl_karg sargs[] = {EMBCL_KARG(w->keys[src]->buf->mem), EMBCL_KARG(vin),
                               EMBCL_KARG(w->keys[1 - src]->buf->mem), EMBCL_KARG(vout),
                               EMBCL_KARG(w->hist->buf->mem), EMBCL_KARG(n), EMBCL_KARG(chunk), EMBCL_KARG(shift),
-                              EMBCL_KARG(first)};
-        EMBCL_TRY(launch(dev, p, k, "sort_scatter", 9, sargs, func));
+                              EMBCL_KARG(bits), EMBCL_KARG(first)};
+        EMBCL_TRY(launch(dev, p, k, "sort_scatter", 10, sargs, func));
         src = 1 - src;
     }
 

@@ -148,6 +148,20 @@ Test(rowsparse, set_coalesces_like_pytorch)
     }
 }
 
+Test(rowsparse, zero_width_rows_keep_ids)
+{
+    int64_t ids[5] = {4, 1, 4, 0, 1}, want[3] = {0, 1, 4}, got[3];
+    embcl_rowsparse_t g = make(6, 0, 6, NULL);
+    TEST_OK(embcl_rowsparse_set(g, 5, ids, NULL));
+    cr_assert_eq(embcl_rowsparse_nnz(g), 3);
+    embcl_tensor_t t;
+    TEST_OK(embcl_rowsparse_ids(g, &t));
+    TEST_OK(embcl_tensor_download(t, got, sizeof got));
+    cr_assert(memcmp(got, want, sizeof got) == 0);
+    embcl_tensor_free(t);
+    embcl_rowsparse_free(g);
+}
+
 Test(rowsparse, set_then_zero_is_empty)
 {
     coo c = coo_random(20, 3, 10);

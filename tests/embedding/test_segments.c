@@ -221,14 +221,11 @@ Test(segments, gpu_shaped_groups)
     sweep_with("sort.WGS=64,sort.RB=6,sort.IPT=16,sort.GROUPS=2048");
 }
 
-Test(segments, widest_groups_smallest_radix)
+/* Up to 1024 work-items, not a power of two, most of them with empty chunks
+ * on small inputs, a tiny radix (many passes), more groups than needed. */
+Test(segments, wide_odd_groups_many_passes)
 {
-    sweep_with("sort.WGS=1024,sort.RB=2,sort.IPT=2");
-}
-
-Test(segments, odd_group_sizes)
-{
-    sweep_with("sort.WGS=7,sort.RB=3,sort.IPT=5,sort.GROUPS=13");
+    sweep_with("sort.WGS=1000,sort.RB=3,sort.IPT=3,sort.GROUPS=13");
 }
 
 static void download_all(const embcl_segments *s, void *buf)
