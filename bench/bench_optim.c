@@ -1,6 +1,10 @@
 /* Optimizer steps: dense Adam over a large table, and sparse steps
  * (SparseAdam, Adagrad, row-wise Adagrad) on V=1,000,000 x D=128 with
  * 81,920 row occurrences (uniform or Zipf(1.05)) coalesced to unique rows.
+ * train_step_*: the training step's backward + update for an EmbeddingBag
+ * of B=4096 bags of L=20 indices (sum pooling) fused: the indices sorted
+ * into segments (embcl_segments_build) and each unique row's gradient
+ * summed from its bags' gradient rows inside the update kernel.
  * Usage: bench_optim [--filter NAME] [--quick]
  * Each line: embcl_ms (best of the repeats; one step, enqueue to finish),
  * gbps over the bytes the step must move, bound_frac = gbps / the device's
@@ -14,6 +18,7 @@
 #include "bench_util.h"
 #include "device/program.h"
 #include "device/tuning.h"
+#include "optim/optim_fused.h"
 #include "tensor/tensor_impl.h"
 
 static uint64_t rng_state = 0x853c49e6748fea9bull;
@@ -221,6 +226,60 @@ static void bench_sparse(embcl_device_t dev, const char *devname, const char *be
     free(vals);
 }
 
+static void bench_train(embcl_device_t dev, const char *devname, const char *bench, embcl_optim_kind kind, int64_t v,
+                        int64_t d, int64_t bags, int64_t len, int zipf, double triad, int reps)
+{
+    int64_t shape[2] = {v, d}, n = bags * len;
+    embcl_tensor_t p, idx, bag, rows;
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, shape, &p), "alloc");
+    bench_check(embcl_tensor_fill(p, 0.5), "fill");
+    int64_t *ids = malloc((size_t)n * sizeof *ids);
+    int32_t *pos_bag = malloc((size_t)n * sizeof *pos_bag);
+    float *g = malloc((size_t)(bags * d) * sizeof *g);
+    picks(ids, (size_t)n, v, zipf);
+    for (int64_t i = 0; i < n; i++)
+        pos_bag[i] = (int32_t)(i / len);
+    for (int64_t i = 0; i < bags * d; i++)
+        g[i] = frand() * 0.01f;
+    int64_t nshape[1] = {n}, gshape[2] = {bags, d};
+    bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, nshape, &idx), "alloc");
+    bench_check(embcl_tensor_upload(idx, ids, (size_t)n * sizeof *ids), "upload");
+    bench_check(embcl_tensor_create(dev, EMBCL_I32, 1, nshape, &bag), "alloc");
+    bench_check(embcl_tensor_upload(bag, pos_bag, (size_t)n * sizeof *pos_bag), "upload");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, gshape, &rows), "alloc");
+    bench_check(embcl_tensor_upload(rows, g, (size_t)(bags * d) * sizeof *g), "upload");
+    embcl_optim_t opt = make_opt(dev, kind, p);
+    double best = 1e30;
+    int64_t nnz = 0;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = bench_now_ms();
+        embcl_segments seg;
+        bench_check(embcl_segments_build(idx, v, -1, "bench", "indices", &seg), "segments");
+        embcl_fused_grad fg = {&seg, rows, bag, NULL};
+        bench_check(embcl_optim_step_fused(opt, 0, &fg, "bench"), "fused step");
+        bench_check(embcl_device_finish(dev), "finish");
+        double t = bench_now_ms() - t0;
+        nnz = seg.nnz;
+        embcl_segments_free(&seg);
+        if (r > 0 && t < best)
+            best = t;
+    }
+    char cs[128];
+    snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s", (long long)v, (long long)d, (long long)bags,
+             (long long)len, zipf ? "zipf1.05" : "uniform");
+    /* the update's rows, plus each position's index, sort traffic and gradient row */
+    double bytes = (double)nnz * row_bytes(kind, d) + (double)n * (24.0 + (double)d * 4.0);
+    print_line(bench, cs, devname, best, bytes, triad, -1.0, nnz);
+    embcl_optim_free(opt);
+    embcl_tensor_free(p);
+    embcl_tensor_free(idx);
+    embcl_tensor_free(bag);
+    embcl_tensor_free(rows);
+    free(ids);
+    free(pos_bag);
+    free(g);
+}
+
 int main(int argc, char **argv)
 {
     const char *filter = NULL;
@@ -253,6 +312,17 @@ int main(int argc, char **argv)
         for (int zipf = 0; zipf < 2; zipf++)
             if (bench_selected(filter, sparse[i].name))
                 bench_sparse(dev, info.name, sparse[i].name, sparse[i].kind, v, d, occ, zipf, triad, reps);
+    static const struct {
+        const char *name;
+        embcl_optim_kind kind;
+    } train[] = {{"train_step_sparseadam", EMBCL_OPTIM_SPARSE_ADAM},
+                 {"train_step_rowwise_adagrad", EMBCL_OPTIM_ROWWISE_ADAGRAD},
+                 {"train_step_adagrad", EMBCL_OPTIM_ADAGRAD}};
+    int64_t bags = quick ? 512 : 4096;
+    for (size_t i = 0; i < sizeof train / sizeof train[0]; i++)
+        for (int zipf = 0; zipf < 2; zipf++)
+            if (bench_selected(filter, train[i].name))
+                bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, zipf, triad, reps);
     embcl_runtime_free(rt);
     return 0;
 }

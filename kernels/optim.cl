@@ -5,10 +5,17 @@
  *   SPARSE=0|1  0: the gradient is a dense matrix, row r updates parameter
  *               row r. 1: the gradient is row-sparse, row r of the values
  *               updates parameter row ids[ids_off + r] (ids unique).
+ *   FUSED=0|1   (with SPARSE=1) no gradient rows: row r's gradient is summed
+ *               here, in order, from the positions perm[seg_start[r] ..
+ *               seg_start[r+1]) of a sorted index list (src/ops/segments.h):
+ *               g row pos (BAG=0) or g row pos_bag[pos] (BAG=1, a bag's
+ *               gradient), times pos_scale[pos] if SCALE=1. This is the
+ *               embedding backward fused with the update.
  *   VW=1|2|4|8|16  floats per work-item step (host: cols % VW == 0, no
  *               column mask).
  *   RMASK, CMASK=0|1  rmask[row] / cmask[col] != 0 marks frozen rows /
  *               columns, which are skipped (value and state untouched).
+ *   LANES=1|2|..|32  rowwise_adagrad: work-items sharing one row.
  *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
  *               sum |x|^p.
  * Layout: a parameter is a rows x cols matrix at p + p_off with row stride
@@ -16,8 +23,8 @@
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
  * indexed by the parameter row.
  * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
- * vectors, dim 1 over rows, both grid-strided), rowwise_adagrad (1-D, one
- * work-item per row), norm_partial (1-D, one partial result per
+ * vectors, dim 1 over rows, both grid-strided), rowwise_adagrad (1-D, LANES
+ * work-items per row), norm_partial (1-D, one partial result per
  * work-group, local scratch of the group's size), scale_2d (2-D). */
 #include "common.h"
 
@@ -32,6 +39,15 @@
 #endif
 #ifndef CMASK
 #define CMASK 0
+#endif
+#ifndef FUSED
+#define FUSED 0
+#endif
+#ifndef BAG
+#define BAG 0
+#endif
+#ifndef SCALE
+#define SCALE 0
 #endif
 
 #if VW == 1
@@ -58,12 +74,35 @@
 #define OPT_T VT
 #include "optim_rows.h"
 
-#if SPARSE
+#if FUSED
+#define ROW_ARGS                                                                                        \
+    , __global const long *ids, ulong ids_off, __global const int *perm, __global const int *seg_start, \
+        __global const int *pos_bag, __global const float *pos_scale
+#define PROW(r) ((ulong)ids[ids_off + (r)])
+/* The gradient vector at column c of segment r: its positions' rows summed
+ * in position order, so every run gives the same bits. */
+#define GRAD_VEC(r, c) segment_sum(g, g_off, g_ld, perm, seg_start, pos_bag, pos_scale, r, c)
+static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global const int *perm,
+                      __global const int *seg_start, __global const int *pos_bag, __global const float *pos_scale,
+                      ulong r, ulong c)
+{
+    VT acc = 0.0f;
+    for (int j = seg_start[r]; j < seg_start[r + 1]; j++) {
+        const int pos = perm[j];
+        const ulong src = BAG ? (ulong)pos_bag[pos] : (ulong)pos;
+        VT x = VLD(g + g_off + src * g_ld + c);
+        acc += SCALE ? x * pos_scale[pos] : x;
+    }
+    return acc;
+}
+#elif SPARSE
 #define ROW_ARGS , __global const long *ids, ulong ids_off
 #define PROW(r) ((ulong)ids[ids_off + (r)])
+#define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
 #else
 #define ROW_ARGS
 #define PROW(r) (r)
+#define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
 #endif
 
 #define COMMON_ARGS                                                                               \
@@ -73,8 +112,9 @@
 #define ROW_FROZEN(pr) (RMASK && rmask[pr])
 #define COL_FROZEN(c) (CMASK && cmask[c])
 
-/* Opens the loop over the rows x cols/VW vectors; inside: pp (parameter),
- * gp (gradient) and s (state index) address the current vector. */
+/* Opens the loop over the rows x cols/VW vectors; inside: pp (parameter)
+ * and s (state index) address the current vector, GRAD_VEC(r, c) is its
+ * gradient. */
 #define FOR_EACH_VECTOR                                                                \
     const ulong nv = cols / VW;                                                        \
     for (ulong r = get_global_id(1); r < rows; r += get_global_size(1)) {              \
@@ -86,7 +126,6 @@
             if (COL_FROZEN(c))                                                         \
                 continue;                                                              \
             __global float *pp = p + p_off + pr * p_ld + c;                            \
-            __global const float *gp = g + g_off + r * g_ld + c;                       \
             const ulong s = pr * cols + c;
 #define END_FOR_EACH_VECTOR \
     }                       \
@@ -97,7 +136,7 @@ __kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float mo
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
-    optim_sgd(&w, VLD(gp), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
+    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
     VST(w, pp);
     if (use_momentum)
         VST(b, buf + s);
@@ -109,7 +148,7 @@ __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global 
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
-    optim_adam(&w, VLD(gp), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
+    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
@@ -122,7 +161,7 @@ __kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, flo
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), ss = VLD(sum + s);
-    optim_adagrad(&w, VLD(gp), &ss, clr, wd, eps);
+    optim_adagrad(&w, GRAD_VEC(r, c), &ss, clr, wd, eps);
     VST(w, pp);
     VST(ss, sum + s);
     END_FOR_EACH_VECTOR
@@ -133,41 +172,73 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
 {
     FOR_EACH_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
-    optim_sparse_adam(&w, VLD(gp), &mm, &vv, beta1, beta2, eps, neg_step);
+    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
     END_FOR_EACH_VECTOR
 }
 
-/* One work-item per row: the mean of squares needs the whole row before
- * any element changes, and walking it in order keeps the sum's rounding
- * the same on every device. n_cols: the row's unfrozen columns. */
+/* Row-wise Adagrad: the mean of squares needs the whole row before any
+ * element changes. LANES work-items share a row (LANES=1: one work-item
+ * walks it alone, what a CPU likes; a GPU wants 16-32 lanes reading
+ * consecutive vectors); lane l takes vectors l, l+LANES, ... and the
+ * lanes' sums meet in a fixed tree in `scratch` (local, one float per
+ * work-item), so the rounding is the same on every run. The work-group
+ * size is a multiple of LANES and the loop over row blocks is uniform per
+ * group, so every work-item reaches every barrier. n_cols: the row's
+ * unfrozen columns. */
+#ifndef LANES
+#define LANES 1
+#endif
 __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols, float lr, float eps, int wd_mode,
-                              float wd)
+                              float wd
+#if LANES > 1
+                              ,
+                              __local float *scratch
+#endif
+)
 {
     const ulong nv = cols / VW;
-    for (ulong r = get_global_id(0); r < rows; r += get_global_size(0)) {
-        const ulong pr = PROW(r);
-        if (ROW_FROZEN(pr))
-            continue;
+    const uint lane = get_local_id(0) % LANES;
+    const ulong block = get_local_size(0) / LANES;
+    for (ulong base = get_group_id(0) * block; base < rows; base += get_num_groups(0) * block) {
+        const ulong r = base + get_local_id(0) / LANES;
+        const ulong pr = r < rows ? PROW(r) : 0;
+        const int live = r < rows && !ROW_FROZEN(pr);
         __global float *prow = p + p_off + pr * p_ld;
-        __global const float *grow = g + g_off + r * g_ld;
         VT acc = 0.0f;
-        for (ulong v = 0; v < nv; v++) {
+        float rs = live ? row_sum[pr] : 0.0f;
+        for (ulong v = lane; live && v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
-            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), VLD(grow + v * VW), wd_mode, wd);
+            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), GRAD_VEC(r, v * VW), wd_mode, wd);
             acc += gg * gg;
         }
-        float rs = row_sum[pr], c;
-        float k = optim_rowwise_adagrad_coef(&rs, VSUM(acc), n_cols, lr, eps, wd_mode, wd, &c);
-        row_sum[pr] = rs;
-        for (ulong v = 0; v < nv; v++) {
+        float sq = VSUM(acc);
+#if LANES > 1
+        const size_t lid = get_local_id(0);
+        scratch[lid] = sq;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (uint w = LANES / 2; w > 0; w /= 2) {
+            if (lane < w)
+                scratch[lid] += scratch[lid + w];
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        sq = scratch[lid - lane];
+        barrier(CLK_LOCAL_MEM_FENCE); /* the next block reuses scratch */
+#endif
+        if (!live)
+            continue;
+        float c;
+        const float k = optim_rowwise_adagrad_coef(&rs, sq, n_cols, lr, eps, wd_mode, wd, &c);
+        if (lane == 0)
+            row_sum[pr] = rs;
+        for (ulong v = lane; v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
             VT w = VLD(prow + v * VW);
-            optim_rowwise_adagrad(&w, VLD(grow + v * VW), k, c);
+            optim_rowwise_adagrad(&w, GRAD_VEC(r, v * VW), k, c);
             VST(w, prow + v * VW);
         }
     }

@@ -67,6 +67,28 @@ def main():
             p.grad = torch.sparse_coo_tensor(ids[None, :], vals, (v, d)).coalesce()
             opt = cls([p])
             out.append(dict(bench=name, case=case, torch_ms=best_ms(opt.step, reps)))
+    bags, length = (512, 20) if a.quick else (4096, 20)
+    for name, cls in (("train_step_sparseadam", torch.optim.SparseAdam), ("train_step_rowwise_adagrad", None),
+                      ("train_step_adagrad", torch.optim.Adagrad)):
+        if not sel(name):
+            continue
+        for zipf in (0, 1):
+            case = f"V={v},D={d},B={bags},L={length},dist={'zipf1.05' if zipf else 'uniform'}"
+            if cls is None:
+                out.append(dict(bench=name, case=case, torch_ms=None))
+                continue
+            rng = np.random.default_rng(2)
+            idx = torch.from_numpy(picks(bags * length, v, zipf, rng).astype(np.int64))
+            bag_of = torch.arange(bags * length) // length
+            gout = torch.from_numpy(rng.uniform(-0.01, 0.01, (bags, d)).astype(np.float32))
+            p = torch.full((v, d), 0.5, requires_grad=True)
+            opt = cls([p])
+
+            def step():
+                # what embedding_bag(sum, sparse=True)'s backward hands the optimizer, then the update
+                p.grad = torch.sparse_coo_tensor(idx[None, :], gout.index_select(0, bag_of), (v, d))
+                opt.step()
+            out.append(dict(bench=name, case=case, torch_ms=best_ms(step, reps)))
     for r in out:
         print(json.dumps(r))
 

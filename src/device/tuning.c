@@ -53,6 +53,7 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "optim.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "optim.WGS", 256},
     {EMBCL_DEVICE_GPU, NULL, "optim_row.WGS", 64},
+    {EMBCL_DEVICE_GPU, NULL, "optim_row.LANES", 32},
     /* sort (src/ops/segments.c): a CPU runs each group as one serial loop
      * over a big block; a GPU needs (1 << RB) * WGS * 4 bytes of local memory. */
     {EMBCL_DEVICE_CPU, NULL, "sort.WGS", 1},

@@ -28,8 +28,7 @@ static size_t n_state_sparse(const embcl_optim_hparams *hp)
 }
 
 static embcl_status update_adam(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
-                                const struct embcl_tensor *dense, const struct embcl_tensor *ids,
-                                const struct embcl_tensor *values, int64_t nnz)
+                                const optim_src *src)
 {
     double t = (double)p->steps;
     double bc1 = 1.0 - pow(hp->beta1, t), bc2 = 1.0 - pow(hp->beta2, t);
@@ -44,12 +43,11 @@ static embcl_status update_adam(struct embcl_optim *opt, optim_param *p, const e
     embcl_karg extra[] = {EMBCL_KARG(m),  EMBCL_KARG(v),   EMBCL_KARG(vmax),     EMBCL_KARG(ams),
                           EMBCL_KARG(decay), EMBCL_KARG(wd), EMBCL_KARG(b1),     EMBCL_KARG(b2),
                           EMBCL_KARG(eps), EMBCL_KARG(neg_step), EMBCL_KARG(bc2_sqrt)};
-    return embcl_optim_launch(opt, p, "adam", dense, ids, values, nnz, 0, 11, extra);
+    return embcl_optim_launch(opt, p, "adam", src, 0, 11, extra);
 }
 
 static embcl_status update_sparse_adam(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
-                                       const struct embcl_tensor *dense, const struct embcl_tensor *ids,
-                                       const struct embcl_tensor *values, int64_t nnz)
+                                       const optim_src *src)
 {
     double t = (double)p->steps;
     double bc1 = 1.0 - pow(hp->beta1, t), bc2 = 1.0 - pow(hp->beta2, t);
@@ -58,7 +56,7 @@ static embcl_status update_sparse_adam(struct embcl_optim *opt, optim_param *p, 
     cl_mem m = p->state[0]->buf->mem, v = p->state[1]->buf->mem;
     embcl_karg extra[] = {EMBCL_KARG(m), EMBCL_KARG(v), EMBCL_KARG(b1), EMBCL_KARG(b2), EMBCL_KARG(eps),
                           EMBCL_KARG(neg_step)};
-    return embcl_optim_launch(opt, p, "sparse_adam", dense, ids, values, nnz, 0, 6, extra);
+    return embcl_optim_launch(opt, p, "sparse_adam", src, 0, 6, extra);
 }
 
 static const char *const adam_state[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "device/tuning.h"
+#include "ops/segments.h"
 #include "optim/optim_impl.h"
 
 #define MAX_ARGS 32
@@ -19,16 +20,15 @@ static size_t pow2_at_least(size_t n)
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel,
-                                const struct embcl_tensor *dense, const struct embcl_tensor *ids,
-                                const struct embcl_tensor *values, int64_t nnz, int rowwise, size_t n_extra,
-                                const embcl_karg *extra)
+embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel, const optim_src *src,
+                                int rowwise, size_t n_extra, const embcl_karg *extra)
 {
     struct embcl_device *dev = opt->dev;
-    const struct embcl_tensor *g = dense ? dense : values;
-    cl_ulong rows = dense ? p->rows : (cl_ulong)nnz, cols = p->cols;
+    const struct embcl_tensor *g = src->rows;
+    int sparse = src->ids != NULL, fused = src->seg != NULL;
+    cl_ulong rows = sparse ? (cl_ulong)src->nnz : p->rows, cols = p->cols;
     cl_ulong p_off = p->t->offset, p_ld = p->t->ld, g_off = g->offset, g_ld = g->ld;
-    int rmask = p->rmask != NULL, cmask = p->cmask != NULL, sparse = dense == NULL;
+    int rmask = p->rmask != NULL, cmask = p->cmask != NULL;
     /* A packed dense parameter with a packed gradient is one long row: the
      * vector width then depends only on the element count. */
     if (!rowwise && !sparse && !rmask && !cmask && (p_ld == cols || rows <= 1) && (g_ld == cols || rows <= 1)) {
@@ -36,11 +36,19 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         rows = 1;
         p_ld = g_ld = cols;
     }
+    size_t wgs = min_sz((size_t)embcl_tune_get(dev, rowwise ? "optim_row.WGS" : "optim.WGS", 256),
+                        dev->info.max_work_group_size);
+    size_t lanes = rowwise ? (size_t)embcl_tune_get(dev, "optim_row.LANES", 1) : 1;
+    if (lanes > wgs)
+        lanes = wgs;
+    lanes = pow2_at_least(lanes) > lanes ? pow2_at_least(lanes) / 2 : lanes; /* the lanes' tree halves */
+    wgs = wgs / lanes * lanes;
     size_t vw = (size_t)embcl_tune_get(dev, "optim.VW", 4);
     while (vw > 1 && (cmask || cols % vw || (!rowwise && (p_off % vw || g_off % vw || p_ld % vw || g_ld % vw))))
         vw /= 2;
-    char defs[96];
-    snprintf(defs, sizeof defs, "-DSPARSE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d", sparse, vw, rmask, cmask);
+    char defs[128];
+    snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d -DLANES=%zu",
+             sparse, fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask, lanes);
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
 
@@ -50,23 +58,33 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
                                  EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(rows), EMBCL_KARG(cols),
                                  EMBCL_KARG(rm),   EMBCL_KARG(cm)};
     size_t n = 10;
-    cl_mem im;
+    cl_mem im, perm, starts, bag, scale;
     cl_ulong i_off;
     if (sparse) {
-        im = ids->buf->mem;
-        i_off = ids->offset;
+        im = src->ids->buf->mem;
+        i_off = src->ids->offset;
         args[n++] = EMBCL_KARG(im);
         args[n++] = EMBCL_KARG(i_off);
     }
-    for (size_t i = 0; i < n_extra && n < MAX_ARGS; i++)
+    if (fused) {
+        perm = src->seg->perm->buf->mem;
+        starts = src->seg->seg_start->buf->mem;
+        bag = src->pos_bag ? src->pos_bag->buf->mem : perm;
+        scale = src->pos_scale ? src->pos_scale->buf->mem : perm;
+        args[n++] = EMBCL_KARG(perm);
+        args[n++] = EMBCL_KARG(starts);
+        args[n++] = EMBCL_KARG(bag);
+        args[n++] = EMBCL_KARG(scale);
+    }
+    for (size_t i = 0; i < n_extra && n < MAX_ARGS - 1; i++)
         args[n++] = extra[i];
+    if (lanes > 1)
+        args[n++] = EMBCL_KARG_LOCAL(wgs * sizeof(float));
     EMBCL_TRY(embcl_kernel_set_args(k, kernel, n, args));
 
-    size_t wgs = min_sz((size_t)embcl_tune_get(dev, rowwise ? "optim_row.WGS" : "optim.WGS", 256),
-                        dev->info.max_work_group_size);
     size_t cap = (size_t)dev->info.compute_units * wgs * 16; /* enough items to fill the device */
     if (rowwise) {
-        size_t gws = min_sz(embcl_round_up(rows, wgs), embcl_round_up(cap, wgs));
+        size_t gws = min_sz(embcl_round_up(rows * lanes, wgs), embcl_round_up(cap, wgs));
         return embcl_kernel_launch(dev, k, kernel, 1, &gws, &wgs, NULL);
     }
     size_t nv = cols / vw;

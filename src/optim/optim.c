@@ -308,7 +308,7 @@ static embcl_status sync_mask(struct embcl_optim *opt, const unsigned char *flag
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
 
-static embcl_status sync_masks(struct embcl_optim *opt, optim_param *p, const char *fn)
+embcl_status embcl_optim_sync_masks(struct embcl_optim *opt, optim_param *p, const char *fn)
 {
     if (!p->masks_dirty)
         return EMBCL_OK;
@@ -377,12 +377,26 @@ embcl_status embcl_optim_state_download(embcl_optim_t opt, size_t param, size_t 
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
 
+embcl_status embcl_optim_sparse_allowed(struct embcl_optim *opt, size_t i, const char *fn)
+{
+    const optim_param *p = &opt->params[i];
+    const optim_family *f = opt->fam;
+    if (!f->takes_sparse)
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "%s does not support sparse gradients%s (parameter '%s', index %zu)",
+                           f->name, opt->kind == EMBCL_OPTIM_ADAM ? ", please consider SparseAdam instead" : "",
+                           p->name, i);
+    const char *why = f->sparse_refusal ? f->sparse_refusal(&opt->groups[p->group].hp) : NULL;
+    if (why)
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "%s: %s (parameter '%s', index %zu, group %zu)", f->name, why,
+                           p->name, i, p->group);
+    return EMBCL_OK;
+}
+
 /* Everything a step could refuse about one gradient. */
 static embcl_status check_grad(struct embcl_optim *opt, size_t i, const embcl_grad *g, const char *fn)
 {
     optim_param *p = &opt->params[i];
     const optim_family *f = opt->fam;
-    const embcl_optim_hparams *hp = &opt->groups[p->group].hp;
     if (g->dense && g->sparse)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
                            "grads[%zu] (parameter '%s') has both a dense and a row-sparse gradient", i, p->name);
@@ -410,14 +424,7 @@ static embcl_status check_grad(struct embcl_optim *opt, size_t i, const embcl_gr
                                p->name);
     }
     if (g->sparse) {
-        if (!f->takes_sparse)
-            return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "%s does not support sparse gradients%s (parameter '%s', index %zu)",
-                               f->name, opt->kind == EMBCL_OPTIM_ADAM ? ", please consider SparseAdam instead" : "",
-                               p->name, i);
-        const char *why = f->sparse_refusal ? f->sparse_refusal(hp) : NULL;
-        if (why)
-            return embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "%s: %s (parameter '%s', index %zu, group %zu)", f->name, why,
-                               p->name, i, p->group);
+        EMBCL_TRY(embcl_optim_sparse_allowed(opt, i, fn));
         int64_t rows, dim;
         struct embcl_device *dev;
         EMBCL_TRY(embcl_optim_sparse_info(g->sparse, fn, &rows, &dim, &dev));
@@ -444,23 +451,19 @@ embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *grads, size_t
     for (size_t i = 0; i < n; i++)
         EMBCL_TRY(check_grad(opt, i, &grads[i], fn));
     for (size_t i = 0; i < n; i++)
-        EMBCL_TRY(sync_masks(opt, &opt->params[i], fn));
+        EMBCL_TRY(embcl_optim_sync_masks(opt, &opt->params[i], fn));
     for (size_t i = 0; i < n; i++) {
         optim_param *p = &opt->params[i];
         if (p->frozen || (!grads[i].dense && !grads[i].sparse))
             continue;
         const embcl_optim_hparams *hp = &opt->groups[p->group].hp;
         p->steps++;
-        embcl_status s;
-        if (grads[i].dense) {
-            s = opt->fam->update(opt, p, hp, grads[i].dense, NULL, NULL, 0);
-        } else {
-            const struct embcl_tensor *ids, *values;
-            int64_t nnz;
-            s = embcl_optim_sparse_parts(grads[i].sparse, fn, &ids, &values, &nnz);
-            if (s == EMBCL_OK && nnz > 0)
-                s = opt->fam->update(opt, p, hp, NULL, ids, values, nnz);
-        }
+        embcl_status s = EMBCL_OK;
+        optim_src src = {grads[i].dense, NULL, 0, NULL, NULL, NULL};
+        if (!grads[i].dense)
+            s = embcl_optim_sparse_parts(grads[i].sparse, fn, &src.ids, &src.rows, &src.nnz);
+        if (s == EMBCL_OK && (grads[i].dense || src.nnz > 0))
+            s = opt->fam->update(opt, p, hp, &src);
         if (s != EMBCL_OK)
             return embcl_error_context(s, fn);
     }

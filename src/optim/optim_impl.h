@@ -34,6 +34,21 @@ typedef struct optim_group {
 
 struct embcl_optim;
 
+/* Where an update's gradient rows come from. Dense: rows is the gradient
+ * matrix, row r for parameter row r. Sparse: rows holds nnz value rows for
+ * parameter rows ids[0..nnz). Fused: the gradient of parameter row ids[s]
+ * is the in-order sum over positions q of segment s of seg (perm[seg_start[s]
+ * .. seg_start[s+1])) of rows[pos_bag ? pos_bag[q] : q] * (pos_scale ?
+ * pos_scale[q] : 1); ids is seg->uniq. */
+typedef struct optim_src {
+    const struct embcl_tensor *rows;
+    const struct embcl_tensor *ids;
+    int64_t nnz;
+    const struct embcl_segments *seg;
+    const struct embcl_tensor *pos_bag;   /* [n] i32 or NULL */
+    const struct embcl_tensor *pos_scale; /* [n] f32 or NULL */
+} optim_src;
+
 /* What differs between optimizers. */
 typedef struct optim_family {
     const char *name;           /* PyTorch's class name */
@@ -50,10 +65,9 @@ typedef struct optim_family {
      * checked only when takes_sparse. */
     const char *(*sparse_refusal)(const embcl_optim_hparams *hp);
     /* Enqueue the update of one parameter whose step count was just
-     * advanced. Exactly one of dense / (ids, values, nnz) is given. */
+     * advanced (src->ids NULL: dense). */
     embcl_status (*update)(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
-                           const struct embcl_tensor *dense, const struct embcl_tensor *ids,
-                           const struct embcl_tensor *values, int64_t nnz);
+                           const optim_src *src);
 } optim_family;
 
 struct embcl_optim {
@@ -79,14 +93,17 @@ embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const cha
 embcl_status embcl_optim_check_betas(const char *fn, const char *opt, const embcl_optim_hparams *hp);
 
 /* One update kernel of kernels/optim.cl over a parameter: the shared
- * arguments (parameter, gradient rows, masks, ids) come first, then
- * `extra`. For dense, rows are the parameter's rows; for sparse the nnz
- * rows of values land on parameter rows ids. rowwise: one work-item per
- * row instead of a 2-D range. */
-embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel,
-                                const struct embcl_tensor *dense, const struct embcl_tensor *ids,
-                                const struct embcl_tensor *values, int64_t nnz, int rowwise, size_t n_extra,
-                                const embcl_karg *extra);
+ * arguments (parameter, gradient source, masks) come first, then `extra`.
+ * rowwise: one work-item per row instead of a 2-D range. */
+embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel, const optim_src *src,
+                                int rowwise, size_t n_extra, const embcl_karg *extra);
+
+/* Whether parameter i may take a row-sparse gradient (fails with
+ * PyTorch's refusal naming the optimizer and the parameter). */
+embcl_status embcl_optim_sparse_allowed(struct embcl_optim *opt, size_t i, const char *fn);
+
+/* Upload a parameter's frozen-row/column masks if its flags changed. */
+embcl_status embcl_optim_sync_masks(struct embcl_optim *opt, optim_param *p, const char *fn);
 
 /* A row-sparse gradient's shape and device. */
 embcl_status embcl_optim_sparse_info(embcl_rowsparse_t g, const char *fn, int64_t *rows, int64_t *dim,

@@ -32,8 +32,7 @@ static const char *sparse_refusal(const embcl_optim_hparams *hp)
 }
 
 static embcl_status update(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
-                           const struct embcl_tensor *dense, const struct embcl_tensor *ids,
-                           const struct embcl_tensor *values, int64_t nnz)
+                           const optim_src *src)
 {
     cl_mem buf = p->n_state ? p->state[0]->buf->mem : p->t->buf->mem;
     float lr = (float)hp->lr, wd = (float)hp->weight_decay, mom = (float)hp->momentum,
@@ -41,7 +40,7 @@ static embcl_status update(struct embcl_optim *opt, optim_param *p, const embcl_
     cl_int use_m = hp->momentum != 0.0, nesterov = hp->nesterov != 0, first = p->steps == 1;
     embcl_karg extra[] = {EMBCL_KARG(buf),  EMBCL_KARG(lr),    EMBCL_KARG(wd),       EMBCL_KARG(mom),
                           EMBCL_KARG(damp), EMBCL_KARG(use_m), EMBCL_KARG(nesterov), EMBCL_KARG(first)};
-    return embcl_optim_launch(opt, p, "sgd", dense, ids, values, nnz, 0, 8, extra);
+    return embcl_optim_launch(opt, p, "sgd", src, 0, 8, extra);
 }
 
 static const char *const state_names[] = {"momentum_buffer"};

@@ -53,11 +53,7 @@ typedef struct optim_run {
     embcl_tensor_t table[OC_MAX_PARAMS];    /* what the view sits in (or the parameter itself) */
     embcl_tensor_t param[OC_MAX_PARAMS];
     embcl_tensor_t grad[OC_MAX_PARAMS];
-    embcl_rowsparse_t sgrad[OC_MAX_PARAMS]; /* made by sparse tests through make_sparse */
-    /* Fills sgrad[k] with (ids, values) for one step (set by tests that have
-     * row-sparse gradients). */
-    void (*make_sparse)(struct optim_run *r, int k, int64_t nnz, const int64_t *ids, const float *vals);
-    void (*free_sparse)(embcl_rowsparse_t g);
+    embcl_rowsparse_t sgrad[OC_MAX_PARAMS];
 } optim_run;
 
 static inline embcl_optim_kind oc_kind(const char *name)
@@ -170,7 +166,6 @@ static inline void oc_grads(optim_run *r, int t, embcl_grad *g)
         uint32_t seed = r->seed + 101u * (uint32_t)k;
         int rows = r->rows[k], cols = r->cols[k];
         if (r->sparse[k]) {
-            cr_assert(r->make_sparse != NULL, "case %s has row-sparse gradients", r->c->name);
             int64_t ids[OC_SPARSE_PICKS];
             float vals[OC_SPARSE_PICKS * 64];
             cr_assert(cols <= 64);
@@ -180,7 +175,9 @@ static inline void oc_grads(optim_run *r, int t, embcl_grad *g)
                 ids[j] = ((int64_t)(oc_hidx(seed, (uint32_t)t, 5000u + (uint32_t)j) % 5u) + base) % (rows - 1);
             for (int i = 0; i < nnz * cols; i++)
                 vals[i] = oc_uval(seed, (uint32_t)t, 10000u + (uint32_t)i) * r->scale;
-            r->make_sparse(r, k, nnz, ids, vals);
+            if (!r->sgrad[k])
+                TEST_OK(embcl_rowsparse_create(r->dev, rows, cols, OC_SPARSE_PICKS, &r->sgrad[k]));
+            TEST_OK(embcl_rowsparse_set(r->sgrad[k], nnz, ids, vals));
             g[k].sparse = r->sgrad[k];
         } else {
             size_t n = (size_t)rows * (size_t)cols;
@@ -255,10 +252,36 @@ static inline void oc_free(optim_run *r)
         embcl_tensor_free(r->param[k]);
         embcl_tensor_free(r->table[k]);
         embcl_tensor_free(r->grad[k]);
-        if (r->sgrad[k])
-            r->free_sparse(r->sgrad[k]);
+        embcl_rowsparse_free(r->sgrad[k]);
     }
     embcl_optim_free(r->opt);
+}
+
+/* Case `name` for 20 steps: parameters after steps 1, 5 and 20 and the
+ * state after 20 against the reference; as_view: each parameter is a
+ * column view inside a wider table whose other columns must not move. */
+static inline void oc_run(embcl_device_t dev, const ref_file *ref, const char *name, int as_view)
+{
+    const ref_case *c = ref_case_get(ref, name);
+    cr_assert(c != NULL, "no case %s in steps.ref", name);
+    optim_run r;
+    oc_setup(&r, dev, c, as_view);
+    for (int t = 1; t <= OC_STEPS; t++) {
+        oc_step(&r, t);
+        if (t == 1 || t == 5 || t == OC_STEPS)
+            oc_check_params(&r, t, 1e-4);
+    }
+    oc_check_state(&r, 1e-4);
+    for (int k = 0; as_view && k < r.n; k++) {
+        float *all = oc_download(r.table[k]);
+        int w = r.cols[k] + 2 * OC_VIEW_PAD;
+        for (int i = 0; i < r.rows[k]; i++)
+            for (int j = 0; j < w; j++)
+                if (j < OC_VIEW_PAD || j >= OC_VIEW_PAD + r.cols[k])
+                    cr_assert_eq(all[i * w + j], 7.0f, "%s: table[%d][%d] outside the view changed", name, i, j);
+        free(all);
+    }
+    oc_free(&r);
 }
 
 #endif

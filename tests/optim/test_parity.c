@@ -26,32 +26,7 @@ static void teardown(void)
 
 TestSuite(optim_parity, .init = setup, .fini = teardown);
 
-static void run(const char *name, int as_view)
-{
-    const ref_case *c = ref_case_get(ref, name);
-    cr_assert(c != NULL, "no case %s in steps.ref", name);
-    optim_run r;
-    oc_setup(&r, dev, c, as_view);
-    for (int t = 1; t <= OC_STEPS; t++) {
-        oc_step(&r, t);
-        if (t == 1 || t == 5 || t == OC_STEPS)
-            oc_check_params(&r, t, 1e-4);
-    }
-    oc_check_state(&r, 1e-4);
-    if (as_view) {
-        /* the table's other columns are not the optimizer's */
-        for (int k = 0; k < r.n; k++) {
-            float *all = oc_download(r.table[k]);
-            int w = r.cols[k] + 2 * OC_VIEW_PAD;
-            for (int i = 0; i < r.rows[k]; i++)
-                for (int j = 0; j < w; j++)
-                    if (j < OC_VIEW_PAD || j >= OC_VIEW_PAD + r.cols[k])
-                        cr_assert_eq(all[i * w + j], 7.0f, "%s: table[%d][%d] outside the view changed", name, i, j);
-            free(all);
-        }
-    }
-    oc_free(&r);
-}
+static void run(const char *name, int as_view) { oc_run(dev, ref, name, as_view); }
 
 Test(optim_parity, sgd_plain) { run("sgd_plain", 0); }
 Test(optim_parity, sgd_momentum_dampening_weight_decay) { run("sgd_momentum", 0); }

@@ -28,34 +28,14 @@ static void teardown(void)
 
 TestSuite(optim_sparse, .init = setup, .fini = teardown);
 
-static void make_sparse(optim_run *r, int k, int64_t nnz, const int64_t *ids, const float *vals)
-{
-    if (!r->sgrad[k])
-        TEST_OK(embcl_rowsparse_create(r->dev, r->rows[k], r->cols[k], OC_SPARSE_PICKS, &r->sgrad[k]));
-    TEST_OK(embcl_rowsparse_set(r->sgrad[k], nnz, ids, vals));
-}
-
 static void sparse_setup(optim_run *r, const char *name, int as_view)
 {
     const ref_case *c = ref_case_get(ref, name);
     cr_assert(c != NULL, "no case %s in steps.ref", name);
     oc_setup(r, dev, c, as_view);
-    r->make_sparse = make_sparse;
-    r->free_sparse = embcl_rowsparse_free;
 }
 
-static void run(const char *name, int as_view)
-{
-    optim_run r;
-    sparse_setup(&r, name, as_view);
-    for (int t = 1; t <= OC_STEPS; t++) {
-        oc_step(&r, t);
-        if (t == 1 || t == 5 || t == OC_STEPS)
-            oc_check_params(&r, t, 1e-4);
-    }
-    oc_check_state(&r, 1e-4);
-    oc_free(&r);
-}
+static void run(const char *name, int as_view) { oc_run(dev, ref, name, as_view); }
 
 Test(optim_sparse, sgd_plain_with_an_empty_step) { run("sgd_sparse", 0); }
 Test(optim_sparse, adagrad) { run("adagrad_sparse", 0); }
