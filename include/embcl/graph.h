@@ -189,6 +189,16 @@ typedef struct embcl_graph_options {
     embcl_optim_t optim;
     const embcl_optim_t *optims;
     size_t n_optims;
+    /* Data parallel over these devices (n_replicas >= 2; 0: off): every
+     * input is split along dimension 0 (the batch) into equal shares, one
+     * replica of the model runs per device, parameters stay where they are
+     * and are copied to the replicas each step; their gradients come back
+     * and add up in a fixed order (replica 0 first), tables' row-sparse
+     * gradients merge. Nodes reading a table run next to it. The loss must
+     * be a mean over the batch; the loss read back is the replicas' mean.
+     * Only the loss can be read back (embcl_graph_keep is refused). */
+    const embcl_device_t *replicas;
+    size_t n_replicas;
     /* Diagnostics: on (1, default) or off (0). */
     int diagnostics;
     /* Steps after which unchanged parameters are reported (default 3; 0: never). */

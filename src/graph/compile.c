@@ -89,7 +89,7 @@ embcl_status graph_derive(struct embcl_graph *g)
         v->trainable_above = v->kind == GVAL_PARAM ? v->requires_grad
                              : v->kind == GVAL_VIEW ? g->vals[v->base].requires_grad
                                                     : 0;
-        v->reaches_loss = (int)i == g->loss;
+        v->reaches_loss = v->is_loss;
     }
     for (size_t k = 0; k < g->n_fwd; k++) {
         gnode *n = &g->nodes[g->fwd[k]];
@@ -175,7 +175,13 @@ embcl_status embcl_graph_compile(embcl_graph_t g, const embcl_graph_options *opt
     EMBCL_CHECK_ARG(o.diag_steps >= 0, fn, "option 'diag_steps' is %d; give 0 or more", o.diag_steps);
     g->opt = o;
     mark_live(g);
-    embcl_status s = graph_place(g);
+    if (g->loss >= 0) {
+        g->vals[g->loss].is_loss = 1;
+        g->n_losses = 1;
+    }
+    embcl_status s = graph_replicate(g);
+    if (s == EMBCL_OK)
+        s = graph_place(g);
     if (s == EMBCL_OK)
         s = graph_derive(g);
     if (s == EMBCL_OK)

@@ -24,14 +24,27 @@ embcl_status embcl_graph_set_input(embcl_graph_t g, embcl_value input, const voi
     if (v->kind != GVAL_INPUT)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'input' is '%s', which is not an input",
                            v->name ? v->name : "unnamed");
-    embcl_status s = embcl_tensor_upload(v->tensor, host, bytes);
-    if (s != EMBCL_OK) {
-        embcl_error_context(s, fn);
-        embcl_error_append(" (input '%s')", v->name);
-        return s;
+    size_t want = (size_t)graph_numel(v) * embcl_dtype_size(v->dtype);
+    if (bytes != want) {
+        char s[96];
+        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'bytes' is %zu but input '%s' (%s %s) holds %zu bytes", bytes,
+                           v->name, embcl_dtype_name(v->dtype), graph_shape_str(v, s, sizeof s), want);
     }
-    if (g->opt.diagnostics)
-        EMBCL_TRY(graph_diag_input(g, input, host, (size_t)graph_numel(v)));
+    EMBCL_CHECK_ARG(host != NULL || bytes == 0, fn, "argument 'host' is NULL");
+    /* Data parallel: each replica takes its rows of the batch. */
+    size_t parts = v->split >= 0 ? g->opt.n_replicas : 1, share = bytes / parts;
+    for (size_t r = 0; r < parts; r++) {
+        int id = v->split >= 0 ? v->split + (int)r : input;
+        const char *p = (const char *)host + r * share;
+        embcl_status s = embcl_tensor_upload(g->vals[id].tensor, p, share);
+        if (s != EMBCL_OK) {
+            embcl_error_context(s, fn);
+            embcl_error_append(" (input '%s')", v->name);
+            return s;
+        }
+        if (g->opt.diagnostics)
+            EMBCL_TRY(graph_diag_input(g, id, p, (size_t)graph_numel(&g->vals[id])));
+    }
     return EMBCL_OK;
 }
 
@@ -56,13 +69,17 @@ static embcl_status run(struct embcl_graph *g, int train, const char *fn)
         if (s != EMBCL_OK)
             return node_failed(s, fn, n, "forward");
     }
-    if (train && g->loss >= 0 && g->vals[g->loss].needs_grad) {
+    if (train && g->n_losses > 0) {
         for (size_t i = 0; i < g->n_vals; i++) {
             gvalue *v = &g->vals[i];
             if (v->grad_zero_first && v->grad)
                 EMBCL_TRY(embcl_tensor_fill(v->grad, 0.0));
         }
-        EMBCL_TRY(embcl_tensor_fill(g->vals[g->loss].grad, 1.0));
+        /* Replicas' losses are means over equal shares of the batch: the
+         * global mean's gradient reaches each through 1 / replicas. */
+        for (size_t i = 0; i < g->n_vals; i++)
+            if (g->vals[i].is_loss && g->vals[i].needs_grad)
+                EMBCL_TRY(embcl_tensor_fill(g->vals[i].grad, 1.0 / (double)g->n_losses));
         for (size_t k = 0; k < g->n_bwd; k++) {
             gnode *n = &g->nodes[g->bwd[k]];
             embcl_status s = n->ops->backward(g, n);
@@ -92,6 +109,28 @@ embcl_status embcl_graph_forward(embcl_graph_t g)
     return run(g, 0, "embcl_graph_forward");
 }
 
+/* The loss of a data-parallel step: the replicas' means, averaged in
+ * replica order. */
+static embcl_status replicas_mean(struct embcl_graph *g, void *host, size_t bytes)
+{
+    static const char *fn = "embcl_graph_download";
+    if (bytes != sizeof(float))
+        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'bytes' is %zu; the loss is one f32 (4 bytes)", bytes);
+    double sum = 0;
+    for (size_t i = 0; i < g->n_vals; i++) {
+        if (!g->vals[i].is_loss)
+            continue;
+        float l;
+        embcl_status s = embcl_tensor_download(g->vals[i].tensor, &l, sizeof l);
+        if (s != EMBCL_OK)
+            return embcl_error_context(s, fn);
+        sum += l;
+    }
+    float mean = (float)(sum / (double)g->n_losses);
+    memcpy(host, &mean, sizeof mean);
+    return EMBCL_OK;
+}
+
 embcl_status embcl_graph_download(embcl_graph_t g, embcl_value v, void *host, size_t bytes)
 {
     static const char *fn = "embcl_graph_download";
@@ -103,6 +142,8 @@ embcl_status embcl_graph_download(embcl_graph_t g, embcl_value v, void *host, si
                            "value '%s' is not kept after a step (its memory is reused); call embcl_graph_keep "
                            "before compiling",
                            x->name);
+    if (v == g->loss && g->n_losses > 1)
+        return replicas_mean(g, host, bytes);
     embcl_status s = embcl_tensor_download(x->tensor, host, bytes);
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }

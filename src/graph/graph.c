@@ -126,6 +126,7 @@ embcl_status graph_add_value(struct embcl_graph *g, gval_kind kind, const char *
     v->node = -1;
     v->base = -1;
     v->alias = -1;
+    v->split = -1;
     v->optim_index = -1;
     v->requires_grad = kind == GVAL_PARAM;
     v->group = kind == GVAL_PARAM ? 0 : EMBCL_GROUP_NONE;
@@ -507,6 +508,16 @@ void graph_truncate_values(struct embcl_graph *g, size_t n)
         embcl_tensor_free(v->ext_grad);
         free(v->name);
     }
+}
+
+embcl_status graph_clone_bytes(const void *src, size_t bytes, void **out)
+{
+    void *p = embcl_malloc(bytes, "embcl_graph_compile");
+    if (!p)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    memcpy(p, src, bytes);
+    *out = p;
+    return EMBCL_OK;
 }
 
 struct embcl_tensor graph_as_1d(const struct embcl_tensor *t)

@@ -32,6 +32,8 @@ typedef struct gvalue {
     int base;                    /* GVAL_VIEW: the parameter; else -1 */
     int64_t c0, c1;              /* GVAL_VIEW: its columns */
     int keep;                    /* readable after a step */
+    int is_loss;                 /* a loss the step seeds (the loss, or one replica's) */
+    int split;                   /* data parallel: first of the replicas' inputs this input feeds, else -1 */
     struct embcl_device *pin;    /* GVAL_INPUT: where the user wants it (NULL: next to its reader) */
 
     /* parameters */
@@ -102,6 +104,10 @@ typedef struct gnode_ops {
     /* Optional: the most rows of a row-sparse gradient this node's backward
      * can give input i (0: it gives a dense one). */
     int64_t (*sparse_rows)(struct embcl_graph *g, const gnode *n, int i);
+    /* Data parallel: the attr of replica r of K on dev (NULL when the node
+     * has no attr; a node kind with an attr and no clone is not replicated). */
+    embcl_status (*clone_attr)(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
+                               void **out);
     /* Optional: whether input i holds indices with a padding value (*pad). */
     int (*padding)(const gnode *n, int i, int64_t *pad);
 } gnode_ops;
@@ -117,7 +123,8 @@ struct embcl_graph {
     size_t n_vals, cap_vals;
     gnode *nodes;
     size_t n_nodes, cap_nodes;
-    int loss;
+    int loss;                    /* as the user marked it */
+    size_t n_losses;             /* values seeded by the step (one per replica) */
     int compiled;
     embcl_graph_options opt;
 
@@ -160,6 +167,9 @@ void graph_truncate_values(struct embcl_graph *g, size_t n);
 /* The parameter behind v (itself, or a view's base), else -1. */
 int graph_param_of(struct embcl_graph *g, int v);
 
+/* A copy of an attr of `bytes` bytes (for clone_attr of plain-data attrs). */
+embcl_status graph_clone_bytes(const void *src, size_t bytes, void **out);
+
 /* ---- For nodes at run time ---- */
 
 /* v's tensor on its device. */
@@ -192,6 +202,7 @@ embcl_status graph_table_grad(struct embcl_graph *g, gnode *n, int wi, int64_t m
 
 /* ---- Passes ---- */
 embcl_status graph_derive(struct embcl_graph *g);       /* compile.c: liveness of nodes, gradients, accumulation */
+embcl_status graph_replicate(struct embcl_graph *g);    /* replicate.c: data parallel */
 embcl_status graph_place(struct embcl_graph *g);        /* place.c: devices, copies */
 embcl_status graph_plan(struct embcl_graph *g);         /* plan.c: memory */
 embcl_status graph_alloc(struct embcl_graph *g);        /* plan.c: arenas, views, gradients */

@@ -44,6 +44,12 @@ static embcl_status ce_backward(struct embcl_graph *g, gnode *n)
     return embcl_cross_entropy_backward(&x, &t, n->attr, graph_out_grad(g, n, 0), &dx2, n->acc[0]);
 }
 
+static embcl_status clone_opts(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
+                               void **out)
+{
+    return graph_clone_bytes(n->attr, sizeof(embcl_cross_entropy_options), out);
+}
+
 static const gnode_ops cross_entropy_ops = {
     .kind = "cross_entropy",
     .diff_inputs = 1u,
@@ -52,6 +58,7 @@ static const gnode_ops cross_entropy_ops = {
     .forward = ce_forward,
     .backward = ce_backward,
     .free_attr = free,
+    .clone_attr = clone_opts,
 };
 
 embcl_status embcl_graph_cross_entropy(embcl_graph_t g, embcl_value logits, embcl_value target,

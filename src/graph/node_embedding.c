@@ -67,6 +67,12 @@ int graph_emb_padding(const gnode *n, int i, int64_t *pad)
     return 1;
 }
 
+static embcl_status clone_opts(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
+                               void **out)
+{
+    return graph_clone_bytes(n->attr, sizeof(embcl_embedding_options), out);
+}
+
 static const gnode_ops embedding_ops = {
     .kind = "embedding",
     .diff_inputs = 1u,
@@ -75,6 +81,7 @@ static const gnode_ops embedding_ops = {
     .forward = emb_forward,
     .backward = emb_backward,
     .free_attr = free,
+    .clone_attr = clone_opts,
     .sparse_rows = emb_sparse_rows,
     .padding = graph_emb_padding,
 };

@@ -92,6 +92,12 @@ static embcl_status bag_backward(struct embcl_graph *g, gnode *n)
     return graph_table_grad(g, n, W, bag_sparse_rows(g, n, W), bag_grad);
 }
 
+static embcl_status clone_opts(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
+                               void **out)
+{
+    return graph_clone_bytes(n->attr, sizeof(embcl_embedding_options), out);
+}
+
 static const gnode_ops bag_ops = {
     .kind = "embedding_bag",
     .diff_inputs = 1u << W,
@@ -101,6 +107,7 @@ static const gnode_ops bag_ops = {
     .forward = bag_forward,
     .backward = bag_backward,
     .free_attr = free,
+    .clone_attr = clone_opts,
     .sparse_rows = bag_sparse_rows,
     .padding = graph_emb_padding,
 };

@@ -15,6 +15,7 @@ typedef struct lstm_attr {
     embcl_lstm_t lstm;
     embcl_lstm_config cfg;
     int64_t *lengths; /* NULL: every sequence has T steps */
+    int replica;      /* a data-parallel clone: its LSTM has its own weights and gradients */
 } lstm_attr;
 
 static void lstm_attr_free(void *p)
@@ -43,9 +44,40 @@ static embcl_status lstm_infer(struct embcl_graph *g, gnode *n, gvalue *outs, co
     return EMBCL_OK;
 }
 
+/* A replica's LSTM holds its own weights: bring in the parameters' values. */
+static embcl_status sync_weights(struct embcl_graph *g, gnode *n)
+{
+    const lstm_attr *a = n->attr;
+    for (int i = 1; i < n->n_in; i++) {
+        embcl_tensor_t w;
+        EMBCL_TRY(embcl_lstm_param(a->lstm, (size_t)(i - 1), NULL, &w, NULL));
+        if (!embcl_tensor_shares_buffer(w, graph_t(g, n->in[i])))
+            EMBCL_TRY(embcl_tensor_copy(w, graph_t(g, n->in[i])));
+    }
+    return EMBCL_OK;
+}
+
+/* ... and hand its gradients out to the parameters' (or their copies'). */
+static embcl_status export_grads(struct embcl_graph *g, gnode *n)
+{
+    const lstm_attr *a = n->attr;
+    for (int i = 1; i < n->n_in; i++) {
+        struct embcl_tensor *dst;
+        embcl_tensor_t own;
+        EMBCL_TRY(graph_in_grad(g, n, i, 0, &dst));
+        EMBCL_TRY(embcl_lstm_param(a->lstm, (size_t)(i - 1), NULL, NULL, &own));
+        if (!dst || embcl_tensor_shares_buffer(dst, own))
+            continue;
+        EMBCL_TRY(n->acc[i] ? embcl_add(dst, own, dst) : embcl_tensor_copy(dst, own));
+    }
+    return EMBCL_OK;
+}
+
 static embcl_status lstm_forward(struct embcl_graph *g, gnode *n)
 {
     const lstm_attr *a = n->attr;
+    if (a->replica)
+        EMBCL_TRY(sync_weights(g, n));
     return embcl_lstm_forward(a->lstm, graph_t(g, n->in[0]), a->lengths, NULL, NULL, g->training,
                               graph_t(g, n->out[0]), NULL, NULL);
 }
@@ -56,8 +88,12 @@ static embcl_status lstm_backward(struct embcl_graph *g, gnode *n)
     const lstm_attr *a = n->attr;
     struct embcl_tensor *dx;
     EMBCL_TRY(graph_in_grad(g, n, 0, 0, &dx));
-    if (!dx || !n->acc[0])
-        return embcl_lstm_backward(a->lstm, graph_out_grad(g, n, 0), NULL, NULL, dx, NULL, NULL);
+    if (a->replica) /* its own gradients hold only this step's */
+        EMBCL_TRY(embcl_lstm_zero_grad(a->lstm));
+    if (!dx || !n->acc[0]) {
+        EMBCL_TRY(embcl_lstm_backward(a->lstm, graph_out_grad(g, n, 0), NULL, NULL, dx, NULL, NULL));
+        return a->replica ? export_grads(g, n) : EMBCL_OK;
+    }
     /* The LSTM writes dx; adding to a gradient others wrote goes through a temporary. */
     struct embcl_tensor *tmp;
     EMBCL_TRY(embcl_tensor_new(dx->dev, EMBCL_F32, dx->ndim, dx->shape, fn, &tmp));
@@ -65,7 +101,41 @@ static embcl_status lstm_backward(struct embcl_graph *g, gnode *n)
     if (s == EMBCL_OK)
         s = embcl_add(dx, tmp, dx);
     embcl_tensor_free(tmp);
+    if (s == EMBCL_OK && a->replica)
+        s = export_grads(g, n);
     return s;
+}
+
+/* Replica r of K: a new LSTM on dev with the same configuration, and its
+ * share of the lengths. */
+static embcl_status lstm_clone(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
+                               void **out)
+{
+    static const char *fn = "embcl_graph_compile";
+    const lstm_attr *src = n->attr;
+    lstm_attr *a = embcl_calloc(1, sizeof *a, fn);
+    if (!a)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    a->cfg = src->cfg;
+    a->replica = 1;
+    embcl_status s = EMBCL_OK;
+    if (src->lengths) {
+        const gvalue *x = &g->vals[n->in[0]];
+        int64_t share = x->shape[src->cfg.batch_first ? 0 : 1] / K;
+        a->lengths = embcl_malloc((size_t)(share > 0 ? share : 1) * sizeof *a->lengths, fn);
+        if (a->lengths)
+            memcpy(a->lengths, src->lengths + (size_t)(r * share), (size_t)share * sizeof *a->lengths);
+        else
+            s = EMBCL_ERR_OUT_OF_MEMORY;
+    }
+    if (s == EMBCL_OK)
+        s = embcl_lstm_create(dev, &a->cfg, &a->lstm);
+    if (s != EMBCL_OK) {
+        lstm_attr_free(a);
+        return s;
+    }
+    *out = a;
+    return EMBCL_OK;
 }
 
 static const gnode_ops lstm_ops = {
@@ -76,6 +146,7 @@ static const gnode_ops lstm_ops = {
     .forward = lstm_forward,
     .backward = lstm_backward,
     .free_attr = lstm_attr_free,
+    .clone_attr = lstm_clone,
 };
 
 /* Register the LSTM's weights as parameters; in[1..] get their values. */

@@ -94,7 +94,7 @@ static void choose_aliases(struct embcl_graph *g)
         }
         int r = root(g, x);
         gvalue *rv = &g->vals[r];
-        if (rv->kind != GVAL_NODE || rv->last != n->fwd_step || r == g->loss || xv->dtype != yv->dtype ||
+        if (rv->kind != GVAL_NODE || rv->last != n->fwd_step || rv->is_loss || xv->dtype != yv->dtype ||
             graph_numel(xv) != graph_numel(yv) || bytes_of(rv) < bytes_of(yv) || rv->dev != yv->dev)
             continue;
         yv->alias = x;
@@ -218,7 +218,7 @@ embcl_status graph_plan(struct embcl_graph *g)
         if (v->needs_grad) {
             /* written first by the loss seed or the earliest reader's
              * backward, read last by the producer's backward */
-            int64_t gf = (int)i == g->loss ? (int64_t)g->n_fwd : FOREVER, gl = 0;
+            int64_t gf = v->is_loss ? (int64_t)g->n_fwd : FOREVER, gl = 0;
             for (size_t k = 0; k < g->n_bwd; k++) {
                 gnode *n = &g->nodes[g->bwd[k]];
                 for (int j = 0; j < n->n_in; j++)
@@ -295,7 +295,7 @@ embcl_status graph_alloc(struct embcl_graph *g)
     embcl_status s = EMBCL_OK;
     for (size_t i = 0; s == EMBCL_OK && i < g->n_vals; i++) {
         gvalue *v = &g->vals[i];
-        if (v->kind == GVAL_INPUT) {
+        if (v->kind == GVAL_INPUT && v->split < 0) {
             s = embcl_tensor_new(v->dev, v->dtype, v->ndim, v->shape, fn, &v->tensor);
             if (s == EMBCL_OK)
                 g->mem.input_bytes += v->tensor->buf->size;

@@ -46,8 +46,17 @@ typedef struct run_result {
     size_t n_fwd, n_bwd;
 } run_result;
 
+typedef struct run_cfg {
+    embcl_optim_kind optim;
+    int sparse;                  /* the table's gradient row-sparse */
+    const embcl_device_t *replicas;
+    size_t n_replicas;
+} run_cfg;
+
+static const run_cfg adam = {EMBCL_OPTIM_ADAM, 0, NULL, 0};
+
 /* The seed model with the table on `td` and everything else on `dd`. */
-static void run(embcl_device_t td, embcl_device_t dd, run_result *out)
+static void run(embcl_device_t td, embcl_device_t dd, const run_cfg *rc, run_result *out)
 {
     int64_t st[2] = {VOCAB, DIM}, sp[2] = {VOCAB, HID}, sb[1] = {VOCAB}, stok[2] = {B, T};
     embcl_tensor_t table, pw, pb;
@@ -62,7 +71,9 @@ static void run(embcl_device_t td, embcl_device_t dd, run_result *out)
     embcl_device_t devs[2] = {td, dd};
     size_t n_opt = td == dd ? 1 : 2;
     for (size_t i = 0; i < n_opt; i++) {
-        TEST_OK(embcl_optim_create(devs[i], EMBCL_OPTIM_ADAM, NULL, &opt[i]));
+        embcl_optim_hparams hp = embcl_optim_defaults(rc->optim);
+        hp.lr = 0.1;
+        TEST_OK(embcl_optim_create(devs[i], rc->optim, &hp, &opt[i]));
         TEST_OK(embcl_optim_add_group(opt[i], NULL, NULL));
     }
     embcl_graph_t g;
@@ -73,7 +84,9 @@ static void run(embcl_device_t td, embcl_device_t dd, run_result *out)
     TEST_OK(embcl_graph_param(g, "fc.bias", pb, &ppb));
     TEST_OK(embcl_graph_input(g, "tokens", EMBCL_I64, 2, stok, &tok));
     TEST_OK(embcl_graph_input(g, "targets", EMBCL_I64, 2, stok, &tgt));
-    TEST_OK(embcl_graph_embedding(g, pe, tok, NULL, &e));
+    embcl_embedding_options eo = embcl_embedding_options_default();
+    eo.sparse = rc->sparse;
+    TEST_OK(embcl_graph_embedding(g, pe, tok, &eo, &e));
     embcl_lstm_config cfg = embcl_lstm_config_default(DIM, HID);
     cfg.batch_first = 1;
     cfg.seed = 11;
@@ -84,6 +97,8 @@ static void run(embcl_device_t td, embcl_device_t dd, run_result *out)
     embcl_graph_options go = embcl_graph_options_default();
     go.optims = opt;
     go.n_optims = n_opt;
+    go.replicas = rc->replicas;
+    go.n_replicas = rc->n_replicas;
     TEST_OK(embcl_graph_compile(g, &go));
     TEST_OK(embcl_graph_node_count(g, &out->n_fwd, &out->n_bwd));
     embcl_pool_stats p0[2], p1[2];
@@ -120,8 +135,8 @@ static void run(embcl_device_t td, embcl_device_t dd, run_result *out)
 Test(graph_devices, table_on_one_device_lstm_on_the_other_matches_one_device)
 {
     static run_result one, two;
-    run(dev0, dev0, &one);
-    run(dev0, dev1, &two);
+    run(dev0, dev0, &adam, &one);
+    run(dev0, dev1, &adam, &two);
     cr_assert_eq(two.n_fwd, one.n_fwd + 1, "expected one copy node forward (%zu vs %zu nodes)", two.n_fwd, one.n_fwd);
     cr_assert_eq(two.n_bwd, one.n_bwd + 1, "expected the copy's backward (%zu vs %zu nodes)", two.n_bwd, one.n_bwd);
     for (int s = 0; s < STEPS; s++)
@@ -129,6 +144,33 @@ Test(graph_devices, table_on_one_device_lstm_on_the_other_matches_one_device)
                      two.loss[s]);
     cr_assert(memcmp(one.table, two.table, sizeof one.table) == 0, "the tables differ after %d steps", STEPS);
     cr_assert(memcmp(one.fc, two.fc, sizeof one.fc) == 0, "fc.weight differs after %d steps", STEPS);
+}
+
+/* Data parallel over both devices, the batch split in two: the same step
+ * as one device with the whole batch, within 1e-5; dense table gradient
+ * and row-sparse (merged from the two replicas' lookups). */
+static void check_data_parallel(int sparse)
+{
+    static run_result one, dp;
+    embcl_device_t both[2] = {dev0, dev1};
+    run_cfg single = {EMBCL_OPTIM_SGD, sparse, NULL, 0}, par = {EMBCL_OPTIM_SGD, sparse, both, 2};
+    run(dev0, dev0, &single, &one);
+    run(dev0, dev0, &par, &dp);
+    cr_assert_gt(dp.n_fwd, 2 * one.n_fwd, "no replicas: %zu forward nodes vs %zu", dp.n_fwd, one.n_fwd);
+    for (int s = 0; s < STEPS; s++)
+        test_assert_close(&dp.loss[s], &one.loss[s], 1, 1e-5, 0, "loss, data parallel vs one device");
+    test_assert_close(dp.table, one.table, VOCAB * DIM, 1e-5, 1e-7, "table, data parallel vs one device");
+    test_assert_close(dp.fc, one.fc, VOCAB * HID, 1e-5, 1e-7, "fc.weight, data parallel vs one device");
+}
+
+Test(graph_devices, data_parallel_dense_equals_one_device)
+{
+    check_data_parallel(0);
+}
+
+Test(graph_devices, data_parallel_row_sparse_equals_one_device)
+{
+    check_data_parallel(1);
 }
 
 /* A parameter with no optimizer on its device is refused at compile time. */
