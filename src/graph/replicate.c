@@ -58,7 +58,6 @@ static embcl_status split_inputs(struct embcl_graph *g, size_t K, size_t n_orig,
             v->ndim = src->ndim;
             memcpy(v->shape, src->shape, sizeof v->shape);
             v->shape[0] /= (int64_t)K;
-            v->pin = g->opt.replicas[r];
             v->live = 1;
             if (r == 0)
                 src->split = id;

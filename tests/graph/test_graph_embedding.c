@@ -222,6 +222,63 @@ Test(graph_embedding, sparse_embedding_tied_to_a_linear_gets_a_dense_sum)
     embcl_tensor_free(tt);
 }
 
+/* Frozen columns of a shared table (the bag-only columns) stay
+ * bit-identical while the shared columns train through both readers. */
+Test(graph_embedding, frozen_columns_of_a_shared_table_stay_put)
+{
+    float table[V * (D + E)], t1[B * L * D], t2[B * (D + E)];
+    int64_t seq[B * L] = {1, 0, 3, 3, 9, 0, 0, 2, 5, 1, 7, 8, 0, 4, 4};
+    int64_t bags[B * BL] = {2, 3, 3, 0, 9, 9, 9, 1, 6, 5, 4, 2};
+    host_fill(table, V * (D + E), 91, 1.0f);
+    host_fill(t1, B * L * D, 92, 1.0f);
+    host_fill(t2, B * (D + E), 93, 1.0f);
+    int64_t st[2] = {V, D + E};
+    embcl_tensor_t tt = test_tensor_f32(dev, 2, st, table);
+    embcl_optim_t opt;
+    TEST_OK(embcl_optim_create(dev, EMBCL_OPTIM_ADAGRAD, NULL, &opt));
+    TEST_OK(embcl_optim_add_group(opt, NULL, NULL));
+    embcl_graph_t g;
+    TEST_OK(embcl_graph_create(rt, &g));
+    embcl_value p, shared, vseq, vbags, vt1, vt2, e, bg, l1, l2, loss;
+    int64_t sseq[2] = {B, L}, sbags[2] = {B, BL}, st1[3] = {B, L, D}, st2[2] = {B, D + E};
+    TEST_OK(embcl_graph_param(g, "table", tt, &p));
+    TEST_OK(embcl_graph_param_freeze_cols(g, p, D, D + E));
+    TEST_OK(embcl_graph_cols(g, p, 0, D, &shared));
+    TEST_OK(embcl_graph_input(g, "seq", EMBCL_I64, 2, sseq, &vseq));
+    TEST_OK(embcl_graph_input(g, "bags", EMBCL_I64, 2, sbags, &vbags));
+    TEST_OK(embcl_graph_input(g, "t1", EMBCL_F32, 3, st1, &vt1));
+    TEST_OK(embcl_graph_input(g, "t2", EMBCL_F32, 2, st2, &vt2));
+    TEST_OK(embcl_graph_embedding(g, shared, vseq, NULL, &e));
+    embcl_embedding_options bo = embcl_embedding_options_default();
+    bo.mode = EMBCL_BAG_SUM;
+    TEST_OK(embcl_graph_embedding_bag(g, p, vbags, EMBCL_VALUE_NONE, EMBCL_VALUE_NONE, &bo, &bg));
+    TEST_OK(embcl_graph_mse_loss(g, e, vt1, &l1));
+    TEST_OK(embcl_graph_mse_loss(g, bg, vt2, &l2));
+    TEST_OK(embcl_graph_add(g, l1, l2, &loss));
+    TEST_OK(embcl_graph_set_loss(g, loss));
+    embcl_graph_options go = embcl_graph_options_default();
+    go.optim = opt;
+    TEST_OK(embcl_graph_compile(g, &go));
+    TEST_OK(embcl_graph_set_input(g, vseq, seq, sizeof seq));
+    TEST_OK(embcl_graph_set_input(g, vbags, bags, sizeof bags));
+    TEST_OK(embcl_graph_set_input(g, vt1, t1, sizeof t1));
+    TEST_OK(embcl_graph_set_input(g, vt2, t2, sizeof t2));
+    for (int s = 0; s < 3; s++)
+        TEST_OK(embcl_graph_step(g));
+    float after[V * (D + E)];
+    TEST_OK(embcl_tensor_download(tt, after, sizeof after));
+    int shared_changed = 0;
+    for (int r = 0; r < V; r++) {
+        cr_assert(memcmp(after + r * (D + E) + D, table + r * (D + E) + D, E * sizeof(float)) == 0,
+                  "frozen columns of row %d changed", r);
+        shared_changed |= memcmp(after + r * (D + E), table + r * (D + E), D * sizeof(float)) != 0;
+    }
+    cr_assert(shared_changed, "the shared columns did not train");
+    embcl_graph_free(g);
+    embcl_optim_free(opt);
+    embcl_tensor_free(tt);
+}
+
 /* Groups and frozen rows go to the optimizer; a bad index fails the step
  * naming the position and value, and nothing changes. */
 Test(graph_embedding, optimizer_groups_frozen_rows_and_bad_indices)

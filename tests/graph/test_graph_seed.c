@@ -176,6 +176,11 @@ Test(graph_seed, correct_model_reports_nothing_and_its_embedding_changes)
     cr_assert_eq(embcl_graph_diag_count(m.g), 0, "the correct model reported: %s", d.message);
     cr_assert(memcmp(before, after, sizeof before) != 0, "the embedding did not change");
     cr_assert_lt(l1, l0, "the loss did not fall (%g then %g)", l0, l1);
+    /* The plan of this model (the `embcl train` shape) reuses memory. */
+    embcl_graph_memory mem;
+    TEST_OK(embcl_graph_memory_stats(m.g, &mem));
+    cr_assert_lt(mem.planned_peak_bytes, mem.unplanned_bytes, "planned %llu bytes, the buffers alone %llu",
+                 (unsigned long long)mem.planned_peak_bytes, (unsigned long long)mem.unplanned_bytes);
     release(&m);
 }
 
