@@ -7,11 +7,12 @@
  * tanh_fwd/tanh_bwd, sigmoid_fwd/sigmoid_bwd (backward from the forward's
  * output), dropout (mask from (seed, r * cols + c), so forward and backward
  * regenerate it), bias_rows (y[r][c] += b[c]), sum_rows (y[c] = sum over r,
- * one work-item per column, rows in order: deterministic), mean_time and
+ * one work-item per 8 columns, rows in order: deterministic), mean_time and
  * mean_time_bwd (mean over the first len[b] steps of [T, B, F] or [B, T, F]).
  * No tunables: the host picks the work-group (elementwise.WGS). */
 #include "common.h"
 #include "random.h"
+#include "activation.h"
 
 #define MAT(p) __global const float *p, ulong p##_off, ulong p##_ld
 #define MATW(p) __global float *p, ulong p##_off, ulong p##_ld
@@ -50,7 +51,7 @@ __kernel void mul(uint rows, uint cols, MAT(a), MAT(b), MATW(y), int acc)
 __kernel void tanh_fwd(uint rows, uint cols, MAT(a), MATW(y), int acc)
 {
     IDS
-    STORE(tanh(AT(a, r, c)));
+    STORE(embcl_tanh(AT(a, r, c)));
 }
 
 /* a: the forward's output, b: the incoming gradient */
@@ -64,7 +65,7 @@ __kernel void tanh_bwd(uint rows, uint cols, MAT(a), MAT(b), MATW(y), int acc)
 __kernel void sigmoid_fwd(uint rows, uint cols, MAT(a), MATW(y), int acc)
 {
     IDS
-    STORE(1.0f / (1.0f + exp(-AT(a, r, c))));
+    STORE(embcl_sigmoid(AT(a, r, c)));
 }
 
 __kernel void sigmoid_bwd(uint rows, uint cols, MAT(a), MAT(b), MATW(y), int acc)
@@ -88,17 +89,30 @@ __kernel void bias_rows(uint rows, uint cols, __global const float *b, ulong b_o
     AT(y, r, c) += b[b_off + c];
 }
 
+/* each work-item sums 8 adjacent columns with vector loads (the rows are
+ * walked in order, so the result does not depend on the device) */
 __kernel void sum_rows(uint rows, uint cols, MAT(a), __global float *y, ulong y_off, int acc)
 {
-    uint c = get_global_id(0);
-    if (c >= cols)
+    uint c0 = get_global_id(0) * 8;
+    if (c0 >= cols)
         return;
-    float s = 0.0f;
-    for (uint r = 0; r < rows; r++)
-        s += AT(a, r, c);
-    if (acc)
-        s += y[y_off + c];
-    y[y_off + c] = s;
+    if (c0 + 8 <= cols) {
+        float8 s = (float8)(0.0f);
+        for (uint r = 0; r < rows; r++)
+            s += vload8(0, a + a_off + (ulong)r * a_ld + c0);
+        if (acc)
+            s += vload8(0, y + y_off + c0);
+        vstore8(s, 0, y + y_off + c0);
+        return;
+    }
+    for (uint c = c0; c < cols; c++) {
+        float s = 0.0f;
+        for (uint r = 0; r < rows; r++)
+            s += AT(a, r, c);
+        if (acc)
+            s += y[y_off + c];
+        y[y_off + c] = s;
+    }
 }
 
 /* x: T*B rows of F; step t of sequence b is row t * t_stride + b * b_stride.

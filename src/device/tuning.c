@@ -76,6 +76,8 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "elementwise.WGS", 256},
     {EMBCL_DEVICE_CPU, NULL, "loss.WGS", 64},
     {EMBCL_DEVICE_GPU, NULL, "loss.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "lstm.WGS", 1024},
+    {EMBCL_DEVICE_GPU, NULL, "lstm.WGS", 256},
 };
 
 long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fallback)

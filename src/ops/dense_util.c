@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -129,5 +130,5 @@ embcl_status embcl_ew_sum_rows(struct embcl_tensor *a, struct embcl_tensor *y, i
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT(a), EMBCL_KARG(y->buf->mem),
                          EMBCL_KARG(y->offset), EMBCL_KARG(a_acc)};
     EMBCL_TRY(embcl_kernel_set_args(k, "sum_rows", sizeof args / sizeof args[0], args));
-    return embcl_launch_2d(y->dev, k, "sum_rows", cols, 1);
+    return embcl_launch_2d(y->dev, k, "sum_rows", (cols + 7) / 8, 1);
 }

@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "embcl/lstm.h"
+#include "device/tuning.h"
 #include "ops/dense_util.h"
 #include "ops/random.h"
 
@@ -339,11 +340,20 @@ static embcl_status permute01(struct embcl_tensor *src, struct embcl_tensor *dst
     return embcl_launch_2d(src->dev, k, "permute01", F, A0 * A1);
 }
 
+/* Exactly (H, B, D) work-items (the cell kernels have no bounds check), in
+ * groups of up to lstm.WGS: the largest power of two dividing H, times the
+ * largest divisor of B that fits. */
 static embcl_status launch_step(struct embcl_lstm *l, cl_kernel k, const char *kname)
 {
     size_t H = (size_t)l->H, B = (size_t)l->B;
-    size_t lx = H < 64 ? H : 64, ly = B < 4 ? B : 4;
-    size_t gws[3] = {embcl_round_up(H, lx), embcl_round_up(B, ly), (size_t)l->D}, lws[3] = {lx, ly, 1};
+    size_t wgs = (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256);
+    size_t lx = 1;
+    while (H % (lx * 2) == 0 && lx * 2 <= wgs)
+        lx *= 2;
+    size_t ly = wgs / lx < B ? wgs / lx : B;
+    while (ly > 1 && B % ly != 0)
+        ly--;
+    size_t gws[3] = {H, B, (size_t)l->D}, lws[3] = {lx, ly, 1};
     return embcl_kernel_launch(l->dev, k, kname, 3, gws, lws, NULL);
 }
 
@@ -362,14 +372,16 @@ static embcl_status cell_fwd(struct embcl_lstm *l, lstm_layer *ly, cl_uint s, st
 }
 
 static embcl_status cell_bwd(struct embcl_lstm *l, lstm_layer *ly, cl_uint s, struct embcl_tensor *dout,
-                             struct embcl_tensor *dh, struct embcl_tensor *dc, struct embcl_tensor *dG)
+                             struct embcl_tensor *dh, struct embcl_tensor *dc, struct embcl_tensor *dG,
+                             struct embcl_tensor *dGT)
 {
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(l->dev, "lstm", NULL, "cell_bwd", &k));
     cl_uint T = (cl_uint)l->T, B = (cl_uint)l->B, H = (cl_uint)l->H;
     embcl_karg args[] = {EMBCL_KARG(s), EMBCL_KARG(T), EMBCL_KARG(B), EMBCL_KARG(H), EMBCL_KARG(l->len->buf->mem),
                          EMBCL_KARG(ly->gates->buf->mem), EMBCL_KARG(ly->C->buf->mem), EMBCL_KARG_MAT(dout),
-                         EMBCL_KARG(dh->buf->mem), EMBCL_KARG(dc->buf->mem), EMBCL_KARG(dG->buf->mem)};
+                         EMBCL_KARG(dh->buf->mem), EMBCL_KARG(dc->buf->mem), EMBCL_KARG(dG->buf->mem),
+                         EMBCL_KARG(dGT->buf->mem)};
     EMBCL_TRY(embcl_kernel_set_args(k, "cell_bwd", sizeof args / sizeof args[0], args));
     return launch_step(l, k, "cell_bwd");
 }
@@ -477,7 +489,7 @@ static embcl_status forward_run(struct embcl_lstm *l, struct embcl_tensor *x, st
             if (uses_dropout(l)) {
                 s = embcl_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &l->layers[k + 1].xin);
                 if (s == EMBCL_OK)
-                    s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k - 1), fn);
+                    s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k), fn);
             } else {
                 l->layers[k + 1].xin = out; /* the next layer's saved input */
                 out = NULL;
@@ -526,7 +538,8 @@ embcl_status embcl_lstm_forward(embcl_lstm_t l, embcl_tensor_t x, const int64_t 
 /* ---- backward ---- */
 
 typedef struct bwd_scratch {
-    struct embcl_tensor *dG, *dh, *dc; /* [D*T*B, 4H], [D*B, H], [D*B, H] */
+    struct embcl_tensor *dG, *dGT, *dh, *dc; /* [D*T*B, 4H], [D*4H, T*B], [D*B, H], [D*B, H] */
+    struct embcl_tensor *db;                 /* [4H]: one direction's bias gradient */
 } bwd_scratch;
 
 /* Gradients of layer k's weights and biases from dG, and of its input into
@@ -536,18 +549,19 @@ static embcl_status layer_grads(struct embcl_lstm *l, lstm_layer *ly, bwd_scratc
 {
     size_t T = (size_t)l->T, B = (size_t)l->B, H = (size_t)l->H, G = 4 * H, D = (size_t)l->D, TB = T * B,
            in = (size_t)ly->in;
-    struct embcl_tensor dG0 = mat_at(w->dG, 0, TB, G), gih0 = mat_at(ly->gw_ih, 0, G, in),
+    struct embcl_tensor dGT0 = mat_at(w->dGT, 0, G, TB), gih0 = mat_at(ly->gw_ih, 0, G, in),
                         ghh0 = mat_at(ly->gw_hh, 0, G, H), P0 = mat_at(ly->P, 0, TB, H);
     /* dW_ih_d += dG_d^T xin;  dW_hh_d += dG_d^T h_prev_d (states 0..T-1 forward, 1..T reverse) */
-    EMBCL_TRY(embcl_sgemm_batched(EMBCL_GEMM_AUTO, 1, 0, 1.0f, &dG0, ly->xin, 1.0f, &gih0, D, TB * G, 0, G * in, fn));
-    EMBCL_TRY(embcl_sgemm_batched(EMBCL_GEMM_AUTO, 1, 0, 1.0f, &dG0, &P0, 1.0f, &ghh0, D, TB * G, (T + 2) * B * H,
+    EMBCL_TRY(embcl_sgemm_batched(EMBCL_GEMM_AUTO, 0, 0, 1.0f, &dGT0, ly->xin, 1.0f, &gih0, D, TB * G, 0, G * in, fn));
+    EMBCL_TRY(embcl_sgemm_batched(EMBCL_GEMM_AUTO, 0, 0, 1.0f, &dGT0, &P0, 1.0f, &ghh0, D, TB * G, (T + 2) * B * H,
                                   G * H, fn));
     for (size_t d = 0; d < D; d++) {
         struct embcl_tensor dGd = mat_at(w->dG, d * TB * G, TB, G);
-        if (ly->gb_ih) {
+        if (ly->gb_ih) { /* both biases get the same gradient: sum once, add twice */
             struct embcl_tensor bi = mat_at(ly->gb_ih, d * G, 1, G), bh = mat_at(ly->gb_hh, d * G, 1, G);
-            EMBCL_TRY(embcl_ew_sum_rows(&dGd, &bi, 1, fn));
-            EMBCL_TRY(embcl_ew_sum_rows(&dGd, &bh, 1, fn));
+            EMBCL_TRY(embcl_ew_sum_rows(&dGd, w->db, 0, fn));
+            EMBCL_TRY(embcl_ew_run("copy_acc", w->db, NULL, &bi, 1, fn));
+            EMBCL_TRY(embcl_ew_run("copy_acc", w->db, NULL, &bh, 1, fn));
         }
         if (dxin) {
             struct embcl_tensor wi = mat_at(ly->w_ih, d * G * in, G, in);
@@ -575,7 +589,7 @@ static embcl_status backward_layer(struct embcl_lstm *l, int k, struct embcl_ten
     }
     struct embcl_tensor whh0 = mat_at(ly->w_hh, 0, G, H);
     for (size_t s = T; s-- > 0;) {
-        EMBCL_TRY(cell_bwd(l, ly, (cl_uint)s, dout, w->dh, w->dc, w->dG));
+        EMBCL_TRY(cell_bwd(l, ly, (cl_uint)s, dout, w->dh, w->dc, w->dG, w->dGT));
         /* dh_d += dG_d(t_d) W_hh_d for both directions */
         struct embcl_tensor a = mat_at(w->dG, s * B * G, B, G), c = mat_at(w->dh, 0, B, H);
         EMBCL_TRY(embcl_sgemm_batched(EMBCL_GEMM_AUTO, 0, 0, 1.0f, &a, &whh0, 1.0f, &c, D,
@@ -598,7 +612,10 @@ static embcl_status backward_run(struct embcl_lstm *l, struct embcl_tensor *dy, 
     size_t T = (size_t)l->T, B = (size_t)l->B, H = (size_t)l->H, D = (size_t)l->D, TB = T * B;
     int bf = l->cfg.batch_first, L = l->cfg.num_layers;
     int64_t sg[2] = {(int64_t)(D * TB), (int64_t)(4 * H)}, sh[2] = {(int64_t)(D * B), (int64_t)H};
+    int64_t sgt[2] = {(int64_t)(D * 4 * H), (int64_t)TB}, sb[2] = {1, (int64_t)(4 * H)};
     EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sg, fn, &w->dG));
+    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sgt, fn, &w->dGT));
+    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sb, fn, &w->db));
     EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sh, fn, &w->dh));
     EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sh, fn, &w->dc));
     /* the top layer's output gradient, time-major */
@@ -658,9 +675,11 @@ embcl_status embcl_lstm_backward(embcl_lstm_t l, embcl_tensor_t dy, embcl_tensor
     EMBCL_TRY(check_state(l, dc_n, fn, "dc_n", l->B));
     EMBCL_TRY(check_state(l, dh0, fn, "dh0", l->B));
     EMBCL_TRY(check_state(l, dc0, fn, "dc0", l->B));
-    bwd_scratch w = {NULL, NULL, NULL};
+    bwd_scratch w = {NULL, NULL, NULL, NULL, NULL};
     embcl_status s = backward_run(l, dy, dh_n, dc_n, dx, dh0, dc0, &w, fn);
     embcl_tensor_free(w.dG);
+    embcl_tensor_free(w.dGT);
+    embcl_tensor_free(w.db);
     embcl_tensor_free(w.dh);
     embcl_tensor_free(w.dc);
     return s;

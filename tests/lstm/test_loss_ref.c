@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref.h"
+#include "ref_device.h"
 #include "test_util.h"
 
 static embcl_reduction reduction_of(const ref_case *c)
@@ -14,28 +14,6 @@ static embcl_reduction reduction_of(const ref_case *c)
     const char *r = ref_attr_str(c, "reduction");
     return strcmp(r, "none") == 0 ? EMBCL_REDUCTION_NONE
                                   : strcmp(r, "sum") == 0 ? EMBCL_REDUCTION_SUM : EMBCL_REDUCTION_MEAN;
-}
-
-static void expect(embcl_tensor_t t, const ref_tensor *want, double rtol, double atol, const char *cname)
-{
-    size_t n = (size_t)want->numel;
-    float *got = malloc(n * sizeof *got + 1);
-    TEST_OK(embcl_tensor_download(t, got, n * sizeof *got));
-    char what[160];
-    snprintf(what, sizeof what, "%s/%s", cname, want->name);
-    test_assert_close(got, want->f32, n, rtol, atol, what);
-    free(got);
-}
-
-static embcl_tensor_t targets(embcl_device_t dev, const ref_tensor *r)
-{
-    embcl_tensor_t t;
-    TEST_OK(embcl_tensor_create(dev, r->dtype, 1, r->shape, &t));
-    if (r->dtype == EMBCL_I32)
-        TEST_OK(embcl_tensor_upload(t, r->i32, (size_t)r->numel * 4));
-    else
-        TEST_OK(embcl_tensor_upload(t, r->i64, (size_t)r->numel * 8));
-    return t;
 }
 
 Test(loss_ref, cross_entropy_matches_pytorch)
@@ -55,17 +33,15 @@ Test(loss_ref, cross_entropy_matches_pytorch)
         o.reduction = reduction_of(c);
         o.ignore_index = ref_attr_int(c, "ignore_index");
         o.label_smoothing = (float)ref_attr_f(c, "label_smoothing");
-        embcl_tensor_t z = test_tensor_f32(dev, 2, rz->shape, rz->f32), t = targets(dev, ref_tensor_need(c, "target")),
+        embcl_tensor_t z = test_tensor_f32(dev, 2, rz->shape, rz->f32), t = ref_to_device(dev, ref_tensor_need(c, "target"), 1),
                        loss = test_tensor_f32(dev, 1, rl->shape, NULL),
                        dl = test_tensor_f32(dev, 1, rdl->shape, rdl->f32), dz = test_tensor_f32(dev, 2, rz->shape, NULL);
         TEST_OK(embcl_cross_entropy(z, t, &o, loss));
         /* a log-sum-exp over C terms, then (for mean/sum) N rows */
-        expect(loss, rl, 1e-5, 1e-6, c->name);
+        ref_expect_close(loss, rl, 1.0f, 1e-5, 1e-6, c->name);
         TEST_OK(embcl_cross_entropy_backward(z, t, &o, dl, dz, 0));
-        expect(dz, ref_tensor_need(c, "dlogits"), 1e-4, 1e-6, c->name);
-        embcl_tensor_t ts[] = {z, t, loss, dl, dz};
-        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
-            embcl_tensor_free(ts[k]);
+        ref_expect_close(dz, ref_tensor_need(c, "dlogits"), 1.0f, 1e-4, 1e-6, c->name);
+        TEST_FREE_ALL(z, t, loss, dl, dz);
     }
     cr_assert_eq(seen, 18, "expected 18 cross-entropy cases, found %d", seen);
     embcl_runtime_free(rt);
@@ -92,12 +68,10 @@ Test(loss_ref, bce_and_mse_match_pytorch)
                        dl = test_tensor_f32(dev, rdl->ndim, rdl->shape, rdl->f32),
                        dx = test_tensor_f32(dev, 2, rx->shape, NULL);
         TEST_OK(bce ? embcl_bce_with_logits(x, t, r, loss) : embcl_mse_loss(x, t, r, loss));
-        expect(loss, rl, 1e-5, 1e-6, c->name);
+        ref_expect_close(loss, rl, 1.0f, 1e-5, 1e-6, c->name);
         TEST_OK(bce ? embcl_bce_with_logits_backward(x, t, r, dl, dx, 0) : embcl_mse_loss_backward(x, t, r, dl, dx, 0));
-        expect(dx, ref_tensor_need(c, "dx"), 1e-4, 1e-6, c->name);
-        embcl_tensor_t ts[] = {x, t, loss, dl, dx};
-        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
-            embcl_tensor_free(ts[k]);
+        ref_expect_close(dx, ref_tensor_need(c, "dx"), 1.0f, 1e-4, 1e-6, c->name);
+        TEST_FREE_ALL(x, t, loss, dl, dx);
     }
     cr_assert_eq(seen, 6);
     embcl_runtime_free(rt);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref.h"
+#include "ref_device.h"
 #include "test_util.h"
 
 /* Forward values: relative 1e-5, with an absolute floor of 1e-6 for values
@@ -18,27 +18,6 @@
 #define FWD_ATOL 1e-6
 #define GRAD_RTOL 1e-4
 #define GRAD_ATOL 1e-5
-
-static embcl_tensor_t from_ref(embcl_device_t dev, const ref_tensor *r)
-{
-    return test_tensor_f32(dev, r->ndim, r->shape, r->f32);
-}
-
-static embcl_tensor_t like_ref(embcl_device_t dev, const ref_tensor *r)
-{
-    return test_tensor_f32(dev, r->ndim, r->shape, NULL);
-}
-
-static void expect(embcl_tensor_t t, const ref_tensor *want, double rtol, double atol, const char *cname)
-{
-    cr_assert_eq(embcl_tensor_numel(t), want->numel, "%s/%s: element count", cname, want->name);
-    float *got = malloc((size_t)want->numel * sizeof *got + 1);
-    TEST_OK(embcl_tensor_download(t, got, (size_t)want->numel * sizeof *got));
-    char what[256];
-    snprintf(what, sizeof what, "%s/%s", cname, want->name);
-    test_assert_close(got, want->f32, (size_t)want->numel, rtol, atol, what);
-    free(got);
-}
 
 static void run_case(embcl_device_t dev, const ref_case *c)
 {
@@ -65,27 +44,27 @@ static void run_case(embcl_device_t dev, const ref_case *c)
     }
     const ref_tensor *rx = ref_tensor_need(c, "x"), *ry = ref_tensor_need(c, "y"), *rhn = ref_tensor_need(c, "h_n"),
                      *rcn = ref_tensor_need(c, "c_n"), *rlen = ref_tensor_get(c, "lengths");
-    embcl_tensor_t x = from_ref(dev, rx), y = like_ref(dev, ry), hn = like_ref(dev, rhn), cn = like_ref(dev, rcn);
+    embcl_tensor_t x = ref_to_device(dev, rx, 1), y = ref_to_device(dev, ry, 0), hn = ref_to_device(dev, rhn, 0), cn = ref_to_device(dev, rcn, 0);
     embcl_tensor_t h0 = NULL, c0 = NULL, dh0 = NULL, dc0 = NULL;
     if (ref_attr_int(c, "has_h0")) {
-        h0 = from_ref(dev, ref_tensor_need(c, "h0"));
-        c0 = from_ref(dev, ref_tensor_need(c, "c0"));
-        dh0 = like_ref(dev, ref_tensor_need(c, "dh0"));
-        dc0 = like_ref(dev, ref_tensor_need(c, "dc0"));
+        h0 = ref_to_device(dev, ref_tensor_need(c, "h0"), 1);
+        c0 = ref_to_device(dev, ref_tensor_need(c, "c0"), 1);
+        dh0 = ref_to_device(dev, ref_tensor_need(c, "dh0"), 0);
+        dc0 = ref_to_device(dev, ref_tensor_need(c, "dc0"), 0);
     }
     const int64_t *lengths = rlen ? rlen->i64 : NULL;
     TEST_OK(embcl_lstm_forward(lstm, x, lengths, h0, c0, 1, y, hn, cn));
-    expect(y, ry, FWD_RTOL, FWD_ATOL, c->name);
-    expect(hn, rhn, FWD_RTOL, FWD_ATOL, c->name);
-    expect(cn, rcn, FWD_RTOL, FWD_ATOL, c->name);
+    ref_expect_close(y, ry, 1.0f, FWD_RTOL, FWD_ATOL, c->name);
+    ref_expect_close(hn, rhn, 1.0f, FWD_RTOL, FWD_ATOL, c->name);
+    ref_expect_close(cn, rcn, 1.0f, FWD_RTOL, FWD_ATOL, c->name);
 
-    embcl_tensor_t dy = from_ref(dev, ref_tensor_need(c, "dy")), dhn = from_ref(dev, ref_tensor_need(c, "dh_n")),
-                   dcn = from_ref(dev, ref_tensor_need(c, "dc_n")), dx = like_ref(dev, rx);
+    embcl_tensor_t dy = ref_to_device(dev, ref_tensor_need(c, "dy"), 1), dhn = ref_to_device(dev, ref_tensor_need(c, "dh_n"), 1),
+                   dcn = ref_to_device(dev, ref_tensor_need(c, "dc_n"), 1), dx = ref_to_device(dev, rx, 0);
     TEST_OK(embcl_lstm_backward(lstm, dy, dhn, dcn, dx, dh0, dc0));
-    expect(dx, ref_tensor_need(c, "dx"), GRAD_RTOL, GRAD_ATOL, c->name);
+    ref_expect_close(dx, ref_tensor_need(c, "dx"), 1.0f, GRAD_RTOL, GRAD_ATOL, c->name);
     if (dh0) {
-        expect(dh0, ref_tensor_need(c, "dh0"), GRAD_RTOL, GRAD_ATOL, c->name);
-        expect(dc0, ref_tensor_need(c, "dc0"), GRAD_RTOL, GRAD_ATOL, c->name);
+        ref_expect_close(dh0, ref_tensor_need(c, "dh0"), 1.0f, GRAD_RTOL, GRAD_ATOL, c->name);
+        ref_expect_close(dc0, ref_tensor_need(c, "dc0"), 1.0f, GRAD_RTOL, GRAD_ATOL, c->name);
     }
     for (size_t i = 0; i < n_params; i++) {
         const char *name;
@@ -93,11 +72,9 @@ static void run_case(embcl_device_t dev, const ref_case *c)
         TEST_OK(embcl_lstm_param(lstm, i, &name, NULL, &g));
         char gname[80];
         snprintf(gname, sizeof gname, "grad_%s", name);
-        expect(g, ref_tensor_need(c, gname), GRAD_RTOL, GRAD_ATOL, c->name);
+        ref_expect_close(g, ref_tensor_need(c, gname), 1.0f, GRAD_RTOL, GRAD_ATOL, c->name);
     }
-    embcl_tensor_t ts[] = {x, y, hn, cn, h0, c0, dh0, dc0, dy, dhn, dcn, dx};
-    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
-        embcl_tensor_free(ts[i]);
+    TEST_FREE_ALL(x, y, hn, cn, h0, c0, dh0, dc0, dy, dhn, dcn, dx);
     embcl_lstm_free(lstm);
 }
 

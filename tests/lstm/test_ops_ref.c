@@ -6,24 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref.h"
+#include "ref_device.h"
 #include "test_util.h"
-
-static embcl_tensor_t from_ref(embcl_device_t dev, const ref_tensor *r, int with_data)
-{
-    return test_tensor_f32(dev, r->ndim, r->shape, with_data ? r->f32 : NULL);
-}
-
-static void expect(embcl_tensor_t t, const ref_tensor *want, double rtol, const char *cname)
-{
-    size_t n = (size_t)want->numel;
-    float *got = malloc(n * sizeof *got + 1);
-    TEST_OK(embcl_tensor_download(t, got, n * sizeof *got));
-    char what[160];
-    snprintf(what, sizeof what, "%s/%s", cname, want->name);
-    test_assert_close(got, want->f32, n, rtol, 1e-7, what);
-    free(got);
-}
 
 Test(ops_ref, elementwise_forward_and_backward)
 {
@@ -35,9 +19,9 @@ Test(ops_ref, elementwise_forward_and_backward)
         const ref_case *c = ref_case_get(f, names[i]);
         cr_assert_not_null(c);
         const ref_tensor *ra = ref_tensor_need(c, "a");
-        embcl_tensor_t a = from_ref(dev, ra, 1), b = from_ref(dev, ref_tensor_need(c, "b"), 1),
-                       y = from_ref(dev, ra, 0), dy = from_ref(dev, ref_tensor_need(c, "dy"), 1),
-                       da = from_ref(dev, ra, 0), db = from_ref(dev, ra, 0);
+        embcl_tensor_t a = ref_to_device(dev, ra, 1), b = ref_to_device(dev, ref_tensor_need(c, "b"), 1),
+                       y = ref_to_device(dev, ra, 0), dy = ref_to_device(dev, ref_tensor_need(c, "dy"), 1),
+                       da = ref_to_device(dev, ra, 0), db = ref_to_device(dev, ra, 0);
         if (i == 0) {
             TEST_OK(embcl_add(a, b, y));
             TEST_OK(embcl_add_backward(dy, da, db, 0));
@@ -51,14 +35,12 @@ Test(ops_ref, elementwise_forward_and_backward)
             TEST_OK(embcl_sigmoid(a, y));
             TEST_OK(embcl_sigmoid_backward(y, dy, da, 0));
         }
-        expect(y, ref_tensor_need(c, "y"), 1e-5, names[i]);
+        ref_expect_close(y, ref_tensor_need(c, "y"), 1.0f, 1e-5, 1e-7, names[i]);
         /* backward from the forward's rounded output: one more rounding */
-        expect(da, ref_tensor_need(c, "da"), 1e-4, names[i]);
+        ref_expect_close(da, ref_tensor_need(c, "da"), 1.0f, 1e-4, 1e-7, names[i]);
         if (i < 2)
-            expect(db, ref_tensor_need(c, "db"), 1e-5, names[i]);
-        embcl_tensor_t ts[] = {a, b, y, dy, da, db};
-        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
-            embcl_tensor_free(ts[k]);
+            ref_expect_close(db, ref_tensor_need(c, "db"), 1.0f, 1e-5, 1e-7, names[i]);
+        TEST_FREE_ALL(a, b, y, dy, da, db);
     }
     embcl_runtime_free(rt);
     ref_free(f);
@@ -70,18 +52,16 @@ Test(ops_ref, concat_and_its_backward)
     const ref_case *c = ref_case_get(f, "concat");
     embcl_runtime_t rt = test_runtime();
     embcl_device_t dev = test_device(rt);
-    embcl_tensor_t p[2] = {from_ref(dev, ref_tensor_need(c, "p0"), 1), from_ref(dev, ref_tensor_need(c, "p1"), 1)};
-    embcl_tensor_t dp[2] = {from_ref(dev, ref_tensor_need(c, "p0"), 0), from_ref(dev, ref_tensor_need(c, "p1"), 0)};
-    embcl_tensor_t y = from_ref(dev, ref_tensor_need(c, "y"), 0), dy = from_ref(dev, ref_tensor_need(c, "dy"), 1);
+    embcl_tensor_t p[2] = {ref_to_device(dev, ref_tensor_need(c, "p0"), 1), ref_to_device(dev, ref_tensor_need(c, "p1"), 1)};
+    embcl_tensor_t dp[2] = {ref_to_device(dev, ref_tensor_need(c, "p0"), 0), ref_to_device(dev, ref_tensor_need(c, "p1"), 0)};
+    embcl_tensor_t y = ref_to_device(dev, ref_tensor_need(c, "y"), 0), dy = ref_to_device(dev, ref_tensor_need(c, "dy"), 1);
     TEST_OK(embcl_concat_cols(2, p, y));
-    expect(y, ref_tensor_need(c, "y"), 0, "concat");
+    ref_expect_close(y, ref_tensor_need(c, "y"), 1.0f, 0, 1e-7, "concat");
     TEST_OK(embcl_concat_cols_backward(dy, 2, dp, 0));
-    expect(dp[0], ref_tensor_need(c, "dp0"), 0, "concat");
-    expect(dp[1], ref_tensor_need(c, "dp1"), 0, "concat");
+    ref_expect_close(dp[0], ref_tensor_need(c, "dp0"), 1.0f, 0, 1e-7, "concat");
+    ref_expect_close(dp[1], ref_tensor_need(c, "dp1"), 1.0f, 0, 1e-7, "concat");
     TEST_FAILS(EMBCL_ERR_SHAPE, embcl_concat_cols(1, p, y), "embcl_concat_cols", "'y'", "11 columns");
-    embcl_tensor_t ts[] = {p[0], p[1], dp[0], dp[1], y, dy};
-    for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
-        embcl_tensor_free(ts[k]);
+    TEST_FREE_ALL(p[0], p[1], dp[0], dp[1], y, dy);
     embcl_runtime_free(rt);
     ref_free(f);
 }
@@ -98,18 +78,16 @@ Test(ops_ref, masked_mean_over_time)
         cr_assert_not_null(c);
         const ref_tensor *rx = ref_tensor_need(c, "x");
         const int64_t *len = ref_tensor_need(c, "lengths")->i64;
-        embcl_tensor_t x = from_ref(dev, rx, 1), y = from_ref(dev, ref_tensor_need(c, "y"), 0),
-                       dy = from_ref(dev, ref_tensor_need(c, "dy"), 1), dx = from_ref(dev, rx, 0);
+        embcl_tensor_t x = ref_to_device(dev, rx, 1), y = ref_to_device(dev, ref_tensor_need(c, "y"), 0),
+                       dy = ref_to_device(dev, ref_tensor_need(c, "dy"), 1), dx = ref_to_device(dev, rx, 0);
         TEST_OK(embcl_mean_time(x, len, bf, y));
-        expect(y, ref_tensor_need(c, "y"), 1e-5, name);
+        ref_expect_close(y, ref_tensor_need(c, "y"), 1.0f, 1e-5, 1e-7, name);
         TEST_OK(embcl_mean_time_backward(dy, len, bf, dx, 0));
-        expect(dx, ref_tensor_need(c, "dx"), 1e-5, name);
+        ref_expect_close(dx, ref_tensor_need(c, "dx"), 1.0f, 1e-5, 1e-7, name);
         int64_t bad[3] = {5, 0, 3};
         TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_mean_time(x, bad, bf, y), "embcl_mean_time", "'lengths'",
                    "position 1", "is 0");
-        embcl_tensor_t ts[] = {x, y, dy, dx};
-        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
-            embcl_tensor_free(ts[k]);
+        TEST_FREE_ALL(x, y, dy, dx);
     }
     embcl_runtime_free(rt);
     ref_free(f);
