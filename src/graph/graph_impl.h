@@ -200,6 +200,12 @@ typedef embcl_status (*graph_table_grad_fn)(struct embcl_graph *g, gnode *n, str
                                             embcl_rowsparse_t sparse);
 embcl_status graph_table_grad(struct embcl_graph *g, gnode *n, int wi, int64_t max_rows, graph_table_grad_fn f);
 
+/* Embedding-family nodes (node_embedding.c): options copied for a node,
+ * padding_idx counted from the end made non-negative; the padding hook. */
+embcl_status graph_emb_options(struct embcl_graph *g, int weight, const embcl_embedding_options *opt,
+                               const char *fn, embcl_embedding_options **out);
+int graph_emb_padding(const gnode *n, int i, int64_t *pad);
+
 /* ---- Passes ---- */
 embcl_status graph_derive(struct embcl_graph *g);       /* compile.c: liveness of nodes, gradients, accumulation */
 embcl_status graph_replicate(struct embcl_graph *g);    /* replicate.c: data parallel */

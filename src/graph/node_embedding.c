@@ -57,7 +57,6 @@ static embcl_status emb_backward(struct embcl_graph *g, gnode *n)
 }
 
 /* Shared with embedding_bag: indices are input 1. */
-int graph_emb_padding(const gnode *n, int i, int64_t *pad);
 int graph_emb_padding(const gnode *n, int i, int64_t *pad)
 {
     const embcl_embedding_options *o = n->attr;
@@ -71,6 +70,21 @@ static embcl_status clone_opts(struct embcl_graph *g, const gnode *n, int r, int
                                void **out)
 {
     return graph_clone_bytes(n->attr, sizeof(embcl_embedding_options), out);
+}
+
+embcl_status graph_emb_options(struct embcl_graph *g, int weight, const embcl_embedding_options *opt,
+                               const char *fn, embcl_embedding_options **out)
+{
+    embcl_embedding_options *o = embcl_malloc(sizeof *o, fn);
+    if (!o)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    *o = opt ? *opt : embcl_embedding_options_default();
+    /* Negative padding counts from the end, as in PyTorch. */
+    int64_t V = g->vals[weight].ndim == 2 ? g->vals[weight].shape[0] : 0;
+    if (o->padding_idx != EMBCL_PADDING_NONE && o->padding_idx < 0 && o->padding_idx >= -V)
+        o->padding_idx += V;
+    *out = o;
+    return EMBCL_OK;
 }
 
 static const gnode_ops embedding_ops = {
@@ -93,14 +107,8 @@ embcl_status embcl_graph_embedding(embcl_graph_t g, embcl_value weight, embcl_va
     EMBCL_TRY(graph_check_building(g, fn));
     EMBCL_TRY(graph_check_value(g, weight, fn, "weight"));
     EMBCL_TRY(graph_check_value(g, indices, fn, "indices"));
-    embcl_embedding_options *o = embcl_malloc(sizeof *o, fn);
-    if (!o)
-        return EMBCL_ERR_OUT_OF_MEMORY;
-    *o = opt ? *opt : embcl_embedding_options_default();
-    /* Negative padding counts from the end, as in PyTorch. */
-    int64_t V = g->vals[weight].ndim == 2 ? g->vals[weight].shape[0] : 0;
-    if (o->padding_idx != EMBCL_PADDING_NONE && o->padding_idx < 0 && o->padding_idx >= -V)
-        o->padding_idx += V;
+    embcl_embedding_options *o;
+    EMBCL_TRY(graph_emb_options(g, weight, opt, fn, &o));
     int in[2] = {weight, indices};
     return graph_add_node(g, &embedding_ops, in, 2, 1, o, fn, out);
 }

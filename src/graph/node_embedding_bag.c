@@ -8,8 +8,6 @@
 #include "core/error.h"
 #include "graph/graph_impl.h"
 
-int graph_emb_padding(const gnode *n, int i, int64_t *pad);
-
 enum { W = 0, IDX = 1, OFFS = 2, PSW = 3 };
 
 static embcl_status bag_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
@@ -123,13 +121,8 @@ embcl_status embcl_graph_embedding_bag(embcl_graph_t g, embcl_value weight, embc
         EMBCL_TRY(graph_check_value(g, offsets, fn, "offsets"));
     if (psw != EMBCL_VALUE_NONE)
         EMBCL_TRY(graph_check_value(g, psw, fn, "per_sample_weights"));
-    embcl_embedding_options *o = embcl_malloc(sizeof *o, fn);
-    if (!o)
-        return EMBCL_ERR_OUT_OF_MEMORY;
-    *o = opt ? *opt : embcl_embedding_options_default();
-    int64_t V = g->vals[weight].ndim == 2 ? g->vals[weight].shape[0] : 0;
-    if (o->padding_idx != EMBCL_PADDING_NONE && o->padding_idx < 0 && o->padding_idx >= -V)
-        o->padding_idx += V;
+    embcl_embedding_options *o;
+    EMBCL_TRY(graph_emb_options(g, weight, opt, fn, &o));
     int in[4] = {weight, indices, offsets, psw};
     return graph_add_node(g, &bag_ops, in, 4, o->mode == EMBCL_BAG_MAX ? 2 : 1, o, fn, out);
 }

@@ -1,5 +1,5 @@
-/* Plain-C references for the graph tests: the same maths as the graph's
- * own nodes, written the obvious way in double precision. */
+/* Helpers for the graph tests: plain-C references for the maths of the
+ * graph's nodes (double precision), inputs, and reading gradients. */
 #ifndef EMBCL_TEST_GRAPH_HOST_H
 #define EMBCL_TEST_GRAPH_HOST_H
 
@@ -52,5 +52,17 @@ static inline void to_float(const double *a, float *b, size_t n)
     for (size_t i = 0; i < n; i++)
         b[i] = (float)a[i];
 }
+
+#ifdef EMBCL_GRAPH_H
+/* The gradient of parameter p after the last step, into host (n floats). */
+static inline void grad_of(embcl_graph_t g, embcl_value p, float *host, size_t n)
+{
+    embcl_tensor_t t = NULL;
+    TEST_OK(embcl_graph_grad(g, p, &t));
+    cr_assert_not_null(t, "no gradient for value %d", (int)p);
+    TEST_OK(embcl_tensor_download(t, host, n * sizeof(float)));
+    embcl_tensor_free(t);
+}
+#endif
 
 #endif

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_host.h"
 #include "test_util.h"
+#include "graph_host.h"
 
 static embcl_runtime_t rt;
 static embcl_device_t dev;
@@ -27,15 +27,6 @@ static void teardown(void)
 }
 
 TestSuite(graph_core, .init = setup, .fini = teardown);
-
-static void grad_of(embcl_graph_t g, embcl_value p, float *host, size_t n)
-{
-    embcl_tensor_t t = NULL;
-    TEST_OK(embcl_graph_grad(g, p, &t));
-    cr_assert_not_null(t, "no gradient for value %d", (int)p);
-    TEST_OK(embcl_tensor_download(t, host, n * sizeof(float)));
-    embcl_tensor_free(t);
-}
 
 enum { R = 7, I = 5, H = 9, O = 3 };
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_host.h"
 #include "test_util.h"
+#include "graph_host.h"
 
 static embcl_runtime_t rt;
 static embcl_device_t dev0, dev1;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_host.h"
 #include "test_util.h"
+#include "graph_host.h"
 
 static embcl_runtime_t rt;
 static embcl_device_t dev;
@@ -28,15 +28,6 @@ static void teardown(void)
 }
 
 TestSuite(graph_embedding, .init = setup, .fini = teardown);
-
-static void grad_of(embcl_graph_t g, embcl_value p, float *host, size_t n)
-{
-    embcl_tensor_t t = NULL;
-    TEST_OK(embcl_graph_grad(g, p, &t));
-    cr_assert_not_null(t, "no gradient for value %d", (int)p);
-    TEST_OK(embcl_tensor_download(t, host, n * sizeof(float)));
-    embcl_tensor_free(t);
-}
 
 enum { V = 10, D = 4, E = 2, B = 3, L = 5, BL = 4 };
 
