@@ -69,6 +69,14 @@ EMBCL_API embcl_status embcl_graph_find(embcl_graph_t g, const char *name, embcl
 /* A new handle on a parameter's memory (to initialise or save it); caller frees. */
 EMBCL_API embcl_status embcl_graph_param_tensor(embcl_graph_t g, embcl_value param, embcl_tensor_t *out);
 
+/* A parameter the graph allocates (f32, zeros) when compiling, on the device
+ * placement picks: the fastest device with room for it and its gradient
+ * (a table too large for the fastest device goes to one where it fits),
+ * or the device given to embcl_graph_set_device. Initialise it after
+ * compiling through embcl_graph_param_tensor. */
+EMBCL_API embcl_status embcl_graph_param_new(embcl_graph_t g, const char *name, int ndim, const int64_t *shape,
+                                             embcl_value *out);
+
 /* Flags of a parameter; set before compiling. */
 EMBCL_API embcl_status embcl_graph_param_requires_grad(embcl_graph_t g, embcl_value param, int requires_grad);
 /* The optimizer group (an index into the optimizer's groups) or EMBCL_GROUP_NONE. */
@@ -96,8 +104,9 @@ EMBCL_API embcl_status embcl_graph_value_shape(embcl_graph_t g, embcl_value v, e
  * their nodes "<kind>_<n>" otherwise. */
 EMBCL_API embcl_status embcl_graph_set_name(embcl_graph_t g, embcl_value v, const char *name);
 /* Pin the node producing v to a device (by default nodes are placed
- * automatically: next to the parameters they read, else on the fastest
- * device of the parameters' context). */
+ * automatically: next to the parameters they read, else next to their
+ * first input, else on the fastest device), or an input, or a parameter
+ * made by embcl_graph_param_new. */
 EMBCL_API embcl_status embcl_graph_set_device(embcl_graph_t g, embcl_value v, embcl_device_t dev);
 /* Keep v's contents after a step, so embcl_graph_download() can read it
  * (the loss is always kept; other intermediate values share memory). */
@@ -199,6 +208,10 @@ typedef struct embcl_graph_options {
      * Only the loss can be read back (embcl_graph_keep is refused). */
     const embcl_device_t *replicas;
     size_t n_replicas;
+    /* Bytes of each device that parameters made by embcl_graph_param_new
+     * may take, with their gradients and the parameters already there
+     * (0: 90% of the device's global memory). */
+    uint64_t device_budget;
     /* Diagnostics: on (1, default) or off (0). */
     int diagnostics;
     /* Steps after which unchanged parameters are reported (default 3; 0: never). */
