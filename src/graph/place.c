@@ -156,7 +156,8 @@ embcl_status graph_place(struct embcl_graph *g)
                     d = value_dev(g, n->in[i]);
             n->dev = d ? d : dflt;
         }
-        for (int i = 0; s == EMBCL_OK && i < n->n_in; i++) {
+        /* Inserting copies may move g->nodes: index it afresh each time. */
+        for (int i = 0; s == EMBCL_OK && i < g->nodes[k].n_in; i++) {
             int v = g->nodes[k].in[i];
             if (v < 0)
                 continue;
