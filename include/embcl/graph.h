@@ -122,12 +122,29 @@ EMBCL_API embcl_status embcl_graph_linear(embcl_graph_t g, embcl_value x, embcl_
 EMBCL_API embcl_status embcl_graph_add(embcl_graph_t g, embcl_value a, embcl_value b, embcl_value *out);
 /* y = tanh(x), f32 any shape. */
 EMBCL_API embcl_status embcl_graph_tanh(embcl_graph_t g, embcl_value x, embcl_value *out);
+/* y = a * b, same shape, f32. */
+EMBCL_API embcl_status embcl_graph_mul(embcl_graph_t g, embcl_value a, embcl_value b, embcl_value *out);
+/* y = 1 / (1 + exp(-x)), f32 any shape. */
+EMBCL_API embcl_status embcl_graph_sigmoid(embcl_graph_t g, embcl_value x, embcl_value *out);
+/* Inverted dropout with probability p in [0, 1) (F.dropout): applied in
+ * embcl_graph_step with a new mask each step drawn from (seed, step),
+ * the identity in embcl_graph_forward. */
+EMBCL_API embcl_status embcl_graph_dropout(embcl_graph_t g, embcl_value x, float p, uint64_t seed, embcl_value *out);
+/* y [B, F] = mean over time of x [B, T, F] (batch_first) or [T, B, F];
+ * lengths: NULL or B host values in [1, T] (copied), a masked mean. */
+EMBCL_API embcl_status embcl_graph_mean_time(embcl_graph_t g, embcl_value x, const int64_t *lengths, int batch_first,
+                                             embcl_value *out);
 /* y = x with no gradient flowing back (Tensor.detach()); shares x's memory. */
 EMBCL_API embcl_status embcl_graph_detach(embcl_graph_t g, embcl_value x, embcl_value *out);
 /* loss = mean((x - target)^2) (F.mse_loss), a [1] f32 value; x and target
  * f32 of one shape; target gets no gradient. */
 EMBCL_API embcl_status embcl_graph_mse_loss(embcl_graph_t g, embcl_value x, embcl_value target,
                                             embcl_value *out);
+
+/* loss = F.binary_cross_entropy_with_logits(x, target), reduction mean, a
+ * [1] f32 value; target f32 in [0, 1] of x's shape, no gradient. */
+EMBCL_API embcl_status embcl_graph_bce_with_logits(embcl_graph_t g, embcl_value x, embcl_value target,
+                                                   embcl_value *out);
 
 /* y = weight[indices] (nn.Embedding). weight: [V, D] parameter or column
  * view; indices: i32/i64 input of 1 to 3 dimensions; y: indices' shape +

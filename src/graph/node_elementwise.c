@@ -1,5 +1,5 @@
-/* Elementwise nodes over include/embcl/elementwise.h: add, tanh. Shapes
- * must match exactly (no broadcast). */
+/* Elementwise nodes over include/embcl/elementwise.h: add, mul, tanh,
+ * sigmoid. Shapes must match exactly (no broadcast). */
 #include <string.h>
 
 #include "core/error.h"
@@ -89,4 +89,71 @@ embcl_status embcl_graph_tanh(embcl_graph_t g, embcl_value x, embcl_value *out)
     EMBCL_TRY(graph_check_value(g, x, fn, "x"));
     int in[1] = {x};
     return graph_add_node(g, &tanh_ops, in, 1, 1, NULL, fn, out);
+}
+
+static embcl_status mul_forward(struct embcl_graph *g, gnode *n)
+{
+    return embcl_mul(graph_t(g, n->in[0]), graph_t(g, n->in[1]), graph_t(g, n->out[0]));
+}
+
+static embcl_status mul_backward(struct embcl_graph *g, gnode *n)
+{
+    for (int i = 0; i < 2; i++) {
+        struct embcl_tensor *gx;
+        EMBCL_TRY(graph_in_grad(g, n, i, 0, &gx));
+        if (gx)
+            EMBCL_TRY(embcl_mul_backward(graph_t(g, n->in[0]), graph_t(g, n->in[1]), graph_out_grad(g, n, 0),
+                                         i == 0 ? gx : NULL, i == 1 ? gx : NULL, n->acc[i]));
+    }
+    return EMBCL_OK;
+}
+
+static const gnode_ops mul_ops = {
+    .kind = "mul",
+    .diff_inputs = 3u,
+    .saved_inputs = 3u, /* each factor is the other's gradient */
+    .infer = same_f32,
+    .forward = mul_forward,
+    .backward = mul_backward,
+};
+
+embcl_status embcl_graph_mul(embcl_graph_t g, embcl_value a, embcl_value b, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_mul";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_TRY(graph_check_value(g, a, fn, "a"));
+    EMBCL_TRY(graph_check_value(g, b, fn, "b"));
+    int in[2] = {a, b};
+    return graph_add_node(g, &mul_ops, in, 2, 1, NULL, fn, out);
+}
+
+static embcl_status sigmoid_forward(struct embcl_graph *g, gnode *n)
+{
+    return embcl_sigmoid(graph_t(g, n->in[0]), graph_t(g, n->out[0]));
+}
+
+static embcl_status sigmoid_backward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor *gx;
+    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gx));
+    return embcl_sigmoid_backward(graph_t(g, n->out[0]), graph_out_grad(g, n, 0), gx, n->acc[0]);
+}
+
+static const gnode_ops sigmoid_ops = {
+    .kind = "sigmoid",
+    .diff_inputs = 1u,
+    .saved_outputs = 1u, /* d sigmoid = y (1 - y) */
+    .inplace = 1,
+    .infer = same_f32,
+    .forward = sigmoid_forward,
+    .backward = sigmoid_backward,
+};
+
+embcl_status embcl_graph_sigmoid(embcl_graph_t g, embcl_value x, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_sigmoid";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_TRY(graph_check_value(g, x, fn, "x"));
+    int in[1] = {x};
+    return graph_add_node(g, &sigmoid_ops, in, 1, 1, NULL, fn, out);
 }

@@ -1,12 +1,13 @@
-/* mse_loss: mean((x - target)^2) (F.mse_loss, reduction 'mean') over
- * embcl_mse_loss. */
+/* Elementwise losses with reduction 'mean': mse_loss (F.mse_loss) and
+ * bce_with_logits (F.binary_cross_entropy_with_logits). The target gets
+ * no gradient. */
 #include <string.h>
 
 #include "core/error.h"
 #include "graph/graph_impl.h"
 #include "embcl/loss.h"
 
-static embcl_status mse_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
+static embcl_status pair_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
     const gvalue *x = &g->vals[n->in[0]], *t = &g->vals[n->in[1]];
     char a[96], b[96];
@@ -39,7 +40,7 @@ static const gnode_ops mse_ops = {
     .kind = "mse_loss",
     .diff_inputs = 1u,
     .saved_inputs = 3u,
-    .infer = mse_infer,
+    .infer = pair_infer,
     .forward = mse_forward,
     .backward = mse_backward,
 };
@@ -52,4 +53,37 @@ embcl_status embcl_graph_mse_loss(embcl_graph_t g, embcl_value x, embcl_value ta
     EMBCL_TRY(graph_check_value(g, target, fn, "target"));
     int in[2] = {x, target};
     return graph_add_node(g, &mse_ops, in, 2, 1, NULL, fn, out);
+}
+
+static embcl_status bce_forward(struct embcl_graph *g, gnode *n)
+{
+    return embcl_bce_with_logits(graph_t(g, n->in[0]), graph_t(g, n->in[1]), EMBCL_REDUCTION_MEAN,
+                                 graph_t(g, n->out[0]));
+}
+
+static embcl_status bce_backward(struct embcl_graph *g, gnode *n)
+{
+    struct embcl_tensor *gx;
+    EMBCL_TRY(graph_in_grad(g, n, 0, 0, &gx));
+    return embcl_bce_with_logits_backward(graph_t(g, n->in[0]), graph_t(g, n->in[1]), EMBCL_REDUCTION_MEAN,
+                                          graph_out_grad(g, n, 0), gx, n->acc[0]);
+}
+
+static const gnode_ops bce_ops = {
+    .kind = "bce_with_logits",
+    .diff_inputs = 1u,
+    .saved_inputs = 3u,
+    .infer = pair_infer,
+    .forward = bce_forward,
+    .backward = bce_backward,
+};
+
+embcl_status embcl_graph_bce_with_logits(embcl_graph_t g, embcl_value x, embcl_value target, embcl_value *out)
+{
+    static const char *fn = "embcl_graph_bce_with_logits";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_TRY(graph_check_value(g, x, fn, "x"));
+    EMBCL_TRY(graph_check_value(g, target, fn, "target"));
+    int in[2] = {x, target};
+    return graph_add_node(g, &bce_ops, in, 2, 1, NULL, fn, out);
 }
