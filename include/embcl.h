@@ -8,6 +8,7 @@
 #include "embcl/sparse.h"
 #include "embcl/embedding.h"
 #include "embcl/optim.h"
+#include "embcl/io.h"
 #include "embcl/elementwise.h"
 #include "embcl/linear.h"
 #include "embcl/loss.h"
