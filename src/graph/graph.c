@@ -86,6 +86,8 @@ embcl_status graph_check_building(struct embcl_graph *g, const char *func)
     EMBCL_CHECK_ARG(g != NULL, func, "argument 'g' is NULL");
     if (g->compiled)
         return embcl_error(EMBCL_ERR_STATE, func, "the graph is compiled already; build it before compiling");
+    if (g->broken)
+        return embcl_error(EMBCL_ERR_STATE, func, "an earlier embcl_graph_compile of this graph failed; free it");
     return EMBCL_OK;
 }
 

@@ -126,6 +126,7 @@ struct embcl_graph {
     int loss;                    /* as the user marked it */
     size_t n_losses;             /* values seeded by the step (one per replica) */
     int compiled;
+    int broken;                  /* a compile failed half-way */
     embcl_graph_options opt;
 
     int *fwd;                    /* nodes in forward order (copies included) */

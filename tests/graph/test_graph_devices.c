@@ -197,6 +197,7 @@ Test(graph_devices, parameter_without_an_optimizer_on_its_device_is_refused)
     TEST_FAILS(EMBCL_ERR_DEVICE_MISMATCH, embcl_graph_compile(g, &go), "embcl_graph_compile", "'w'",
                "no optimizer");
     cr_assert_eq(embcl_optim_param_count(opt), 0, "a refused compile added parameters to the optimizer");
+    TEST_FAILS(EMBCL_ERR_STATE, embcl_graph_compile(g, &go), "embcl_graph_compile", "failed");
     embcl_graph_free(g);
     embcl_optim_free(opt);
     embcl_tensor_free(tw);
