@@ -67,6 +67,7 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "gemm.NV", 2},
     {EMBCL_DEVICE_CPU, NULL, "gemm.WGX", 16},
     {EMBCL_DEVICE_CPU, NULL, "gemm.WGY", 4},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.KC", 512},
     {EMBCL_DEVICE_GPU, NULL, "gemm.BACKEND", 2},
     /* dense elementwise ops, losses and the LSTM cell (kernels/elementwise.cl, loss.cl, lstm.cl) */
     {EMBCL_DEVICE_CPU, NULL, "elementwise.WGS", 1024},
