@@ -6,12 +6,13 @@
 #include "embcl/device.h"
 #include "embcl/tensor.h"
 #include "embcl/sparse.h"
-#include "embcl/optim.h"
-#include "embcl/io.h"
+#include "embcl/embedding.h"
 #include "embcl/elementwise.h"
 #include "embcl/linear.h"
-#include "embcl/loss.h"
 #include "embcl/lstm.h"
-#include "embcl/embedding.h"
+#include "embcl/loss.h"
+#include "embcl/optim.h"
+#include "embcl/graph.h"
+#include "embcl/io.h"
 
 #endif

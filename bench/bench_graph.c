@@ -1,0 +1,250 @@
+/* The graph executor's cost: a training step of a tiny model (Embedding,
+ * LSTM, Linear, cross-entropy, SGD) through embcl_graph_step, against the
+ * same ops called by hand in the same order. The difference is what the
+ * executor adds; divided by the nodes run (forward + backward) it is the
+ * overhead per node.
+ *
+ * Usage: bench_graph [--filter NAME] [--quick]
+ * One JSON line: "embcl_ms" (median graph step, loss read back each step),
+ * "manual_ms" (the ops by hand), "overhead_ms" per step, "overhead_us_per_node",
+ * "gflops" (the step's GEMM work), "bound_frac" = manual_ms / embcl_ms (1: the
+ * executor costs nothing). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+
+enum { V = 1000, D = 16, H = 32, B = 8, T = 8 };
+
+typedef struct model {
+    embcl_device_t dev;
+    embcl_tensor_t table, w, b;
+    int64_t tok[B * T], tgt[B * T];
+} model;
+
+static void init(model *m, embcl_device_t dev)
+{
+    m->dev = dev;
+    int64_t st[2] = {V, D}, sw[2] = {V, H}, sb[1] = {V};
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, st, &m->table), "table");
+    bench_check(embcl_embedding_init_normal(m->table, 1, EMBCL_PADDING_NONE), "init");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, sw, &m->w), "w");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, sb, &m->b), "b");
+    bench_check(embcl_tensor_fill(m->w, 0.01), "fill");
+    bench_check(embcl_tensor_fill(m->b, 0.0), "fill");
+    for (int i = 0; i < B * T; i++) {
+        m->tok[i] = (i * 37 + 11) % V;
+        m->tgt[i] = (i * 53 + 5) % V;
+    }
+}
+
+static embcl_lstm_config lstm_cfg(void)
+{
+    embcl_lstm_config c = embcl_lstm_config_default(D, H);
+    c.batch_first = 1;
+    c.seed = 3;
+    return c;
+}
+
+typedef struct graph_run {
+    embcl_graph_t g;
+    embcl_optim_t opt;
+    embcl_value tok, tgt, loss;
+} graph_run;
+
+static embcl_runtime_t g_rt;
+
+static void graph_make(graph_run *r, model *m)
+{
+    bench_check(embcl_optim_create(m->dev, EMBCL_OPTIM_SGD, NULL, &r->opt), "optim");
+    bench_check(embcl_optim_add_group(r->opt, NULL, NULL), "group");
+    embcl_graph_t g;
+    bench_check(embcl_graph_create(g_rt, &g), "graph");
+    r->g = g;
+    int64_t stok[2] = {B, T};
+    embcl_value pe, pw, pb, e, h, lg;
+    bench_check(embcl_graph_param(g, "embedding.weight", m->table, &pe), "param");
+    bench_check(embcl_graph_param(g, "fc.weight", m->w, &pw), "param");
+    bench_check(embcl_graph_param(g, "fc.bias", m->b, &pb), "param");
+    bench_check(embcl_graph_input(g, "tokens", EMBCL_I64, 2, stok, &r->tok), "input");
+    bench_check(embcl_graph_input(g, "targets", EMBCL_I64, 2, stok, &r->tgt), "input");
+    bench_check(embcl_graph_embedding(g, pe, r->tok, NULL, &e), "embedding");
+    embcl_lstm_config cfg = lstm_cfg();
+    bench_check(embcl_graph_lstm(g, e, m->dev, &cfg, NULL, "lstm", &h), "lstm");
+    bench_check(embcl_graph_linear(g, h, pw, pb, &lg), "linear");
+    bench_check(embcl_graph_cross_entropy(g, lg, r->tgt, NULL, &r->loss), "ce");
+    bench_check(embcl_graph_set_loss(g, r->loss), "loss");
+    embcl_graph_options o = embcl_graph_options_default();
+    o.optim = r->opt;
+    o.diagnostics = 0;
+    bench_check(embcl_graph_compile(g, &o), "compile");
+}
+
+static float graph_step(graph_run *r, model *m)
+{
+    float l;
+    bench_check(embcl_graph_set_input(r->g, r->tok, m->tok, sizeof m->tok), "set_input");
+    bench_check(embcl_graph_set_input(r->g, r->tgt, m->tgt, sizeof m->tgt), "set_input");
+    bench_check(embcl_graph_step(r->g), "step");
+    bench_check(embcl_graph_download(r->g, r->loss, &l, sizeof l), "loss");
+    return l;
+}
+
+/* The same step by hand: every buffer made once, every op in the graph's order. */
+typedef struct manual {
+    embcl_lstm_t lstm;
+    embcl_optim_t opt;
+    embcl_tensor_t tok, tgt, x, h, lg, lg2, tgt1, loss, dlg, dlg2, dh, dx, dt, dw, db;
+    embcl_grad *grads;
+    size_t n_params;
+} manual;
+
+static void manual_make(manual *mm, model *m)
+{
+    int64_t stok[2] = {B, T}, s1[1] = {B * T}, sx[3] = {B, T, D}, sh[3] = {B, T, H}, sl[3] = {B, T, V},
+            sl2[2] = {B * T, V}, one[1] = {1}, st[2] = {V, D}, sw[2] = {V, H}, sb[1] = {V};
+    embcl_device_t dev = m->dev;
+    embcl_lstm_config cfg = lstm_cfg();
+    bench_check(embcl_lstm_create(dev, &cfg, &mm->lstm), "lstm");
+    bench_check(embcl_optim_create(dev, EMBCL_OPTIM_SGD, NULL, &mm->opt), "optim");
+    bench_check(embcl_optim_add_group(mm->opt, NULL, NULL), "group");
+    bench_check(embcl_tensor_create(dev, EMBCL_I64, 2, stok, &mm->tok), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, s1, &mm->tgt1), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 3, sx, &mm->x), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 3, sh, &mm->h), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 3, sl, &mm->lg), "t");
+    bench_check(embcl_tensor_reshape(mm->lg, 2, sl2, &mm->lg2), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, one, &mm->loss), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 3, sl, &mm->dlg), "t");
+    bench_check(embcl_tensor_reshape(mm->dlg, 2, sl2, &mm->dlg2), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 3, sh, &mm->dh), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 3, sx, &mm->dx), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, st, &mm->dt), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, sw, &mm->dw), "t");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, sb, &mm->db), "t");
+    size_t np;
+    bench_check(embcl_lstm_param_count(mm->lstm, &np), "count");
+    mm->n_params = np + 3;
+    mm->grads = calloc(mm->n_params, sizeof *mm->grads);
+    bench_check(embcl_optim_add_param(mm->opt, 0, m->table, "embedding.weight", NULL), "add");
+    mm->grads[0].dense = mm->dt;
+    for (size_t i = 0; i < np; i++) {
+        embcl_tensor_t w, gw;
+        bench_check(embcl_lstm_param(mm->lstm, i, NULL, &w, &gw), "param");
+        bench_check(embcl_optim_add_param(mm->opt, 0, w, NULL, NULL), "add");
+        mm->grads[1 + i].dense = gw;
+    }
+    bench_check(embcl_optim_add_param(mm->opt, 0, m->w, NULL, NULL), "add");
+    bench_check(embcl_optim_add_param(mm->opt, 0, m->b, NULL, NULL), "add");
+    mm->grads[np + 1].dense = mm->dw;
+    mm->grads[np + 2].dense = mm->db;
+}
+
+static float manual_step(manual *mm, model *m)
+{
+    float l;
+    bench_check(embcl_tensor_upload(mm->tok, m->tok, sizeof m->tok), "upload");
+    bench_check(embcl_tensor_upload(mm->tgt1, m->tgt, sizeof m->tgt), "upload");
+    bench_check(embcl_embedding(m->table, mm->tok, NULL, mm->x), "embedding");
+    bench_check(embcl_lstm_forward(mm->lstm, mm->x, NULL, NULL, NULL, 1, mm->h, NULL, NULL), "lstm");
+    bench_check(embcl_linear_forward(mm->h, m->w, m->b, mm->lg), "linear");
+    bench_check(embcl_cross_entropy(mm->lg2, mm->tgt1, NULL, mm->loss), "ce");
+    bench_check(embcl_lstm_zero_grad(mm->lstm), "zero");
+    bench_check(embcl_tensor_fill(mm->dt, 0.0), "zero");
+    bench_check(embcl_cross_entropy_backward(mm->lg2, mm->tgt1, NULL, NULL, mm->dlg2, 0), "ce_back");
+    bench_check(embcl_linear_backward(mm->h, m->w, mm->dlg, mm->dh, mm->dw, mm->db, 0), "linear_back");
+    bench_check(embcl_lstm_backward(mm->lstm, mm->dh, NULL, NULL, mm->dx, NULL, NULL), "lstm_back");
+    bench_check(embcl_embedding_backward(mm->dx, mm->tok, V, NULL, mm->dt, NULL), "emb_back");
+    bench_check(embcl_optim_step(mm->opt, mm->grads, mm->n_params), "optim");
+    bench_check(embcl_tensor_download(mm->loss, &l, sizeof l), "loss");
+    return l;
+}
+
+static void manual_free(manual *mm)
+{
+    embcl_tensor_t all[] = {mm->tok, mm->tgt1, mm->x, mm->h, mm->lg, mm->lg2, mm->loss, mm->dlg,
+                            mm->dlg2, mm->dh, mm->dx, mm->dt, mm->dw, mm->db};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        embcl_tensor_free(all[i]);
+    embcl_optim_free(mm->opt);
+    embcl_lstm_free(mm->lstm);
+    free(mm->grads);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = NULL;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
+            filter = argv[++i];
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+    }
+    if (!bench_selected(filter, "graph_overhead"))
+        return 0;
+    g_rt = bench_runtime();
+    embcl_device_t dev;
+    bench_check(embcl_runtime_device(g_rt, 0, &dev), "device");
+    model m;
+    init(&m, dev);
+    graph_run r;
+    manual mm;
+    graph_make(&r, &m);
+    manual_make(&mm, &m);
+    /* Alternate graph and manual steps and take medians: the machine is
+     * shared, and alternation exposes both to the same noise. */
+    int steps = quick ? 30 : 200;
+    double *tg = malloc((size_t)steps * sizeof *tg), *tm = malloc((size_t)steps * sizeof *tm);
+    if (!tg || !tm)
+        return 1;
+    for (int i = 0; i < 5; i++) { /* warm-up: kernels built, pools filled */
+        graph_step(&r, &m);
+        manual_step(&mm, &m);
+    }
+    for (int i = 0; i < steps; i++) {
+        double t0 = bench_now_ms();
+        graph_step(&r, &m);
+        double t1 = bench_now_ms();
+        manual_step(&mm, &m);
+        tg[i] = t1 - t0;
+        tm[i] = bench_now_ms() - t1;
+    }
+    double best_g = median(tg, steps), best_m = median(tm, steps);
+    free(tg);
+    free(tm);
+    size_t nf, nb;
+    bench_check(embcl_graph_node_count(r.g, &nf, &nb), "node_count");
+    /* GEMM work: LSTM (input and recurrent products) and the projection,
+     * forward and the two backward products. */
+    double flops = 3.0 * 2.0 * B * T * (4.0 * H * (D + H) + (double)V * H);
+    embcl_device_info info;
+    bench_check(embcl_device_get_info(dev, &info), "info");
+    printf("{\"bench\": \"graph_overhead\", \"case\": \"V=%d,D=%d,H=%d,B=%d,T=%d\", \"device\": \"%s\", "
+           "\"embcl_ms\": %.4f, \"manual_ms\": %.4f, \"overhead_ms\": %.4f, \"nodes\": %zu, "
+           "\"overhead_us_per_node\": %.2f, \"gflops\": %.3f, \"bound_frac\": %.3f}\n",
+           V, D, H, B, T, info.name, best_g, best_m, best_g - best_m, nf + nb, (best_g - best_m) * 1e3 / (double)(nf + nb),
+           flops / best_g / 1e6, best_m / best_g);
+    manual_free(&mm);
+    embcl_graph_free(r.g);
+    embcl_optim_free(r.opt);
+    embcl_tensor_free(m.table);
+    embcl_tensor_free(m.w);
+    embcl_tensor_free(m.b);
+    embcl_runtime_free(g_rt);
+    return 0;
+}
