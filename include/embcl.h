@@ -13,5 +13,6 @@
 #include "embcl/loss.h"
 #include "embcl/lstm.h"
 #include "embcl/graph.h"
+#include "embcl/io.h"
 
 #endif
