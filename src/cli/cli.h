@@ -3,5 +3,6 @@
 #define EMBCL_CLI_H
 
 int embcl_cmd_devices(int argc, char **argv);
+int embcl_cmd_train(int argc, char **argv);
 
 #endif

@@ -11,6 +11,8 @@ static void usage(FILE *f)
             "usage: embcl <command> [options]\n"
             "\n"
             "commands:\n"
+            "  train [options]    train the tied language model and bag classifier (built-in data or\n"
+            "                     --corpus); --help lists the options and their defaults\n"
             "  devices [--json]   list OpenCL platforms and devices, and which one EMBCL_DEVICE selects\n"
             "  version            print the version\n"
             "  help               this text\n"
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0)
+        return embcl_cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "devices") == 0)
         return embcl_cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
