@@ -41,15 +41,15 @@ typedef struct embcl_train_config {
     int64_t hidden;        /* LSTM hidden size; default = dim (else a Linear projects to dim) */
     int layers;            /* default 1 */
     int bidirectional;     /* default 0 */
-    int epochs;            /* default 1 */
+    int epochs;            /* default 2 */
     int64_t max_steps;     /* stop after this many steps in all (0: epochs decide); default 0 */
     int64_t batch;         /* LM batch columns; default 32 */
     int64_t bptt;          /* LM window; default 20 */
     int64_t cls_batch;     /* sentences per classifier step; default 32 */
     int64_t bag_len;       /* tokens per bag (longer sentences are cut); default 16 */
-    double lr;             /* dense optimizer; default 2e-3 */
+    double lr;             /* dense optimizer; default 5e-3 */
     embcl_optim_kind optimizer;        /* dense: default Adam */
-    double table_lr;                   /* default 0.05 */
+    double table_lr;                   /* default 0.3 */
     embcl_optim_kind table_optimizer;  /* default row-wise Adagrad */
     double weight_decay;               /* dense parameters; default 0 */
     double clip;                       /* max total gradient norm; 0: none; default 1.0 */

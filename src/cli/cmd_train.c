@@ -1,5 +1,6 @@
 /* embcl train: the main job. Data (built-in or the user's), the trainer,
  * progress, diagnostics, checkpoints, and the closing report. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ typedef struct job {
     embcl_trainer_t tr;
     FILE *csv;
     int n_diags;
+    char *meta_corpus, *meta_labels;
 } job;
 
 static int fail(const char *what)
@@ -37,6 +39,30 @@ static void on_diag(void *user, const embcl_diag *d)
     fflush(stdout);
 }
 
+/* Which data a checkpoint was trained on: the built-in dataset's options,
+ * or the corpus files (which --corpus/--labels may still override). */
+static int read_data_meta(job *j, embcl_safetensors_t st)
+{
+    const char *ds = embcl_safetensors_meta(st, "dataset");
+    const char *corpus = embcl_safetensors_meta(st, "corpus"), *labels = embcl_safetensors_meta(st, "labels");
+    long long n = 0;
+    int topics = 0, words = 0;
+    if (ds && sscanf(ds, "{\"sentences\": %lld, \"topics\": %d, \"topic_words\": %d}", &n, &topics, &words) == 3) {
+        j->a.sentences = n;
+        j->a.topics = topics;
+        j->a.topic_words = words;
+    }
+    if (corpus) {
+        j->meta_corpus = strdup(corpus);
+        j->a.corpus = j->meta_corpus;
+    }
+    if (labels) {
+        j->meta_labels = strdup(labels);
+        j->a.labels = j->meta_labels;
+    }
+    return 0;
+}
+
 /* The config (and vocabulary) a checkpoint was trained with. */
 static int read_resume(job *j, const char *path)
 {
@@ -49,7 +75,7 @@ static int read_resume(job *j, const char *path)
         fprintf(stderr, "embcl train: --resume %s: no 'config' or 'vocab' in its metadata (not an embcl checkpoint)\n",
                 path);
         rc = 1;
-    } else if (embcl_train_config_parse(cfg, &j->a.cfg) != EMBCL_OK ||
+    } else if (read_data_meta(j, st) || embcl_train_config_parse(cfg, &j->a.cfg) != EMBCL_OK ||
                embcl_vocab_parse(voc, strlen(voc), path, &j->vocab) != EMBCL_OK) {
         rc = fail("--resume");
     }
@@ -65,6 +91,8 @@ static int load_data(job *j)
         embcl_dataset_options_default(&o);
         o.seed = a->cfg.seed;
         o.n_sentences = a->sentences;
+        o.n_topics = a->topics;
+        o.words_per_topic = a->topic_words;
         double t0 = progress_now();
         if (embcl_dataset_generate(&o, &j->ds) != EMBCL_OK)
             return fail("built-in dataset");
@@ -137,7 +165,19 @@ static int measure(job *j, snapshot *s, FILE *print)
 
 static int save(job *j)
 {
-    if (embcl_trainer_save(j->tr, j->a.save, NULL, NULL, 0) != EMBCL_OK)
+    char ds[160];
+    const char *keys[2], *vals[2];
+    size_t n = 0;
+    if (j->a.corpus) {
+        keys[n] = "corpus", vals[n++] = j->a.corpus;
+        if (j->a.labels)
+            keys[n] = "labels", vals[n++] = j->a.labels;
+    } else {
+        snprintf(ds, sizeof ds, "{\"sentences\": %lld, \"topics\": %d, \"topic_words\": %d}",
+                 (long long)j->a.sentences, j->a.topics, j->a.topic_words);
+        keys[n] = "dataset", vals[n++] = ds;
+    }
+    if (embcl_trainer_save(j->tr, j->a.save, keys, vals, n) != EMBCL_OK)
         return fail("--save");
     return 0;
 }
@@ -289,5 +329,7 @@ int embcl_cmd_train(int argc, char **argv)
     embcl_dataset_free(j.ds);
     embcl_io_free(j.pretrained);
     embcl_runtime_free(j.rt);
+    free(j.meta_corpus);
+    free(j.meta_labels);
     return rc;
 }

@@ -15,7 +15,7 @@ typedef struct opt {
     void *p;
 } opt;
 
-#define N_OPTS 36
+#define N_OPTS 40
 
 static size_t table(train_args *a, opt *o)
 {
@@ -25,6 +25,8 @@ static size_t table(train_args *a, opt *o)
         {"labels", "FILE", "one class id a line for --corpus: trains the sentence classifier", O_STR, &a->labels},
         {"min-count", "N", "words seen fewer times become <unk>", O_I64, &a->min_count},
         {"sentences", "N", "sentences of the built-in dataset", O_I64, &a->sentences},
+        {"topics", "N", "topics of the built-in dataset (1..8)", O_INT, &a->topics},
+        {"topic-words", "N", "words per topic of the built-in dataset (>= 16)", O_INT, &a->topic_words},
         {"dim", "N", "embedding columns shared by the LM and the classifier", O_I64, &c->dim},
         {"bag-extra", "N", "bag-only columns beside them (one wider table)", O_I64, &c->bag_extra},
         {"hidden", "N", "LSTM hidden size (0: = --dim)", O_I64, &c->hidden},
@@ -73,7 +75,11 @@ void train_args_defaults(train_args *a)
     memset(a, 0, sizeof *a);
     a->cfg = embcl_train_config_default();
     a->min_count = 1;
-    a->sentences = 40000;
+    embcl_dataset_options d;
+    embcl_dataset_options_default(&d);
+    a->sentences = d.n_sentences;
+    a->topics = d.n_topics;
+    a->topic_words = d.words_per_topic;
 }
 
 static const struct {

@@ -10,6 +10,7 @@ typedef struct train_args {
     embcl_train_config cfg;
     const char *corpus, *labels, *pretrained, *log_csv, *save, *resume, *device;
     int64_t min_count, sentences, checkpoint_every;
+    int topics, topic_words;
     int json, quiet, freeze;
 } train_args;
 

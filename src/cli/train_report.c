@@ -62,6 +62,23 @@ static int64_t find(embcl_vocab_t v, const char *w)
     return embcl_vocab_find(v, w, strlen(w));
 }
 
+/* Tied output embeddings share a large common direction (what every
+ * prediction has in common), which swamps cosine similarity; neighbours
+ * are judged on the rows minus their mean, as is usual. */
+static void center(float *rows, int64_t V, int64_t D)
+{
+    if (V <= FIRST_WORD)
+        return;
+    for (int64_t d = 0; d < D; d++) {
+        double m = 0;
+        for (int64_t r = FIRST_WORD; r < V; r++)
+            m += rows[r * D + d];
+        m /= (double)(V - FIRST_WORD);
+        for (int64_t r = FIRST_WORD; r < V; r++)
+            rows[r * D + d] -= (float)m;
+    }
+}
+
 int report_quality(embcl_trainer_t tr, embcl_vocab_t vocab, const embcl_dataset_truth *truth, FILE *out,
                    quality *q)
 {
@@ -72,6 +89,7 @@ int report_quality(embcl_trainer_t tr, embcl_vocab_t vocab, const embcl_dataset_
     q->demo[0] = q->demo[1] = q->demo[2] = q->demo[3] = -1;
     if (embcl_trainer_table(tr, &rows, &V, &D) != EMBCL_OK)
         return 1;
+    center(rows, V, D);
     if (truth) {
         int64_t *qs = malloc((size_t)(truth->n_topics * QUERIES_PER_TOPIC) * sizeof *qs);
         size_t nq = qs ? topic_queries(truth, V, qs) : 0;

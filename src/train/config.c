@@ -18,14 +18,14 @@ embcl_train_config embcl_train_config_default(void)
     c.bag_extra = 16;
     c.hidden = 0; /* = dim */
     c.layers = 1;
-    c.epochs = 1;
+    c.epochs = 2;
     c.batch = 32;
     c.bptt = 20;
     c.cls_batch = 32;
     c.bag_len = 16;
-    c.lr = 2e-3;
+    c.lr = 5e-3;
     c.optimizer = EMBCL_OPTIM_ADAM;
-    c.table_lr = 0.05;
+    c.table_lr = 0.3;
     c.table_optimizer = EMBCL_OPTIM_ROWWISE_ADAGRAD;
     c.clip = 1.0;
     c.seed = 1;

@@ -47,6 +47,12 @@ embcl_status train_data_init(struct embcl_trainer *tr, embcl_corpus_t corpus)
     tr->labels = cv.labels;
     tr->n_sentences = cv.n_sentences;
     tr->n_classes = cv.labels ? cv.n_classes : 0;
+    for (int64_t i = 0; i < cv.n_tokens; i++)
+        if (cv.tokens[i] < 0 || cv.tokens[i] >= tr->V)
+            return embcl_error(EMBCL_ERR_INDEX_RANGE, FN,
+                               "token %lld of the corpus is id %lld; the vocabulary has %lld words (a corpus encoded "
+                               "with another vocabulary?)",
+                               (long long)i, (long long)cv.tokens[i], (long long)tr->V);
     tr->n_valid_sent = cv.n_sentences * c->valid_pct / 100;
     tr->n_train_sent = cv.n_sentences - tr->n_valid_sent;
     if (tr->n_train_sent < 1 || tr->n_valid_sent < 1)
