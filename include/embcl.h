@@ -8,12 +8,12 @@
 #include "embcl/sparse.h"
 #include "embcl/embedding.h"
 #include "embcl/optim.h"
+#include "embcl/io.h"
 #include "embcl/elementwise.h"
 #include "embcl/linear.h"
 #include "embcl/loss.h"
 #include "embcl/lstm.h"
 #include "embcl/graph.h"
-#include "embcl/io.h"
 #include "embcl/train.h"
 
 #endif

@@ -6,12 +6,12 @@
 #ifndef EMBCL_KERNELS_ACTIVATION_H
 #define EMBCL_KERNELS_ACTIVATION_H
 
-inline float embcl_sigmoid(float x)
+static inline float embcl_sigmoid(float x)
 {
     return 1.0f / (1.0f + exp(-x));
 }
 
-inline float embcl_tanh(float x)
+static inline float embcl_tanh(float x)
 {
     float a = fabs(x);
     float big = 1.0f - 2.0f / (exp(2.0f * a) + 1.0f);

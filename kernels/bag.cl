@@ -7,6 +7,8 @@
  *   CH     vectors each work-item accumulates in registers per pass over a bag
  *   LANES  work-items sharing one bag's (or one segment's) columns: NDRange
  *          dimension 0; dimension 1 walks bags, positions or segments.
+ *   PREFETCH k    touch the rows of the bag k ahead before summing this one's
+ *                 (CPUs; 0 off)
  * CPUs (PoCL) want LANES 1 and wide VW*CH (a work-item walks whole rows);
  * GPUs want LANES 32 and small VW (neighbouring work-items read
  * neighbouring floats of one row).
@@ -39,6 +41,9 @@
 #endif
 #ifndef LANES
 #define LANES 1
+#endif
+#ifndef PREFETCH
+#define PREFETCH 0
 #endif
 
 #define MODE_SUM 0
@@ -116,11 +121,29 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
                 ISTORE(pos[k], k, mpos + c);                                                         \
     }
 
-/* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos). */
-static void pool_bag(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
-                     __global const float *psw, long pad, int mode, __global float *out, __global int *mpos,
-                     uint lane)
+/* Load one float per 64-byte line of rows idx[s .. e) and drop it: on CPUs
+ * the misses and page walks of a random gather then overlap, where summing
+ * would wait for them one bag at a time. Volatile keeps the compiler from
+ * dropping the loads (PoCL's prefetch() compiles to nothing). */
+static void touch_rows(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e)
 {
+#if PREFETCH
+    for (ulong p = s; p < e; p++) {
+        volatile __global const float *row = w + (ulong)(long)idx[p] * ld;
+        for (ulong c = 0; c < D; c += 16)
+            (void)row[c];
+    }
+#endif
+}
+
+/* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos),
+ * first touching rows of bag [ts, te) (PREFETCH: the next bag's, so they
+ * arrive while this one is summed). */
+static void pool_bag(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
+                     ulong ts, ulong te, __global const float *psw, long pad, int mode, __global float *out,
+                     __global int *mpos, uint lane)
+{
+    touch_rows(w, ld, D, idx, ts, te);
     ulong c = (ulong)lane * BS;
     for (; c + BS <= D; c += LANES * BS)
         POOL_COLS(VT, IVT, CH, VLOAD, VSTORE, IVSTORE)
@@ -146,9 +169,23 @@ __kernel void bag_fwd(__global const float *w, ulong w_off, ulong ld, ulong D, _
     ulong b = get_global_id(1);
     if (b >= B)
         return;
-    ulong s, e;
-    bag_range(offs ? offs + offs_off : offs, base, n_offs, fixed_l, n, b, &s, &e);
-    pool_bag(w + w_off, ld, D, idx + idx_off, s, e, psw ? psw + psw_off : psw, pad, mode,
+    ulong s, e, ts = 0, te = 0;
+    offs = offs ? offs + offs_off : offs;
+    bag_range(offs, base, n_offs, fixed_l, n, b, &s, &e);
+#if PREFETCH
+    /* The first bag of a group touches its own rows, the others the next
+     * bag's (a CPU runs a group's work-items in order). */
+    if (get_local_id(1) == 0) {
+        for (ulong a = b; a < b + PREFETCH && a < B; a++) {
+            bag_range(offs, base, n_offs, fixed_l, n, a, &ts, &te);
+            touch_rows(w + w_off, ld, D, idx + idx_off, ts, te);
+        }
+    }
+    ts = te = 0;
+    if (b + PREFETCH < B)
+        bag_range(offs, base, n_offs, fixed_l, n, b + PREFETCH, &ts, &te);
+#endif
+    pool_bag(w + w_off, ld, D, idx + idx_off, s, e, ts, te, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
 }
 
@@ -174,7 +211,8 @@ __kernel void bag_fwd_tables(__global const float *w0, __global const float *w1,
     __global const ulong *m = meta + tg * 4;
     ulong s, e;
     bag_range(offs + offs_off, 0, n_offs, 0, n, g0 + g, &s, &e);
-    pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, psw ? psw + psw_off : psw, pad, mode,
+    touch_rows(w + m[0], m[1], m[2], idx + idx_off, s, e);
+    pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, 0, 0, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld + m[3], (__global int *)0, get_global_id(0));
 }
 

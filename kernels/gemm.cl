@@ -17,6 +17,9 @@
  *              strides.
  *   transpose  dst[c][r] = src[r][c] (src rows x cols, row stride lds; dst
  *              contiguous), batched over get_global_id(2).
+ *   transpose_axpby  C = alpha * src^T + beta * C, src contiguous [cols][rows]:
+ *              the last step of A^T B computed as (B^T A)^T when A is the
+ *              big operand.
  * Tunables (-D): RM rows per work-item, VW vector width (4, 8 or 16), NV
  * vectors per row. beta == 0 never reads C, as BLAS promises. */
 #include "common.h"
@@ -115,4 +118,18 @@ __kernel void transpose(uint rows, uint cols, __global const float *src, ulong s
     ulong z = get_global_id(2);
     if (c < cols && r < rows)
         dst[z * d_sb + (ulong)c * rows + r] = src[s_off + z * s_sb + (ulong)r * lds + c];
+}
+
+__kernel void transpose_axpby(uint rows, uint cols, float alpha, float beta, __global const float *src, ulong s_sb,
+                              __global float *C, ulong c_off, ulong ldc, ulong c_sb)
+{
+    uint c = get_global_id(0), r = get_global_id(1);
+    ulong z = get_global_id(2);
+    if (c >= cols || r >= rows)
+        return;
+    float v = alpha * src[z * s_sb + (ulong)c * rows + r];
+    __global float *cp = C + c_off + z * c_sb + (ulong)r * ldc + c;
+    if (beta != 0.0f)
+        v += beta * *cp;
+    *cp = v;
 }

@@ -23,9 +23,10 @@
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
  * indexed by the parameter row.
  * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
- * vectors, dim 1 over rows, both grid-strided), rowwise_adagrad (1-D, LANES
- * work-items per row), norm_partial (1-D, one partial result per
- * work-group, local scratch of the group's size), scale_2d (2-D). */
+ * vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
+ * (1-D, LANES work-items per row), norm_partial (1-D, grid-strided, one
+ * partial result per work-group, local scratch of the group's size),
+ * scale_2d (2-D, one element per work-item). */
 #include "common.h"
 
 #ifndef VW
@@ -109,44 +110,46 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
     __global float *p, ulong p_off, ulong p_ld, __global const float *g, ulong g_off, ulong g_ld, \
         ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS
 
-#define ROW_FROZEN(pr) (RMASK && rmask[pr])
-#define COL_FROZEN(c) (CMASK && cmask[c])
+#if RMASK
+#define ROW_FROZEN(pr) (rmask[pr] != 0)
+#else
+#define ROW_FROZEN(pr) ((void)rmask, 0)
+#endif
+#if CMASK
+#define COL_FROZEN(c) (cmask[c] != 0)
+#else
+#define COL_FROZEN(c) ((void)cmask, 0)
+#endif
 
-/* Opens the loop over the rows x cols/VW vectors; inside: pp (parameter)
- * and s (state index) address the current vector, GRAD_VEC(r, c) is its
- * gradient. */
-#define FOR_EACH_VECTOR                                                                \
-    const ulong nv = cols / VW;                                                        \
-    for (ulong r = get_global_id(1); r < rows; r += get_global_size(1)) {              \
-        const ulong pr = PROW(r);                                                      \
-        if (ROW_FROZEN(pr))                                                            \
-            continue;                                                                  \
-        for (ulong v = get_global_id(0); v < nv; v += get_global_size(0)) {            \
-            const ulong c = v * VW;                                                    \
-            if (COL_FROZEN(c))                                                         \
-                continue;                                                              \
-            __global float *pp = p + p_off + pr * p_ld + c;                            \
-            const ulong s = pr * cols + c;
-#define END_FOR_EACH_VECTOR \
-    }                       \
-    }
+/* One work-item per vector: dim 0 over a row's cols/VW vectors, dim 1
+ * over rows (grid-stride loops cost PoCL an order of magnitude, and GPUs
+ * gain nothing from them). Inside: pp (parameter) and s (state index)
+ * address the work-item's vector, GRAD_VEC(r, c) is its gradient. */
+#define FOR_THIS_VECTOR                                           \
+    const ulong r = get_global_id(1), c = get_global_id(0) * VW; \
+    if (r >= rows || c >= cols)                                   \
+        return;                                                   \
+    const ulong pr = PROW(r);                                     \
+    if (ROW_FROZEN(pr) || COL_FROZEN(c))                          \
+        return;                                                   \
+    __global float *pp = p + p_off + pr * p_ld + c;               \
+    const ulong s = pr * cols + c;
 
 __kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float dampening,
                   int use_momentum, int nesterov, int first)
 {
-    FOR_EACH_VECTOR
+    FOR_THIS_VECTOR
     VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
     optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
     VST(w, pp);
     if (use_momentum)
         VST(b, buf + s);
-    END_FOR_EACH_VECTOR
 }
 
 __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global float *vmax, int amsgrad,
                    float decay, float wd, float beta1, float beta2, float eps, float neg_step, float bc2_sqrt)
 {
-    FOR_EACH_VECTOR
+    FOR_THIS_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
     optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
     VST(w, pp);
@@ -154,29 +157,26 @@ __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global 
     VST(vv, v2 + s);
     if (amsgrad)
         VST(vx, vmax + s);
-    END_FOR_EACH_VECTOR
 }
 
 __kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, float eps)
 {
-    FOR_EACH_VECTOR
+    FOR_THIS_VECTOR
     VT w = VLD(pp), ss = VLD(sum + s);
     optim_adagrad(&w, GRAD_VEC(r, c), &ss, clr, wd, eps);
     VST(w, pp);
     VST(ss, sum + s);
-    END_FOR_EACH_VECTOR
 }
 
 __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float beta1, float beta2, float eps,
                           float neg_step)
 {
-    FOR_EACH_VECTOR
+    FOR_THIS_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
     optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
-    END_FOR_EACH_VECTOR
 }
 
 /* Row-wise Adagrad: the mean of squares needs the whole row before any
@@ -185,9 +185,8 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
  * consecutive vectors); lane l takes vectors l, l+LANES, ... and the
  * lanes' sums meet in a fixed tree in `scratch` (local, one float per
  * work-item), so the rounding is the same on every run. The work-group
- * size is a multiple of LANES and the loop over row blocks is uniform per
- * group, so every work-item reaches every barrier. n_cols: the row's
- * unfrozen columns. */
+ * size is a multiple of LANES and every work-item, past the last row or
+ * not, reaches every barrier. n_cols: the row's unfrozen columns. */
 #ifndef LANES
 #define LANES 1
 #endif
@@ -201,11 +200,10 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
 {
     const ulong nv = cols / VW;
     const uint lane = get_local_id(0) % LANES;
-    const ulong block = get_local_size(0) / LANES;
-    for (ulong base = get_group_id(0) * block; base < rows; base += get_num_groups(0) * block) {
-        const ulong r = base + get_local_id(0) / LANES;
+    {
+        const ulong r = get_global_id(0) / LANES;
         const ulong pr = r < rows ? PROW(r) : 0;
-        const int live = r < rows && !ROW_FROZEN(pr);
+        const int live = r < rows ? !ROW_FROZEN(pr) : 0;
         __global float *prow = p + p_off + pr * p_ld;
         VT acc = 0.0f;
         float rs = live ? row_sum[pr] : 0.0f;
@@ -226,10 +224,9 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
             barrier(CLK_LOCAL_MEM_FENCE);
         }
         sq = scratch[lid - lane];
-        barrier(CLK_LOCAL_MEM_FENCE); /* the next block reuses scratch */
 #endif
         if (!live)
-            continue;
+            return;
         float c;
         const float k = optim_rowwise_adagrad_coef(&rs, sq, n_cols, lr, eps, wd_mode, wd, &c);
         if (lane == 0)
@@ -260,10 +257,13 @@ __kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong r
         const ulong r = i / cols, c = i - r * cols;
         const float a = fabs(x[off + r * ld + c]);
 #if NORM == 0
+        (void)pw;
         acc = fmax(acc, a);
 #elif NORM == 1
+        (void)pw;
         acc += a;
 #elif NORM == 2
+        (void)pw;
         acc += a * a;
 #else
         acc += pow(a, pw);
@@ -287,7 +287,7 @@ __kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong r
 
 __kernel void scale_2d(__global float *x, ulong off, ulong ld, ulong rows, ulong cols, float coef)
 {
-    for (ulong r = get_global_id(1); r < rows; r += get_global_size(1))
-        for (ulong c = get_global_id(0); c < cols; c += get_global_size(0))
-            x[off + r * ld + c] *= coef;
+    const ulong r = get_global_id(1), c = get_global_id(0);
+    if (r < rows && c < cols)
+        x[off + r * ld + c] *= coef;
 }

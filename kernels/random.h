@@ -5,7 +5,7 @@
 #ifndef EMBCL_KERNELS_RANDOM_H
 #define EMBCL_KERNELS_RANDOM_H
 
-inline ulong embcl_mix64(ulong seed, ulong index)
+static inline ulong embcl_mix64(ulong seed, ulong index)
 {
     ulong z = seed + (index + 1) * 0x9E3779B97F4A7C15UL;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
@@ -14,7 +14,7 @@ inline ulong embcl_mix64(ulong seed, ulong index)
 }
 
 /* Uniform in [0, 1) with 24 random bits. */
-inline float embcl_uniform(ulong seed, ulong index)
+static inline float embcl_uniform(ulong seed, ulong index)
 {
     return (float)(uint)(embcl_mix64(seed, index) >> 40) * (1.0f / 16777216.0f);
 }

@@ -69,6 +69,14 @@ EMBCL_API embcl_status embcl_graph_find(embcl_graph_t g, const char *name, embcl
 /* A new handle on a parameter's memory (to initialise or save it); caller frees. */
 EMBCL_API embcl_status embcl_graph_param_tensor(embcl_graph_t g, embcl_value param, embcl_tensor_t *out);
 
+/* A parameter the graph allocates (f32, zeros) when compiling, on the device
+ * placement picks: the fastest device with room for it and its gradient
+ * (a table too large for the fastest device goes to one where it fits),
+ * or the device given to embcl_graph_set_device. Initialise it after
+ * compiling through embcl_graph_param_tensor. */
+EMBCL_API embcl_status embcl_graph_param_new(embcl_graph_t g, const char *name, int ndim, const int64_t *shape,
+                                             embcl_value *out);
+
 /* Flags of a parameter; set before compiling. */
 EMBCL_API embcl_status embcl_graph_param_requires_grad(embcl_graph_t g, embcl_value param, int requires_grad);
 /* The optimizer group (an index into the optimizer's groups) or EMBCL_GROUP_NONE. */
@@ -96,8 +104,9 @@ EMBCL_API embcl_status embcl_graph_value_shape(embcl_graph_t g, embcl_value v, e
  * their nodes "<kind>_<n>" otherwise. */
 EMBCL_API embcl_status embcl_graph_set_name(embcl_graph_t g, embcl_value v, const char *name);
 /* Pin the node producing v to a device (by default nodes are placed
- * automatically: next to the parameters they read, else on the fastest
- * device of the parameters' context). */
+ * automatically: next to the parameters they read, else next to their
+ * first input, else on the fastest device), or an input, or a parameter
+ * made by embcl_graph_param_new. */
 EMBCL_API embcl_status embcl_graph_set_device(embcl_graph_t g, embcl_value v, embcl_device_t dev);
 /* Keep v's contents after a step, so embcl_graph_download() can read it
  * (the loss is always kept; other intermediate values share memory). */
@@ -113,12 +122,29 @@ EMBCL_API embcl_status embcl_graph_linear(embcl_graph_t g, embcl_value x, embcl_
 EMBCL_API embcl_status embcl_graph_add(embcl_graph_t g, embcl_value a, embcl_value b, embcl_value *out);
 /* y = tanh(x), f32 any shape. */
 EMBCL_API embcl_status embcl_graph_tanh(embcl_graph_t g, embcl_value x, embcl_value *out);
+/* y = a * b, same shape, f32. */
+EMBCL_API embcl_status embcl_graph_mul(embcl_graph_t g, embcl_value a, embcl_value b, embcl_value *out);
+/* y = 1 / (1 + exp(-x)), f32 any shape. */
+EMBCL_API embcl_status embcl_graph_sigmoid(embcl_graph_t g, embcl_value x, embcl_value *out);
+/* Inverted dropout with probability p in [0, 1) (F.dropout): applied in
+ * embcl_graph_step with a new mask each step drawn from (seed, step),
+ * the identity in embcl_graph_forward. */
+EMBCL_API embcl_status embcl_graph_dropout(embcl_graph_t g, embcl_value x, float p, uint64_t seed, embcl_value *out);
+/* y [B, F] = mean over time of x [B, T, F] (batch_first) or [T, B, F];
+ * lengths: NULL or B host values in [1, T] (copied), a masked mean. */
+EMBCL_API embcl_status embcl_graph_mean_time(embcl_graph_t g, embcl_value x, const int64_t *lengths, int batch_first,
+                                             embcl_value *out);
 /* y = x with no gradient flowing back (Tensor.detach()); shares x's memory. */
 EMBCL_API embcl_status embcl_graph_detach(embcl_graph_t g, embcl_value x, embcl_value *out);
 /* loss = mean((x - target)^2) (F.mse_loss), a [1] f32 value; x and target
  * f32 of one shape; target gets no gradient. */
 EMBCL_API embcl_status embcl_graph_mse_loss(embcl_graph_t g, embcl_value x, embcl_value target,
                                             embcl_value *out);
+
+/* loss = F.binary_cross_entropy_with_logits(x, target), reduction mean, a
+ * [1] f32 value; target f32 in [0, 1] of x's shape, no gradient. */
+EMBCL_API embcl_status embcl_graph_bce_with_logits(embcl_graph_t g, embcl_value x, embcl_value target,
+                                                   embcl_value *out);
 
 /* y = weight[indices] (nn.Embedding). weight: [V, D] parameter or column
  * view; indices: i32/i64 input of 1 to 3 dimensions; y: indices' shape +
@@ -199,6 +225,10 @@ typedef struct embcl_graph_options {
      * Only the loss can be read back (embcl_graph_keep is refused). */
     const embcl_device_t *replicas;
     size_t n_replicas;
+    /* Bytes of each device that parameters made by embcl_graph_param_new
+     * may take, with their gradients and the parameters already there
+     * (0: 90% of the device's global memory). */
+    uint64_t device_budget;
     /* Diagnostics: on (1, default) or off (0). */
     int diagnostics;
     /* Steps after which unchanged parameters are reported (default 3; 0: never). */

@@ -64,13 +64,24 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
                        name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);
 }
 
+/* Every kernel of gemm.cl is built with the tile defines, so one program
+ * build (the cold-start cost) serves the tiles, the edges and the
+ * transposes. */
+static void gemm_defines(struct embcl_device *dev, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DRM=%lld -DVW=%lld -DNV=%lld", embcl_tune_get(dev, "gemm.RM", 6),
+             embcl_tune_get(dev, "gemm.VW", 8), embcl_tune_get(dev, "gemm.NV", 2));
+}
+
 embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_stride, struct embcl_tensor *dst,
                              const char *func)
 {
     (void)func;
     struct embcl_device *dev = src->dev;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "gemm", NULL, "transpose", &k));
+    char defs[96];
+    gemm_defines(dev, defs, sizeof defs);
+    EMBCL_TRY(embcl_kernel_get(dev, "gemm", defs, "transpose", &k));
     cl_uint rows = (cl_uint)src->rows, cols = (cl_uint)src->cols;
     cl_ulong dsb = src->rows * src->cols;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(src->buf->mem), EMBCL_KARG(src->offset),
@@ -79,6 +90,8 @@ embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_
     if (rows == 0 || cols == 0 || count == 0)
         return EMBCL_OK;
     size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
+        ly /= 2;
     size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), count}, lws[3] = {lx, ly, 1};
     return embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
 }
@@ -142,7 +155,7 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
         b_sb = d->k * d->n;
     }
     char defs[96];
-    snprintf(defs, sizeof defs, "-DRM=%lld -DVW=%lld -DNV=%lld", rm, vw, nv);
+    gemm_defines(dev, defs, sizeof defs);
     cl_kernel k;
     embcl_status s = EMBCL_OK;
     if (col_blocks > 0) {
@@ -159,6 +172,14 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
         }
         size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
         size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
+        /* small products (an LSTM step) would make fewer groups than the
+         * cores can share evenly: shrink the groups until there are 4 per
+         * compute unit */
+        size_t want = 4 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
+        while (ly > 1 && ((col_blocks + lx - 1) / lx) * ((row_blocks + ly - 1) / ly) * d->count < want)
+            ly = (ly + 1) / 2;
+        while (lx > 1 && ((col_blocks + lx - 1) / lx) * ((row_blocks + ly - 1) / ly) * d->count < want)
+            lx = (lx + 1) / 2;
         size_t gws[3] = {embcl_round_up(col_blocks, lx), embcl_round_up(row_blocks, ly), d->count};
         size_t lws[3] = {lx, ly, 1};
         if (s == EMBCL_OK)
@@ -177,12 +198,53 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
             s = embcl_kernel_set_args(k, "gemm_edge", sizeof args / sizeof args[0], args);
         }
         size_t w = N - n0, ly = d->m < 64 ? d->m : 64;
+        while (ly > 1 && w * ly > dev->info.max_work_group_size)
+            ly /= 2;
         size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {w, ly, 1};
         if (s == EMBCL_OK)
             s = embcl_kernel_launch(dev, k, "gemm_edge", 3, gws, lws, NULL);
     }
     embcl_tensor_free(at);
     embcl_tensor_free(bt);
+    return s;
+}
+
+/* C = alpha A^T B + beta C where A [K, M] dwarfs B [K, N] and C (the weight
+ * gradient dy^T x of a vocabulary projection): copying A^T would cost more
+ * than the product's operands, so compute C^T = B^T A (copying only the
+ * small B^T) into scratch and fold its transpose into C. */
+static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct embcl_tensor *b, float beta,
+                                    struct embcl_tensor *c, const gemm_dims *d, const char *func)
+{
+    struct embcl_device *dev = c->dev;
+    int64_t shape[2] = {(int64_t)(d->count * d->n), (int64_t)d->m};
+    struct embcl_tensor *t;
+    EMBCL_TRY(embcl_tensor_new(dev, EMBCL_F32, 2, shape, func, &t));
+    struct embcl_tensor t0 = *t;
+    t0.shape[0] = (int64_t)d->n;
+    t0.rows = d->n;
+    gemm_dims sd = {d->n, d->m, d->k, d->count, d->sb, d->sa, d->n * d->m};
+    embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, func);
+    cl_kernel k;
+    char defs[96];
+    gemm_defines(dev, defs, sizeof defs);
+    if (s == EMBCL_OK)
+        s = embcl_kernel_get(dev, "gemm", defs, "transpose_axpby", &k);
+    cl_uint rows = (cl_uint)d->m, cols = (cl_uint)d->n;
+    cl_ulong s_sb = d->n * d->m, c_sb = d->sc;
+    if (s == EMBCL_OK) {
+        embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(alpha), EMBCL_KARG(beta),
+                             EMBCL_KARG(t->buf->mem), EMBCL_KARG(s_sb), EMBCL_KARG(c->buf->mem),
+                             EMBCL_KARG(c->offset), EMBCL_KARG(c->ld), EMBCL_KARG(c_sb)};
+        s = embcl_kernel_set_args(k, "transpose_axpby", sizeof args / sizeof args[0], args);
+    }
+    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
+        ly /= 2;
+    size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), d->count}, lws[3] = {lx, ly, 1};
+    if (s == EMBCL_OK)
+        s = embcl_kernel_launch(dev, k, "transpose_axpby", 3, gws, lws, NULL);
+    embcl_tensor_free(t);
     return s;
 }
 
@@ -235,8 +297,12 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
     gemm_dims d = {m, n, k, count, stride_a, stride_b, stride_c};
     if (backend == EMBCL_GEMM_AUTO)
         backend = embcl_gemm_backend_for(c->dev);
-    if (backend == EMBCL_GEMM_OWN)
+    if (backend == EMBCL_GEMM_OWN) {
+        /* A^T B with A the big operand: copying B^T and C^T moves less */
+        if (trans_a && !trans_b && d.m >= 16 && (d.k * d.n + 2 * d.m * d.n) * 2 < d.k * d.m)
+            return run_own_swapped(alpha, a, b, beta, c, &d, func);
         return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+    }
     return run_clblast(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
 }
 

@@ -193,7 +193,10 @@ embcl_status embcl_graph_compile(embcl_graph_t g, const embcl_graph_options *opt
     if (s == EMBCL_OK && o.diagnostics)
         s = graph_diag_compile(g);
     if (s != EMBCL_OK) {
+        /* Copies and replicas may have been added: the graph is only fit
+         * to be freed now. */
         graph_release_memory(g);
+        g->broken = 1;
         return s;
     }
     g->compiled = 1;

@@ -199,6 +199,10 @@ embcl_status graph_diag_compile(struct embcl_graph *g)
 
 embcl_status graph_diag_input(struct embcl_graph *g, int v, const void *host, size_t n)
 {
+    /* The padding share is judged on the first step's data only, so later
+     * steps pay nothing. */
+    if (g->steps > 0)
+        return EMBCL_OK;
     const gvalue *x = &g->vals[v];
     for (size_t k = 0; k < g->n_nodes; k++) {
         gnode *nd = &g->nodes[k];

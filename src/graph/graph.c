@@ -86,6 +86,8 @@ embcl_status graph_check_building(struct embcl_graph *g, const char *func)
     EMBCL_CHECK_ARG(g != NULL, func, "argument 'g' is NULL");
     if (g->compiled)
         return embcl_error(EMBCL_ERR_STATE, func, "the graph is compiled already; build it before compiling");
+    if (g->broken)
+        return embcl_error(EMBCL_ERR_STATE, func, "an earlier embcl_graph_compile of this graph failed; free it");
     return EMBCL_OK;
 }
 
@@ -195,9 +197,36 @@ embcl_status embcl_graph_param_tensor(embcl_graph_t g, embcl_value param, embcl_
     if (v->kind != GVAL_PARAM)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'param' is '%s', not a parameter",
                            v->name ? v->name : "unnamed");
+    if (!v->tensor)
+        return embcl_error(EMBCL_ERR_STATE, fn, "parameter '%s' gets its memory when the graph is compiled", v->name);
     if (embcl_tensor_is_contiguous(v->tensor))
         return embcl_tensor_reshape(v->tensor, v->ndim, v->shape, out);
     return embcl_tensor_view_cols(v->tensor, 0, v->shape[1], out);
+}
+
+embcl_status embcl_graph_param_new(embcl_graph_t g, const char *name, int ndim, const int64_t *shape,
+                                   embcl_value *out)
+{
+    static const char *fn = "embcl_graph_param_new";
+    EMBCL_TRY(graph_check_building(g, fn));
+    EMBCL_CHECK_ARG(out != NULL, fn, "argument 'out' is NULL");
+    EMBCL_TRY(check_name(g, name, fn));
+    if (ndim < 1 || ndim > EMBCL_MAX_DIMS)
+        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'ndim' is %d; parameters have 1 to %d dimensions", ndim,
+                           EMBCL_MAX_DIMS);
+    EMBCL_CHECK_ARG(shape != NULL, fn, "argument 'shape' is NULL");
+    for (int d = 0; d < ndim; d++)
+        if (shape[d] < 0)
+            return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'shape' has size %lld in dimension %d",
+                               (long long)shape[d], d);
+    int id;
+    EMBCL_TRY(graph_add_value(g, GVAL_PARAM, name, fn, &id));
+    gvalue *v = &g->vals[id];
+    v->dtype = EMBCL_F32;
+    v->ndim = ndim;
+    memcpy(v->shape, shape, (size_t)ndim * sizeof *shape);
+    *out = id;
+    return EMBCL_OK;
 }
 
 static embcl_status get_param(embcl_graph_t g, embcl_value p, const char *fn, gvalue **out)
@@ -377,7 +406,7 @@ embcl_status embcl_graph_set_device(embcl_graph_t g, embcl_value v, embcl_device
     if (dev->rt != g->rt)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument 'dev' belongs to another runtime");
     gvalue *x = &g->vals[v];
-    if (x->kind == GVAL_INPUT) {
+    if (x->kind == GVAL_INPUT || (x->kind == GVAL_PARAM && !x->tensor)) {
         x->pin = dev;
         return EMBCL_OK;
     }

@@ -108,6 +108,9 @@ typedef struct gnode_ops {
      * has no attr; a node kind with an attr and no clone is not replicated). */
     embcl_status (*clone_attr)(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
                                void **out);
+    /* Kind-specific constants for node files that serve several kinds with
+     * one forward/backward (the op functions to call). */
+    const void *impl;
     /* Optional: whether input i holds indices with a padding value (*pad). */
     int (*padding)(const gnode *n, int i, int64_t *pad);
 } gnode_ops;
@@ -126,6 +129,7 @@ struct embcl_graph {
     int loss;                    /* as the user marked it */
     size_t n_losses;             /* values seeded by the step (one per replica) */
     int compiled;
+    int broken;                  /* a compile failed half-way */
     embcl_graph_options opt;
 
     int *fwd;                    /* nodes in forward order (copies included) */

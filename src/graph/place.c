@@ -58,9 +58,80 @@ static embcl_status push_fwd(struct embcl_graph *g, size_t *cap, int node, const
     return EMBCL_OK;
 }
 
+/* Devices fastest first (the order of `fastest`). */
+static void by_speed(struct embcl_graph *g, size_t *order)
+{
+    size_t n = g->rt->n_devices;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0; j--) {
+            struct embcl_device *a = &g->rt->devices[order[j - 1]], *b = &g->rt->devices[order[j]];
+            int ag = a->info.type == EMBCL_DEVICE_GPU, bg = b->info.type == EMBCL_DEVICE_GPU;
+            double as = (double)a->info.compute_units * a->info.max_clock_mhz;
+            double bs = (double)b->info.compute_units * b->info.max_clock_mhz;
+            if (!(bg > ag || (bg == ag && bs > as)))
+                break;
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+}
+
+/* Parameters the graph allocates: pinned ones where pinned, the others on
+ * the fastest device with room for the value and its gradient, counting
+ * the parameters already placed. */
+static embcl_status place_params(struct embcl_graph *g)
+{
+    static const char *fn = "embcl_graph_compile";
+    struct embcl_runtime *rt = g->rt;
+    uint64_t *used = embcl_calloc(rt->n_devices, sizeof *used, fn);
+    size_t *order = embcl_calloc(rt->n_devices, sizeof *order, fn);
+    if (!used || !order) {
+        free(used);
+        free(order);
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    }
+    by_speed(g, order);
+    for (size_t i = 0; i < g->n_vals; i++)
+        if (g->vals[i].kind == GVAL_PARAM && g->vals[i].tensor)
+            used[g->vals[i].dev->index] += 2 * (uint64_t)graph_numel(&g->vals[i]) * sizeof(float);
+    embcl_status s = EMBCL_OK;
+    for (size_t i = 0; s == EMBCL_OK && i < g->n_vals; i++) {
+        gvalue *v = &g->vals[i];
+        if (v->kind != GVAL_PARAM || v->tensor)
+            continue;
+        uint64_t need = 2 * (uint64_t)graph_numel(v) * sizeof(float);
+        struct embcl_device *d = v->pin;
+        for (size_t k = 0; !d && k < rt->n_devices; k++) {
+            struct embcl_device *c = &rt->devices[order[k]];
+            uint64_t budget = g->opt.device_budget ? g->opt.device_budget : c->info.global_mem_bytes / 10 * 9;
+            if (used[c->index] + need <= budget && (uint64_t)graph_numel(v) * sizeof(float) <= c->info.max_alloc_bytes)
+                d = c;
+        }
+        if (!d) {
+            s = embcl_error(EMBCL_ERR_OUT_OF_MEMORY, fn,
+                            "parameter '%s' needs %llu bytes with its gradient, and no device has that much left "
+                            "(device '%s' has %llu bytes used)",
+                            v->name, (unsigned long long)need, rt->devices[order[0]].info.name,
+                            (unsigned long long)used[order[0]]);
+            break;
+        }
+        used[d->index] += need;
+        v->dev = d;
+        s = embcl_tensor_new(d, EMBCL_F32, v->ndim, v->shape, fn, &v->tensor);
+        if (s == EMBCL_OK)
+            s = embcl_tensor_fill(v->tensor, 0.0);
+    }
+    free(used);
+    free(order);
+    return s;
+}
+
 embcl_status graph_place(struct embcl_graph *g)
 {
     static const char *fn = "embcl_graph_compile";
+    EMBCL_TRY(place_params(g));
     struct embcl_device *dflt = fastest(g);
     copy_entry *copies = NULL;
     size_t n_copies = 0, cap_fwd = 0;
@@ -85,7 +156,8 @@ embcl_status graph_place(struct embcl_graph *g)
                     d = value_dev(g, n->in[i]);
             n->dev = d ? d : dflt;
         }
-        for (int i = 0; s == EMBCL_OK && i < n->n_in; i++) {
+        /* Inserting copies may move g->nodes: index it afresh each time. */
+        for (int i = 0; s == EMBCL_OK && i < g->nodes[k].n_in; i++) {
             int v = g->nodes[k].in[i];
             if (v < 0)
                 continue;

@@ -62,6 +62,8 @@ embcl_status embcl_launch_2d(struct embcl_device *dev, cl_kernel k, const char *
     if (cols == 0 || rows == 0)
         return EMBCL_OK;
     size_t wgs = (size_t)embcl_tune_get(dev, "elementwise.WGS", 256);
+    if (wgs > dev->info.max_work_group_size)
+        wgs = dev->info.max_work_group_size;
     size_t lx = cols < wgs ? embcl_round_up(cols, 8) : wgs;
     size_t ly = wgs / lx;
     if (ly < 1)

@@ -9,11 +9,9 @@ embcl_status emb_pool(struct embcl_tensor *w, const emb_bags *eb, const emb_opts
                       struct embcl_tensor *out, struct embcl_tensor *mpos, const char *fn)
 {
     struct embcl_device *dev = w->dev;
-    emb_tune t = emb_tune_for(dev, "bag_fwd", w->cols);
-    char defs[128];
-    emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, &t);
+    emb_tune t;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "bag", defs, "bag_fwd", &k));
+    EMBCL_TRY(emb_bag_kernel(dev, "bag_fwd", eb, "bag_fwd", &k, &t));
     cl_mem wm = w->buf->mem, im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
     cl_mem outm = out->buf->mem, mm = emb_mem(mpos);
     cl_ulong w_off = w->offset, ld = w->ld, D = w->cols, i_off = eb->idx->offset, o_off = emb_off(eb->offs);

@@ -130,6 +130,10 @@ static embcl_status resolve_offsets(const embcl_bags *b, const emb_opts *o, cons
         return embcl_error(EMBCL_ERR_SHAPE, fn,
                            "argument 'offsets' is empty; with include_last_offset it needs at least 1 entry");
     eb->B = eb->n_offs - (o->o.include_last_offset ? 1 : 0);
+    if (eb->B == 0 && idx->rows * idx->cols > 0)
+        return embcl_error(EMBCL_ERR_SHAPE, fn,
+                           "argument 'offsets' describes no bags but 'indices' has %zu elements, which would "
+                           "belong to none (PyTorch returns uninitialised gradients here)", idx->rows * idx->cols);
     return EMBCL_OK;
 }
 
@@ -257,8 +261,8 @@ embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t 
             s = emb_launch_flat(dev, k, "check_indices", eb->n);
     }
     if (s == EMBCL_OK && eb->offs && eb->n_offs > 0) {
-        snprintf(defs, sizeof defs, "-DOFF_T=%s", type_def(eb->offs->dtype));
-        s = embcl_kernel_get(dev, "bag", defs, "check_offsets", &k);
+        emb_tune t;
+        s = emb_bag_kernel(dev, "bag_fwd", eb, "check_offsets", &k, &t);
         cl_ulong off = eb->offs->offset, no = eb->n_offs, n = eb->n;
         cl_int last = eb->last_is_n;
         embcl_karg a[] = {EMBCL_KARG(eb->offs->buf->mem), EMBCL_KARG(off), EMBCL_KARG(no), EMBCL_KARG(n),

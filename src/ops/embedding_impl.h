@@ -28,7 +28,7 @@ typedef struct emb_opts {
 
 /* Kernel variant and geometry of one op family ("bag_fwd", "bag_bwd"). */
 typedef struct emb_tune {
-    long long vw, ch, lanes, wgs;
+    long long vw, ch, lanes, wgs, prefetch;
 } emb_tune;
 
 /* Options resolved against a table of V rows: defaults for NULL, padding
@@ -60,10 +60,15 @@ embcl_status emb_renorm(struct embcl_tensor *w, const emb_bags *eb, const emb_op
  * rows are meaningful). The caller frees *out. */
 embcl_status emb_count_rows(const emb_bags *eb, int64_t V, const char *fn, struct embcl_tensor **out);
 
-/* Tunables for family `op` on dev, with the vector width fitted to D. */
-emb_tune emb_tune_for(struct embcl_device *dev, const char *op, size_t D);
+/* Tunables for family `op` on dev. */
+emb_tune emb_tune_for(struct embcl_device *dev, const char *op);
 /* "-DIDX_T=.. -DOFF_T=.. -DVW=.. -DCH=.. -DLANES=.." into buf. */
 void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const emb_tune *t);
+/* Kernel `kname` of kernels/bag.cl built as family `op` ("bag_fwd",
+ * "bag_bwd") for these index / offset types, and its tunables. Every bag.cl
+ * kernel of one call goes through here so they share one program build. */
+embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
+                            cl_kernel *k, emb_tune *t);
 /* Launch a kernel whose NDRange is (LANES, items): work-groups of
  * wgs / lanes items, fitted to what the kernel allows on dev. */
 embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char *kname, const emb_tune *t,

@@ -7,7 +7,7 @@
 #include "device/tuning.h"
 #include "ops/embedding_impl.h"
 
-emb_tune emb_tune_for(struct embcl_device *dev, const char *op, size_t D)
+emb_tune emb_tune_for(struct embcl_device *dev, const char *op)
 {
     char key[64];
     emb_tune t;
@@ -19,9 +19,10 @@ emb_tune emb_tune_for(struct embcl_device *dev, const char *op, size_t D)
     t.lanes = embcl_tune_get(dev, key, 1);
     snprintf(key, sizeof key, "%s.WGS", op);
     t.wgs = embcl_tune_get(dev, key, 256);
+    snprintf(key, sizeof key, "%s.PREFETCH", op);
+    t.prefetch = embcl_tune_get(dev, key, 0);
     /* One variant per device whatever D is: narrow rows go through the
      * kernels' single-vector and scalar tails instead of another build. */
-    (void)D;
     if (t.vw != 1 && t.vw != 2 && t.vw != 4 && t.vw != 8 && t.vw != 16)
         t.vw = 4;
     if (t.ch < 1)
@@ -40,8 +41,17 @@ static const char *type_name(embcl_dtype t)
 
 void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const emb_tune *t)
 {
-    snprintf(buf, cap, "-DIDX_T=%s -DOFF_T=%s -DVW=%lld -DCH=%lld -DLANES=%lld", type_name(idx), type_name(off),
-             t->vw, t->ch, t->lanes);
+    snprintf(buf, cap, "-DIDX_T=%s -DOFF_T=%s -DVW=%lld -DCH=%lld -DLANES=%lld -DPREFETCH=%lld", type_name(idx),
+             type_name(off), t->vw, t->ch, t->lanes, t->prefetch);
+}
+
+embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
+                            cl_kernel *k, emb_tune *t)
+{
+    *t = emb_tune_for(dev, op);
+    char defs[160];
+    emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
+    return embcl_kernel_get(dev, "bag", defs, kname, k);
 }
 
 /* The largest work-group the kernel may have on dev, at most `want`. */

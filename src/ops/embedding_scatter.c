@@ -55,11 +55,9 @@ static embcl_status run_positions(scatter_ctx *c)
 {
     const emb_bags *eb = c->eb;
     struct embcl_device *dev = c->g->dev;
-    emb_tune t = emb_tune_for(dev, "bag_bwd", c->g->cols);
-    char defs[128];
-    emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, &t);
+    emb_tune t;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "bag", defs, "bag_positions", &k));
+    EMBCL_TRY(emb_bag_kernel(dev, "bag_bwd", eb, "bag_positions", &k, &t));
     cl_mem im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
     cl_ulong i_off = eb->idx->offset, o_off = emb_off(eb->offs), base = eb->base, n_offs = eb->n_offs, fixed_l = eb->fixed_l;
     cl_ulong n = eb->n, B = eb->B, p_off = emb_off(eb->psw);
@@ -77,10 +75,9 @@ static embcl_status run_psw_grad(scatter_ctx *c, struct embcl_tensor *w, struct 
 {
     const emb_bags *eb = c->eb;
     struct embcl_device *dev = c->g->dev;
-    char defs[32];
-    snprintf(defs, sizeof defs, "-DIDX_T=%s", eb->idx->dtype == EMBCL_I32 ? "int" : "long");
+    emb_tune t;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "bag", defs, "psw_grad", &k));
+    EMBCL_TRY(emb_bag_kernel(dev, "bag_bwd", eb, "psw_grad", &k, &t));
     cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, w_off = w->offset, w_ld = w->ld;
     cl_ulong i_off = eb->idx->offset, n = eb->n, d_off = dpsw->offset;
     cl_long pad = c->o->pad;
@@ -99,11 +96,9 @@ static embcl_status run_atomic(scatter_ctx *c, struct embcl_tensor *dense)
     struct embcl_tensor *counts = NULL;
     if (c->o->o.scale_grad_by_freq)
         EMBCL_TRY(emb_count_rows(eb, c->V, c->fn, &counts));
-    emb_tune t = emb_tune_for(dev, "bag_atomic", c->g->cols);
-    char defs[128];
-    emb_defines(defs, sizeof defs, eb->idx->dtype, EMBCL_I64, &t);
+    emb_tune t;
     cl_kernel k;
-    embcl_status s = embcl_kernel_get(dev, "bag", defs, "scatter_atomic", &k);
+    embcl_status s = emb_bag_kernel(dev, "bag_bwd", eb, "scatter_atomic", &k, &t);
     cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, i_off = eb->idx->offset, n = eb->n;
     cl_ulong m_off = emb_off(c->mpos), m_ld = c->mpos ? c->mpos->ld : 0, d_off = dense->offset, d_ld = dense->ld;
     cl_long pad = c->o->pad;
@@ -137,12 +132,10 @@ static embcl_status run_segments(scatter_ctx *c, embcl_segments *segs, struct em
                                                sparse->ids->offset * sizeof(cl_long),
                                                (size_t)seg.nnz * sizeof(cl_long), 0, NULL, NULL),
                            c->fn, "clEnqueueCopyBuffer");
-    emb_tune t = emb_tune_for(dev, "bag_bwd", c->g->cols);
-    char defs[128];
-    emb_defines(defs, sizeof defs, eb->idx->dtype, EMBCL_I64, &t);
+    emb_tune t;
     cl_kernel k;
     if (s == EMBCL_OK && seg.nnz > 0)
-        s = embcl_kernel_get(dev, "bag", defs, "seg_reduce", &k);
+        s = emb_bag_kernel(dev, "bag_bwd", eb, "seg_reduce", &k, &t);
     if (s == EMBCL_OK && seg.nnz > 0) {
         struct embcl_tensor *dst = dense ? dense : sparse->values;
         cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, nnz = (cl_ulong)seg.nnz;

@@ -168,12 +168,10 @@ embcl_status embcl_embedding_bag_tables(int T, const embcl_tensor_t *weights, co
     struct embcl_tensor *mt;
     EMBCL_TRY(embcl_tensor_new(dev, EMBCL_I64, 1, &nm, fn, &mt));
     embcl_status s = embcl_tensor_upload(mt, meta, (size_t)nm * sizeof *meta);
-    emb_tune tu = emb_tune_for(dev, "bag_fwd", sumD / (size_t)T);
-    char defs[128];
-    emb_defines(defs, sizeof defs, c.eb.idx->dtype, c.eb.offs->dtype, &tu);
+    emb_tune tu;
     cl_kernel k;
     if (s == EMBCL_OK)
-        s = embcl_kernel_get(dev, "bag", defs, "bag_fwd_tables", &k);
+        s = emb_bag_kernel(dev, "bag_fwd", &c.eb, "bag_fwd_tables", &k, &tu);
     for (int t0 = 0; s == EMBCL_OK && t0 < T; t0 += EMBCL_TABLES_PER_LAUNCH) {
         int nt = T - t0 < EMBCL_TABLES_PER_LAUNCH ? T - t0 : EMBCL_TABLES_PER_LAUNCH;
         embcl_karg a[29];

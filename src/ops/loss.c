@@ -208,6 +208,12 @@ embcl_status embcl_cross_entropy_backward(embcl_tensor_t logits, embcl_tensor_t 
 
 /* ---- elementwise losses ---- */
 
+/* The defines of cross-entropy with i64 targets, so both share one build. */
+static void elem_defines(struct embcl_device *dev, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DWGS=%lld -DTIDX=long", loss_wgs(dev));
+}
+
 static embcl_status elem_check(const char *func, struct embcl_tensor *x, struct embcl_tensor *target,
                                embcl_reduction r)
 {
@@ -237,7 +243,7 @@ static embcl_status elem_forward(const char *func, const char *kname, struct emb
         out = scratch;
     }
     char defs[64];
-    snprintf(defs, sizeof defs, "-DWGS=%lld", loss_wgs(dev));
+    elem_defines(dev, defs, sizeof defs);
     cl_kernel k;
     embcl_status s = embcl_kernel_get(dev, "loss", defs, kname, &k);
     cl_uint rows = (cl_uint)x->rows, cols = (cl_uint)x->cols;
@@ -271,7 +277,9 @@ static embcl_status elem_backward(const char *func, const char *kname, struct em
     cl_int mode = !dloss ? 0 : r == EMBCL_REDUCTION_NONE ? 2 : 1, acc = accumulate;
     float scale = r == EMBCL_REDUCTION_MEAN ? 1.0f / (float)(x->rows * x->cols) : 1.0f;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(x->dev, "loss", NULL, kname, &k));
+    char defs[64];
+    elem_defines(x->dev, defs, sizeof defs);
+    EMBCL_TRY(embcl_kernel_get(x->dev, "loss", defs, kname, &k));
     cl_uint rows = (cl_uint)x->rows, cols = (cl_uint)x->cols;
     embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG_MAT((&xm)), EMBCL_KARG_MAT((&tm)),
                          EMBCL_KARG_MAT((&dm)), EMBCL_KARG(mode), EMBCL_KARG(scale), EMBCL_KARG_MAT((&gm)),

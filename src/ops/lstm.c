@@ -347,6 +347,8 @@ static embcl_status launch_step(struct embcl_lstm *l, cl_kernel k, const char *k
 {
     size_t H = (size_t)l->H, B = (size_t)l->B;
     size_t wgs = (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256);
+    if (wgs > l->dev->info.max_work_group_size)
+        wgs = l->dev->info.max_work_group_size;
     size_t lx = 1;
     while (H % (lx * 2) == 0 && lx * 2 <= wgs)
         lx *= 2;

@@ -6,16 +6,17 @@
 
 static embcl_status check_adagrad(const char *fn, const char *name, const embcl_optim_hparams *hp)
 {
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "lr_decay", hp->lr_decay));
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "weight_decay", hp->weight_decay));
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "initial_accumulator_value", hp->initial_accumulator_value));
-    return embcl_optim_check_nonneg(fn, name, "epsilon", hp->eps);
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "lr_decay", "lr_decay", hp->lr_decay));
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "weight_decay", "weight_decay", hp->weight_decay));
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "initial_accumulator_value", "initial_accumulator_value",
+                                            hp->initial_accumulator_value));
+    return embcl_optim_check_nonneg(fn, name, "epsilon", "eps", hp->eps);
 }
 
 static embcl_status check_rowwise(const char *fn, const char *name, const embcl_optim_hparams *hp)
 {
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "weight_decay", hp->weight_decay));
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "epsilon", hp->eps));
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "weight_decay", "weight_decay", hp->weight_decay));
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "epsilon", "eps", hp->eps));
     if ((unsigned)hp->wd_mode >= EMBCL_WD_COUNT)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "%s: Invalid wd_mode value: %d (argument 'wd_mode')", name,
                            (int)hp->wd_mode);

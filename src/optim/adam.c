@@ -9,14 +9,14 @@
 
 static embcl_status check_adam(const char *fn, const char *name, const embcl_optim_hparams *hp)
 {
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "epsilon", hp->eps));
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "epsilon", "eps", hp->eps));
     EMBCL_TRY(embcl_optim_check_betas(fn, name, hp));
-    return embcl_optim_check_nonneg(fn, name, "weight_decay", hp->weight_decay);
+    return embcl_optim_check_nonneg(fn, name, "weight_decay", "weight_decay", hp->weight_decay);
 }
 
 static embcl_status check_sparse_adam(const char *fn, const char *name, const embcl_optim_hparams *hp)
 {
-    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "epsilon", hp->eps));
+    EMBCL_TRY(embcl_optim_check_nonneg(fn, name, "epsilon", "eps", hp->eps));
     return embcl_optim_check_betas(fn, name, hp);
 }
 

@@ -103,8 +103,7 @@ static embcl_status scale(struct embcl_device *dev, const grad_mat *m, float coe
                          EMBCL_KARG(m->cols), EMBCL_KARG(coef)};
     EMBCL_TRY(embcl_kernel_set_args(k, "scale_2d", 6, args));
     size_t lws[2] = {64, 4};
-    size_t gws[2] = {embcl_round_up(m->cols < 4096 ? m->cols : 4096, 64),
-                     embcl_round_up(m->rows < 1024 ? m->rows : 1024, 4)};
+    size_t gws[2] = {embcl_round_up(m->cols, 64), embcl_round_up(m->rows, 4)};
     (void)fn;
     return embcl_kernel_launch(dev, k, "scale_2d", 2, gws, lws, NULL);
 }

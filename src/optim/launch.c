@@ -82,16 +82,15 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         args[n++] = EMBCL_KARG_LOCAL(wgs * sizeof(float));
     EMBCL_TRY(embcl_kernel_set_args(k, kernel, n, args));
 
-    size_t cap = (size_t)dev->info.compute_units * wgs * 16; /* enough items to fill the device */
     if (rowwise) {
-        size_t gws = min_sz(embcl_round_up(rows * lanes, wgs), embcl_round_up(cap, wgs));
+        size_t gws = embcl_round_up(rows * lanes, wgs);
         return embcl_kernel_launch(dev, k, kernel, 1, &gws, &wgs, NULL);
     }
     size_t nv = cols / vw;
     size_t lws[2], gws[2];
     lws[0] = min_sz(wgs, pow2_at_least(nv));
     lws[1] = wgs / lws[0];
-    gws[0] = embcl_round_up(min_sz(nv, cap), lws[0]);
-    gws[1] = embcl_round_up(min_sz(rows, cap / gws[0] + 1), lws[1]);
+    gws[0] = embcl_round_up(nv, lws[0]);
+    gws[1] = embcl_round_up(rows, lws[1]);
     return embcl_kernel_launch(dev, k, kernel, 2, gws, lws, NULL);
 }

@@ -52,10 +52,10 @@ embcl_optim_hparams embcl_optim_defaults(embcl_optim_kind kind)
     return h;
 }
 
-embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const char *what, double v)
+embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const char *what, const char *arg, double v)
 {
     if (!(v >= 0.0))
-        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "%s: Invalid %s value: %g", opt, what, v);
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "%s: Invalid %s value: %g (argument '%s')", opt, what, v, arg);
     return EMBCL_OK;
 }
 

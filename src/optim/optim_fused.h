@@ -12,6 +12,8 @@
 #include "embcl/optim.h"
 #include "ops/segments.h"
 
+/* Trusted from the caller (internal API): seg was built with num_rows = the
+ * parameter's rows, and pos_bag's values index rows. */
 typedef struct embcl_fused_grad {
     const embcl_segments *seg;            /* from embcl_segments_build over the forward's indices */
     const struct embcl_tensor *rows;      /* [n, D] per position, or [B, D] per bag (f32, may be a view) */

@@ -89,7 +89,7 @@ extern const optim_family embcl_optim_sparse_adam_family;
 extern const optim_family embcl_optim_rowwise_adagrad_family;
 
 /* Checks shared by the families' constructors, with PyTorch's texts. */
-embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const char *what, double v);
+embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const char *what, const char *arg, double v);
 embcl_status embcl_optim_check_betas(const char *fn, const char *opt, const embcl_optim_hparams *hp);
 
 /* One update kernel of kernels/optim.cl over a parameter: the shared

@@ -178,11 +178,11 @@ static embcl_status parse(struct embcl_optim *opt, reader *r, optim_group *group
     uint64_t vk = get_u64(r);
     if ((vk & 0xffffffffu) != STATE_VERSION)
         return bad(fn, "the format version", vk & 0xffffffffu, STATE_VERSION);
-    if ((vk >> 32) != (uint64_t)opt->kind)
+    if ((vk >> 32) != (uint64_t)opt->kind) {
+        const char *saved = (vk >> 32) < EMBCL_OPTIM_COUNT ? embcl_optim_kind_name((embcl_optim_kind)(vk >> 32)) : NULL;
         return embcl_error(EMBCL_ERR_FORMAT, fn, "optimizer state: saved from a %s optimizer, this one is %s",
-                           embcl_optim_kind_name((embcl_optim_kind)(vk >> 32)) ? embcl_optim_kind_name((embcl_optim_kind)(vk >> 32))
-                                                                                : "unknown",
-                           opt->fam->name);
+                           saved ? saved : "unknown", opt->fam->name);
+    }
     uint64_t ng = get_u64(r);
     if (!r->short_read && ng != opt->n_groups)
         return bad(fn, "the number of groups", ng, opt->n_groups);

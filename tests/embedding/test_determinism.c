@@ -12,16 +12,12 @@ static embcl_device_t dev;
 
 static void setup(void)
 {
-    rt = test_runtime();
-    dev = test_device(rt);
+    emb_suite_open(&rt, &dev);
 }
 
 static void teardown(void)
 {
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
+    emb_suite_close(rt, dev);
 }
 
 TestSuite(determinism, .init = setup, .fini = teardown);

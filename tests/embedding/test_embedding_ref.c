@@ -16,18 +16,14 @@ static ref_file *ref;
 
 static void setup(void)
 {
-    rt = test_runtime();
-    dev = test_device(rt);
+    emb_suite_open(&rt, &dev);
     ref = ref_load(ref_path("embedding/embedding.ref"));
 }
 
 static void teardown(void)
 {
     ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
+    emb_suite_close(rt, dev);
 }
 
 TestSuite(embedding_ref, .init = setup, .fini = teardown);

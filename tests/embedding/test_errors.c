@@ -21,8 +21,7 @@ static float w_host[V * D];
 
 static void setup(void)
 {
-    rt = test_runtime();
-    dev = test_device(rt);
+    emb_suite_open(&rt, &dev);
     for (int i = 0; i < V * D; i++)
         w_host[i] = (float)((i * 37) % 23) - 11.0f; /* rows with norms well above 1 */
     int64_t ws[2] = {V, D};
@@ -41,10 +40,7 @@ static void teardown(void)
     embcl_tensor_free(out);
     embcl_tensor_free(gw);
     embcl_tensor_free(g);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
+    emb_suite_close(rt, dev);
 }
 
 TestSuite(errors, .init = setup, .fini = teardown);
@@ -175,6 +171,10 @@ Test(errors, structural_offsets_errors_follow_pytorch)
     o.include_last_offset = 1;
     b = (embcl_bags){idx2, NULL, NULL};
     TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_embedding_bag(w, &b, &o, out, NULL), "include_last_offset", "2-D");
+    b = (embcl_bags){idx, none, NULL};
+    o.include_last_offset = 0;
+    TEST_FAILS(EMBCL_ERR_SHAPE, embcl_embedding_bag(w, &b, &o, out, NULL), "describes no bags",
+               "'indices' has 4 elements");
     int64_t s3[3] = {1, 2, 2};
     embcl_tensor_t idx3 = i64_tensor(3, s3, v);
     b = (embcl_bags){idx3, offs, NULL};

@@ -197,7 +197,89 @@ Test(graph_devices, parameter_without_an_optimizer_on_its_device_is_refused)
     TEST_FAILS(EMBCL_ERR_DEVICE_MISMATCH, embcl_graph_compile(g, &go), "embcl_graph_compile", "'w'",
                "no optimizer");
     cr_assert_eq(embcl_optim_param_count(opt), 0, "a refused compile added parameters to the optimizer");
+    TEST_FAILS(EMBCL_ERR_STATE, embcl_graph_compile(g, &go), "embcl_graph_compile", "failed");
     embcl_graph_free(g);
     embcl_optim_free(opt);
     embcl_tensor_free(tw);
+}
+
+/* Tables the graph allocates go to the fastest device with room: with a
+ * budget for one table (and its gradient) per device, the second table
+ * lands on the other device, nodes follow their tables, and the step gives
+ * the numbers of both tables pinned to one device. */
+static void two_tables(embcl_device_t pin, uint64_t budget, float *loss_out, float *grad_b, embcl_device_t *b_dev)
+{
+    enum { VV = 4096, DD = 32, N = 64 };
+    int64_t st[2] = {VV, DD}, si[1] = {N}, sx[2] = {N, DD};
+    embcl_graph_t g;
+    TEST_OK(embcl_graph_create(rt, &g));
+    embcl_value a, b, idx, tgt, ea, eb, s, loss;
+    TEST_OK(embcl_graph_param_new(g, "a.weight", 2, st, &a));
+    TEST_OK(embcl_graph_param_new(g, "b.weight", 2, st, &b));
+    if (pin) {
+        TEST_OK(embcl_graph_set_device(g, a, pin));
+        TEST_OK(embcl_graph_set_device(g, b, pin));
+    }
+    TEST_OK(embcl_graph_input(g, "idx", EMBCL_I64, 1, si, &idx));
+    TEST_OK(embcl_graph_input(g, "target", EMBCL_F32, 2, sx, &tgt));
+    TEST_OK(embcl_graph_embedding(g, a, idx, NULL, &ea));
+    TEST_OK(embcl_graph_embedding(g, b, idx, NULL, &eb));
+    TEST_OK(embcl_graph_add(g, ea, eb, &s));
+    TEST_OK(embcl_graph_mse_loss(g, s, tgt, &loss));
+    TEST_OK(embcl_graph_set_loss(g, loss));
+    embcl_graph_options go = embcl_graph_options_default();
+    go.device_budget = budget;
+    TEST_OK(embcl_graph_compile(g, &go));
+    embcl_value tabs[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        embcl_tensor_t t;
+        TEST_OK(embcl_graph_param_tensor(g, tabs[k], &t));
+        TEST_OK(embcl_embedding_init_normal(t, 40 + (uint64_t)k, EMBCL_PADDING_NONE));
+        if (k == 1)
+            *b_dev = embcl_tensor_device(t);
+        embcl_tensor_free(t);
+    }
+    int64_t ih[N];
+    float th[N * DD];
+    for (int i = 0; i < N; i++)
+        ih[i] = (i * 131) % VV;
+    host_fill(th, N * DD, 44, 1.0f);
+    TEST_OK(embcl_graph_set_input(g, idx, ih, sizeof ih));
+    TEST_OK(embcl_graph_set_input(g, tgt, th, sizeof th));
+    TEST_OK(embcl_graph_step(g));
+    TEST_OK(embcl_graph_download(g, loss, loss_out, sizeof *loss_out));
+    embcl_tensor_t gb;
+    TEST_OK(embcl_graph_grad(g, b, &gb));
+    TEST_OK(embcl_tensor_download(gb, grad_b, (size_t)VV * DD * sizeof(float)));
+    embcl_tensor_free(gb);
+    embcl_graph_free(g);
+}
+
+Test(graph_devices, a_table_too_large_for_the_fastest_device_goes_where_it_fits)
+{
+    static float g1[4096 * 32], g2[4096 * 32];
+    float l1, l2;
+    embcl_device_t d1, d2;
+    uint64_t one_table = 2ull * 4096 * 32 * sizeof(float); /* value and gradient */
+    two_tables(dev0, 0, &l1, g1, &d1);
+    cr_assert_eq(d1, dev0);
+    two_tables(NULL, one_table + one_table / 2, &l2, g2, &d2);
+    cr_assert_eq(d2, dev1, "b.weight did not move to the device with room");
+    cr_assert_eq(l1, l2, "loss %.9g on one device, %.9g split", l1, l2);
+    cr_assert(memcmp(g1, g2, sizeof g1) == 0, "b.weight's gradient differs");
+    /* Neither device can take it: refused, naming the parameter. */
+    embcl_graph_t g;
+    TEST_OK(embcl_graph_create(rt, &g));
+    int64_t st[2] = {4096, 32};
+    embcl_value a, idx, e, s;
+    TEST_OK(embcl_graph_param_new(g, "huge.weight", 2, st, &a));
+    int64_t si[1] = {4};
+    TEST_OK(embcl_graph_input(g, "idx", EMBCL_I64, 1, si, &idx));
+    TEST_OK(embcl_graph_embedding(g, a, idx, NULL, &e));
+    TEST_OK(embcl_graph_mse_loss(g, e, e, &s));
+    TEST_OK(embcl_graph_set_loss(g, s));
+    embcl_graph_options go = embcl_graph_options_default();
+    go.device_budget = one_table / 2;
+    TEST_FAILS(EMBCL_ERR_OUT_OF_MEMORY, embcl_graph_compile(g, &go), "embcl_graph_compile", "huge.weight");
+    embcl_graph_free(g);
 }

@@ -82,16 +82,17 @@ Test(lstm_api, names_follow_pytorch_and_init_is_seeded_uniform)
     embcl_runtime_free(rt);
 }
 
-/* Fills x with a fixed pattern; returns the forward's y. */
-static void run_forward(embcl_lstm_t l, embcl_device_t dev, int training, float *y_host, embcl_tensor_t *x_out,
-                        embcl_tensor_t *y_out)
+/* One training (or eval) forward of x [4, 3, 5] (a fixed pattern when xs
+ * is NULL) into y_host [4, 3, 6]; x and y are handed back when x_out is set. */
+static void run_forward(embcl_lstm_t l, embcl_device_t dev, int training, const float *xs, float *y_host,
+                        embcl_tensor_t *x_out, embcl_tensor_t *y_out)
 {
     enum { T = 4, B = 3, I = 5, DH = 6 };
-    static float xs[T * B * I];
+    float pattern[T * B * I];
     for (int i = 0; i < T * B * I; i++)
-        xs[i] = sinf((float)i);
+        pattern[i] = sinf((float)i);
     int64_t sx[3] = {T, B, I}, sy[3] = {T, B, DH};
-    embcl_tensor_t x = test_tensor_f32(dev, 3, sx, xs), y = test_tensor_f32(dev, 3, sy, NULL);
+    embcl_tensor_t x = test_tensor_f32(dev, 3, sx, xs ? xs : pattern), y = test_tensor_f32(dev, 3, sy, NULL);
     TEST_OK(embcl_lstm_forward(l, x, NULL, NULL, NULL, training, y, NULL, NULL));
     download(y, y_host);
     if (x_out) {
@@ -116,15 +117,15 @@ Test(lstm_api, dropout_between_layers_is_seeded_and_off_in_eval)
     TEST_OK(embcl_lstm_create(dev, &cfg, &drop1));
     TEST_OK(embcl_lstm_create(dev, &cfg, &drop2));
     float yp[72], ye[72], yt1[72], yt1b[72], yt2[72];
-    run_forward(plain, dev, 1, yp, NULL, NULL);
-    run_forward(drop1, dev, 0, ye, NULL, NULL);
+    run_forward(plain, dev, 1, NULL, yp, NULL, NULL);
+    run_forward(drop1, dev, 0, NULL, ye, NULL, NULL);
     cr_assert(memcmp(yp, ye, sizeof yp) == 0, "eval forward applied dropout");
-    run_forward(drop1, dev, 1, yt1, NULL, NULL);
-    run_forward(drop2, dev, 0, ye, NULL, NULL);
-    run_forward(drop2, dev, 1, yt1b, NULL, NULL);
+    run_forward(drop1, dev, 1, NULL, yt1, NULL, NULL);
+    run_forward(drop2, dev, 0, NULL, ye, NULL, NULL);
+    run_forward(drop2, dev, 1, NULL, yt1b, NULL, NULL);
     cr_assert(memcmp(yt1, yt1b, sizeof yt1) == 0, "same seed and call count gave other masks");
     cr_assert(memcmp(yt1, yp, sizeof yt1) != 0, "training forward applied no dropout");
-    run_forward(drop1, dev, 1, yt2, NULL, NULL);
+    run_forward(drop1, dev, 1, NULL, yt2, NULL, NULL);
     cr_assert(memcmp(yt1, yt2, sizeof yt1) != 0, "two training forwards drew the same masks");
     embcl_lstm_free(plain);
     embcl_lstm_free(drop1);
@@ -143,7 +144,7 @@ Test(lstm_api, backward_accumulates_and_zero_grad_resets)
     TEST_OK(embcl_lstm_create(dev, &cfg, &l));
     float y[72];
     embcl_tensor_t x, yt;
-    run_forward(l, dev, 1, y, &x, &yt);
+    run_forward(l, dev, 1, NULL, y, &x, &yt);
     embcl_tensor_t dy = test_tensor_f32(dev, 3, (int64_t[]){4, 3, 6}, y), g;
     TEST_OK(embcl_lstm_backward(l, dy, NULL, NULL, NULL, NULL, NULL));
     TEST_OK(embcl_lstm_find_param(l, "weight_hh_l0_reverse", NULL, &g));
@@ -226,19 +227,13 @@ Test(lstm_api, bad_input_is_named_and_writes_nothing)
  * dropout masks are those of call 0 of the seed). */
 static double first_forward_dot(embcl_device_t dev, const embcl_lstm_config *cfg, const float *xs, const float *w)
 {
-    enum { T = 4, B = 3, I = 5, DH = 6 };
     embcl_lstm_t l;
     TEST_OK(embcl_lstm_create(dev, cfg, &l));
-    int64_t sx[3] = {T, B, I}, sy[3] = {T, B, DH};
-    embcl_tensor_t x = test_tensor_f32(dev, 3, sx, xs), y = test_tensor_f32(dev, 3, sy, NULL);
-    TEST_OK(embcl_lstm_forward(l, x, NULL, NULL, NULL, 1, y, NULL, NULL));
-    float yh[T * B * DH];
-    download(y, yh);
+    float yh[4 * 3 * 6];
+    run_forward(l, dev, 1, xs, yh, NULL, NULL);
     double s = 0;
-    for (int i = 0; i < T * B * DH; i++)
+    for (int i = 0; i < 4 * 3 * 6; i++)
         s += (double)yh[i] * w[i];
-    embcl_tensor_free(x);
-    embcl_tensor_free(y);
     embcl_lstm_free(l);
     return s;
 }

@@ -99,7 +99,7 @@ Test(lstm_ref, wide) { run_named("wide"); }
 
 /* Both GEMM backends must give the same LSTM: the wide case again with the
  * CLBlast path forced through the tuning override. */
-Test(lstm_ref, wide_with_clblast, .timeout = 600)
+Test(lstm_ref, wide_with_clblast)
 {
     ref_file *f = ref_load(ref_path("lstm/lstm.ref"));
     embcl_runtime_options o = embcl_runtime_options_default();

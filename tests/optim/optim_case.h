@@ -18,6 +18,34 @@
 #define OC_SPARSE_PICKS 7
 #define OC_VIEW_PAD 3 /* extra columns around a parameter tested as a column view */
 
+/* The suite's runtime, device and reference file (each test file has its
+ * own copies). */
+static embcl_runtime_t oc_rt;
+static embcl_device_t oc_dev;
+static ref_file *oc_ref;
+
+/* A suite's .init: a runtime (with tuning overrides if not NULL) and the
+ * reference file tests/data/<ref_rel> (NULL: none). */
+static inline void oc_suite_init(const char *tuning, const char *ref_rel)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.tuning = tuning;
+    oc_rt = test_runtime_with(&o);
+    oc_dev = test_device(oc_rt);
+    oc_ref = ref_rel ? ref_load(ref_path(ref_rel)) : NULL;
+}
+
+/* A suite's .fini: every tensor the test made must be freed by now. */
+static inline void oc_suite_fini(void)
+{
+    if (oc_ref)
+        ref_free(oc_ref);
+    embcl_pool_stats st;
+    TEST_OK(embcl_device_pool_stats(oc_dev, &st));
+    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    embcl_runtime_free(oc_rt);
+}
+
 static inline uint32_t oc_h32(uint32_t x)
 {
     x ^= x >> 16;
@@ -53,6 +81,7 @@ typedef struct optim_run {
     embcl_tensor_t table[OC_MAX_PARAMS];    /* what the view sits in (or the parameter itself) */
     embcl_tensor_t param[OC_MAX_PARAMS];
     embcl_tensor_t grad[OC_MAX_PARAMS];
+    embcl_tensor_t gtable[OC_MAX_PARAMS];   /* what a column-view gradient sits in */
     embcl_rowsparse_t sgrad[OC_MAX_PARAMS];
 } optim_run;
 
@@ -148,7 +177,13 @@ static inline void oc_setup(optim_run *r, embcl_device_t dev, const ref_case *c,
             r->param[k] = test_tensor_f32(dev, 2, shape, init);
         }
         free(init);
-        r->grad[k] = test_tensor_f32(dev, 2, shape, NULL);
+        if (as_view) { /* the gradient too: a column view at another offset */
+            int64_t wide[2] = {r->rows[k], r->cols[k] + 1};
+            r->gtable[k] = test_tensor_f32(dev, 2, wide, NULL);
+            TEST_OK(embcl_tensor_view_cols(r->gtable[k], 1, 1 + r->cols[k], &r->grad[k]));
+        } else {
+            r->grad[k] = test_tensor_f32(dev, 2, shape, NULL);
+        }
         char name[16];
         snprintf(name, sizeof name, "p%d", k);
         TEST_OK(embcl_optim_add_param(r->opt, (size_t)r->group[k], r->param[k], name, NULL));
@@ -252,6 +287,7 @@ static inline void oc_free(optim_run *r)
         embcl_tensor_free(r->param[k]);
         embcl_tensor_free(r->table[k]);
         embcl_tensor_free(r->grad[k]);
+        embcl_tensor_free(r->gtable[k]);
         embcl_rowsparse_free(r->sgrad[k]);
     }
     embcl_optim_free(r->opt);

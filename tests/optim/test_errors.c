@@ -3,29 +3,14 @@
  * and state are compared byte for byte before and after. */
 #include "optim_case.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
+static void init(void) { oc_suite_init(NULL, NULL); }
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-}
-
-static void teardown(void)
-{
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(optim_errors, .init = setup, .fini = teardown);
+TestSuite(optim_errors, .init = init, .fini = oc_suite_fini);
 
 static void create_fails(embcl_optim_kind kind, embcl_optim_hparams h, const char *a, const char *b)
 {
     embcl_optim_t opt = NULL;
-    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_optim_create(dev, kind, &h, &opt), "embcl_optim_create",
+    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_optim_create(oc_dev, kind, &h, &opt), "embcl_optim_create",
                embcl_optim_kind_name(kind), a, b);
     cr_assert_null(opt);
 }
@@ -43,13 +28,13 @@ Test(optim_errors, constructor_checks_as_pytorch)
     create_fails(EMBCL_OPTIM_SPARSE_ADAM, h, "Invalid beta parameter at index 1: -0.5", "'beta2'");
     h = embcl_optim_defaults(EMBCL_OPTIM_ADAM);
     h.eps = -1e-8;
-    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid epsilon value: -1e-08", "");
+    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid epsilon value: -1e-08", "'eps'");
     h.eps = 1e-8;
     h.weight_decay = -0.01;
-    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid weight_decay value: -0.01", "");
+    create_fails(EMBCL_OPTIM_ADAM, h, "Invalid weight_decay value: -0.01", "'weight_decay'");
     h = embcl_optim_defaults(EMBCL_OPTIM_SGD);
     h.momentum = -0.9;
-    create_fails(EMBCL_OPTIM_SGD, h, "Invalid momentum value: -0.9", "");
+    create_fails(EMBCL_OPTIM_SGD, h, "Invalid momentum value: -0.9", "'momentum'");
     h.momentum = 0.0;
     h.nesterov = 1;
     create_fails(EMBCL_OPTIM_SGD, h, "Nesterov momentum requires a momentum and zero dampening", "momentum 0");
@@ -58,19 +43,19 @@ Test(optim_errors, constructor_checks_as_pytorch)
     create_fails(EMBCL_OPTIM_SGD, h, "Nesterov momentum requires a momentum and zero dampening", "dampening 0.1");
     h = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
     h.lr_decay = -1;
-    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid lr_decay value: -1", "");
+    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid lr_decay value: -1", "'lr_decay'");
     h.lr_decay = 0;
     h.initial_accumulator_value = -0.5;
-    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid initial_accumulator_value value: -0.5", "");
+    create_fails(EMBCL_OPTIM_ADAGRAD, h, "Invalid initial_accumulator_value value: -0.5", "'initial_accumulator_value'");
     h = embcl_optim_defaults(EMBCL_OPTIM_ROWWISE_ADAGRAD);
     h.wd_mode = (embcl_wd_mode)7;
-    create_fails(EMBCL_OPTIM_ROWWISE_ADAGRAD, h, "Invalid wd_mode value: 7", "");
+    create_fails(EMBCL_OPTIM_ROWWISE_ADAGRAD, h, "Invalid wd_mode value: 7", "'wd_mode'");
 }
 
 Test(optim_errors, groups_and_lr_are_checked_too)
 {
     embcl_optim_t opt;
-    TEST_OK(embcl_optim_create(dev, EMBCL_OPTIM_ADAGRAD, NULL, &opt));
+    TEST_OK(embcl_optim_create(oc_dev, EMBCL_OPTIM_ADAGRAD, NULL, &opt));
     embcl_optim_hparams h = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
     h.eps = -1;
     TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_optim_add_group(opt, &h, NULL), "embcl_optim_add_group", "Adagrad",
@@ -83,7 +68,7 @@ Test(optim_errors, groups_and_lr_are_checked_too)
     TEST_OK(embcl_optim_group_hparams(opt, 0, &got));
     cr_assert_eq(got.lr, 1e-2);
     int64_t shape[2] = {4, 4};
-    embcl_tensor_t p = test_tensor_f32(dev, 2, shape, NULL), v;
+    embcl_tensor_t p = test_tensor_f32(oc_dev, 2, shape, NULL), v;
     TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_optim_add_param(opt, 1, p, "w", NULL), "'group' is 1");
     TEST_OK(embcl_optim_add_param(opt, 0, p, "w", NULL));
     TEST_OK(embcl_tensor_view_cols(p, 1, 3, &v));
@@ -121,7 +106,7 @@ static void step_fails_unchanged(optim_run *r, embcl_grad *g, embcl_status want,
     unsigned char *before = malloc(1 << 20), *after = malloc(1 << 20);
     size_t n0 = snapshot(r, before);
     TEST_FAILS(want, embcl_optim_step(r->opt, g, (size_t)r->n), "embcl_optim_step", a, b);
-    TEST_OK(embcl_device_finish(dev));
+    TEST_OK(embcl_device_finish(oc_dev));
     size_t n1 = snapshot(r, after);
     cr_assert_eq(n0, n1);
     cr_assert(memcmp(before, after, n0) == 0, "a failed step changed parameters or state");
@@ -141,10 +126,10 @@ Test(optim_errors, dense_gradient_to_sparse_adam)
 {
     ref_file *f;
     optim_run r;
-    oc_setup(&r, dev, steps_case(&f, "adam_groups"), 0);
+    oc_setup(&r, oc_dev, steps_case(&f, "adam_groups"), 0);
     /* Run a real SparseAdam over the same parameters: rebuild as SparseAdam. */
     embcl_optim_free(r.opt);
-    TEST_OK(embcl_optim_create(dev, EMBCL_OPTIM_SPARSE_ADAM, NULL, &r.opt));
+    TEST_OK(embcl_optim_create(oc_dev, EMBCL_OPTIM_SPARSE_ADAM, NULL, &r.opt));
     TEST_OK(embcl_optim_add_group(r.opt, NULL, NULL));
     TEST_OK(embcl_optim_add_param(r.opt, 0, r.param[0], "emb.weight", NULL));
     TEST_OK(embcl_optim_add_param(r.opt, 0, r.param[1], "bias", NULL));
@@ -163,9 +148,9 @@ Test(optim_errors, bad_second_gradient_leaves_first_parameter_alone)
 {
     ref_file *f;
     optim_run r;
-    oc_setup(&r, dev, steps_case(&f, "adam_groups"), 0);
+    oc_setup(&r, oc_dev, steps_case(&f, "adam_groups"), 0);
     int64_t wrong[2] = {1, 6};
-    embcl_tensor_t bad = test_tensor_f32(dev, 2, wrong, NULL);
+    embcl_tensor_t bad = test_tensor_f32(oc_dev, 2, wrong, NULL);
     TEST_OK(embcl_tensor_fill(bad, 1.0));
     TEST_OK(embcl_tensor_fill(r.grad[0], 1.0));
     embcl_grad g[2] = {{r.grad[0], NULL}, {bad, NULL}};
@@ -185,7 +170,7 @@ Test(optim_errors, bad_state_bytes_change_nothing)
 {
     ref_file *f;
     optim_run r;
-    oc_setup(&r, dev, steps_case(&f, "adam_wd_amsgrad"), 0);
+    oc_setup(&r, oc_dev, steps_case(&f, "adam_wd_amsgrad"), 0);
     for (int t = 1; t <= 3; t++)
         oc_step(&r, t);
     size_t n;
@@ -211,4 +196,27 @@ Test(optim_errors, bad_state_bytes_change_nothing)
     free(c);
     oc_free(&r);
     ref_free(f);
+}
+
+Test(optim_errors, empty_parameter_steps_without_work)
+{
+    int64_t shape[2] = {0, 4};
+    embcl_tensor_t p = test_tensor_f32(oc_dev, 2, shape, NULL), g = test_tensor_f32(oc_dev, 2, shape, NULL);
+    for (int k = 0; k < EMBCL_OPTIM_COUNT; k++) {
+        if (k == EMBCL_OPTIM_SPARSE_ADAM)
+            continue;
+        embcl_optim_t opt;
+        TEST_OK(embcl_optim_create(oc_dev, (embcl_optim_kind)k, NULL, &opt));
+        TEST_OK(embcl_optim_add_group(opt, NULL, NULL));
+        TEST_OK(embcl_optim_add_param(opt, 0, p, "empty", NULL));
+        embcl_grad gr = {g, NULL};
+        TEST_OK(embcl_optim_step(opt, &gr, 1));
+        int64_t steps;
+        TEST_OK(embcl_optim_param_steps(opt, 0, &steps));
+        cr_assert_eq(steps, 1);
+        embcl_optim_free(opt);
+    }
+    cr_assert_null(embcl_optim_kind_name(EMBCL_OPTIM_COUNT));
+    embcl_tensor_free(p);
+    embcl_tensor_free(g);
 }

@@ -3,37 +3,19 @@
  * update each element on its own, and row-wise Adagrad each row). */
 #include "optim_case.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-static ref_file *ref;
+static void init(void) { oc_suite_init(NULL, "optim/steps.ref"); }
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-    ref = ref_load(ref_path("optim/steps.ref"));
-}
-
-static void teardown(void)
-{
-    ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(optim_freeze, .init = setup, .fini = teardown);
+TestSuite(optim_freeze, .init = init, .fini = oc_suite_fini);
 
 /* Run case `name` 20 steps with rows [r0,r1) and columns [c0,c1) of
  * parameter 0 frozen; check frozen elements against their initial values
  * and zero state, the rest against the reference. */
 static void run_frozen(const char *name, int r0, int r1, int c0, int c1)
 {
-    const ref_case *c = ref_case_get(ref, name);
+    const ref_case *c = ref_case_get(oc_ref, name);
     cr_assert(c != NULL);
     optim_run r;
-    oc_setup(&r, dev, c, 0);
+    oc_setup(&r, oc_dev, c, 0);
     TEST_OK(embcl_optim_freeze_rows(r.opt, 0, 0, r.rows[0], 1)); /* freeze all, then thaw: masks follow */
     TEST_OK(embcl_optim_freeze_rows(r.opt, 0, 0, r.rows[0], 0));
     if (r1 > r0)
@@ -80,9 +62,9 @@ Test(optim_freeze, rowwise_adagrad_rows) { run_frozen("rowwise_l2_dense", 0, 4, 
 
 Test(optim_freeze, frozen_parameter_takes_no_step)
 {
-    const ref_case *c = ref_case_get(ref, "adam_groups");
+    const ref_case *c = ref_case_get(oc_ref, "adam_groups");
     optim_run r;
-    oc_setup(&r, dev, c, 0);
+    oc_setup(&r, oc_dev, c, 0);
     TEST_OK(embcl_optim_freeze(r.opt, 1, 1));
     for (int t = 1; t <= OC_STEPS; t++)
         oc_step(&r, t);
@@ -100,5 +82,45 @@ Test(optim_freeze, frozen_parameter_takes_no_step)
     TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_optim_freeze_rows(r.opt, 0, 3, 13, 1), "rows [3, 13)", "'p0'", "12 rows");
     TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_optim_freeze_cols(r.opt, 0, -1, 2, 1), "columns [-1, 2)");
     TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_optim_freeze(r.opt, 2, 1), "'param' is 2");
+    oc_free(&r);
+}
+
+/* Row-wise Adagrad with frozen columns: the row's mean of squares runs over
+ * the unfrozen columns only (a host loop is the reference; PyTorch has no
+ * such optimizer). */
+Test(optim_freeze, rowwise_adagrad_columns_against_host)
+{
+    const ref_case *c = ref_case_get(oc_ref, "rowwise_l2_dense");
+    optim_run r;
+    oc_setup(&r, oc_dev, c, 0);
+    const int c0 = 2, c1 = 5, rows = r.rows[0], cols = r.cols[0];
+    TEST_OK(embcl_optim_freeze_cols(r.opt, 0, c0, c1, 1));
+    float *w = malloc((size_t)(rows * cols) * sizeof *w), *acc = calloc((size_t)rows, sizeof *acc);
+    oc_init_values(&r, 0, w);
+    const float lr = (float)ref_attr_f(c, "lr"), eps = (float)ref_attr_f(c, "eps"),
+                wd = (float)ref_attr_f(c, "weight_decay");
+    for (int t = 1; t <= OC_STEPS; t++) {
+        oc_step(&r, t);
+        for (int i = 0; i < rows; i++) {
+            float sq = 0.0f;
+            for (int j = 0; j < cols; j++)
+                if (j < c0 || j >= c1) {
+                    float g = oc_uval(r.seed, (uint32_t)t, (uint32_t)(i * cols + j)) + wd * w[i * cols + j];
+                    sq += g * g;
+                }
+            acc[i] += sq / (float)(cols - (c1 - c0));
+            float k = lr / (sqrtf(acc[i]) + eps), cf = 1.0f - k * wd;
+            for (int j = 0; j < cols; j++)
+                if (j < c0 || j >= c1)
+                    w[i * cols + j] = cf * w[i * cols + j] - k * oc_uval(r.seed, (uint32_t)t, (uint32_t)(i * cols + j));
+        }
+    }
+    float *got = oc_download(r.param[0]), st[64];
+    test_assert_close(got, w, (size_t)(rows * cols), 1e-5, 1e-7, "row-wise Adagrad, frozen columns");
+    TEST_OK(embcl_optim_state_download(r.opt, 0, 0, st, (size_t)rows * sizeof(float)));
+    test_assert_close(st, acc, (size_t)rows, 1e-5, 1e-7, "row-wise Adagrad accumulators");
+    free(got);
+    free(w);
+    free(acc);
     oc_free(&r);
 }

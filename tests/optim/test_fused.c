@@ -14,34 +14,14 @@
 #define PAD 3
 #define FUSED_STEPS 4
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
+#define GPU_SHAPED "optim.VW=4,optim.WGS=64,optim_row.WGS=64,optim_row.LANES=8"
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-}
-
-static void teardown(void)
-{
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
+static void init(void) { oc_suite_init(NULL, NULL); }
 /* GPU-shaped tunings: vector width 4, small groups, 8 lanes per row. */
-static void setup_tuned(void)
-{
-    embcl_runtime_options o = embcl_runtime_options_default();
-    o.tuning = "optim.VW=4,optim.WGS=64,optim_row.WGS=64,optim_row.LANES=8";
-    rt = test_runtime_with(&o);
-    dev = test_device(rt);
-}
+static void init_tuned(void) { oc_suite_init(GPU_SHAPED, NULL); }
 
-TestSuite(optim_fused, .init = setup, .fini = teardown);
-TestSuite(optim_fused_tuned, .init = setup_tuned, .fini = teardown);
+TestSuite(optim_fused, .init = init, .fini = oc_suite_fini);
+TestSuite(optim_fused_tuned, .init = init_tuned, .fini = oc_suite_fini);
 
 typedef struct side {
     embcl_tensor_t table;
@@ -52,8 +32,8 @@ static side make_side(embcl_optim_kind kind, const embcl_optim_hparams *h, const
 {
     side s;
     int64_t shape[2] = {V, D};
-    s.table = test_tensor_f32(dev, 2, shape, init);
-    TEST_OK(embcl_optim_create(dev, kind, h, &s.opt));
+    s.table = test_tensor_f32(oc_dev, 2, shape, init);
+    TEST_OK(embcl_optim_create(oc_dev, kind, h, &s.opt));
     TEST_OK(embcl_optim_add_group(s.opt, NULL, NULL));
     TEST_OK(embcl_optim_add_param(s.opt, 0, s.table, "emb.weight", NULL));
     return s;
@@ -80,7 +60,7 @@ static void compare(embcl_optim_kind kind, const embcl_optim_hparams *h, int bag
         init[i] = oc_uval(79, 0, (uint32_t)i);
     side fused = make_side(kind, h, init), plain = make_side(kind, h, init);
     embcl_rowsparse_t sg;
-    TEST_OK(embcl_rowsparse_create(dev, V, D, N, &sg));
+    TEST_OK(embcl_rowsparse_create(oc_dev, V, D, N, &sg));
     for (int t = 1; t <= FUSED_STEPS; t++) {
         int64_t idx[N];
         int32_t bag[N];
@@ -88,12 +68,12 @@ static void compare(embcl_optim_kind kind, const embcl_optim_hparams *h, int bag
         step_inputs(t, bags, idx, bag, scale, rows);
         /* fused */
         int64_t ishape[1] = {N}, rshape[2] = {bags ? BAGS : N, D};
-        embcl_tensor_t ti, tb, ts, tr = test_tensor_f32(dev, 2, rshape, rows);
-        TEST_OK(embcl_tensor_create(dev, EMBCL_I64, 1, ishape, &ti));
+        embcl_tensor_t ti, tb, ts, tr = test_tensor_f32(oc_dev, 2, rshape, rows);
+        TEST_OK(embcl_tensor_create(oc_dev, EMBCL_I64, 1, ishape, &ti));
         TEST_OK(embcl_tensor_upload(ti, idx, sizeof idx));
-        TEST_OK(embcl_tensor_create(dev, EMBCL_I32, 1, ishape, &tb));
+        TEST_OK(embcl_tensor_create(oc_dev, EMBCL_I32, 1, ishape, &tb));
         TEST_OK(embcl_tensor_upload(tb, bag, sizeof bag));
-        ts = test_tensor_f32(dev, 1, ishape, scale);
+        ts = test_tensor_f32(oc_dev, 1, ishape, scale);
         embcl_segments seg;
         TEST_OK(embcl_segments_build(ti, V, skip, "test", "indices", &seg));
         embcl_fused_grad fg = {&seg, tr, bags ? tb : NULL, bags ? ts : NULL};
@@ -182,8 +162,8 @@ Test(optim_fused, refused_like_the_unfused_step)
     float init[V * D] = {0};
     side s = make_side(EMBCL_OPTIM_ADAM, NULL, init);
     int64_t ishape[1] = {4}, rshape[2] = {4, D}, idx[4] = {1, 2, 2, 5};
-    embcl_tensor_t ti, tr = test_tensor_f32(dev, 2, rshape, NULL);
-    TEST_OK(embcl_tensor_create(dev, EMBCL_I64, 1, ishape, &ti));
+    embcl_tensor_t ti, tr = test_tensor_f32(oc_dev, 2, rshape, NULL);
+    TEST_OK(embcl_tensor_create(oc_dev, EMBCL_I64, 1, ishape, &ti));
     TEST_OK(embcl_tensor_upload(ti, idx, sizeof idx));
     embcl_segments seg;
     TEST_OK(embcl_segments_build(ti, V, -1, "test", "indices", &seg));

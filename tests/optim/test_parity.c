@@ -4,29 +4,11 @@
  * few ulps a step; 20 steps stay well inside). */
 #include "optim_case.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-static ref_file *ref;
+static void init(void) { oc_suite_init(NULL, "optim/steps.ref"); }
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-    ref = ref_load(ref_path("optim/steps.ref"));
-}
+TestSuite(optim_parity, .init = init, .fini = oc_suite_fini);
 
-static void teardown(void)
-{
-    ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(optim_parity, .init = setup, .fini = teardown);
-
-static void run(const char *name, int as_view) { oc_run(dev, ref, name, as_view); }
+static void run(const char *name, int as_view) { oc_run(oc_dev, oc_ref, name, as_view); }
 
 Test(optim_parity, sgd_plain) { run("sgd_plain", 0); }
 Test(optim_parity, sgd_momentum_dampening_weight_decay) { run("sgd_momentum", 0); }

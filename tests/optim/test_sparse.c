@@ -6,36 +6,18 @@
 
 #include "clip_case.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-static ref_file *ref;
+static void init(void) { oc_suite_init(NULL, "optim/steps.ref"); }
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-    ref = ref_load(ref_path("optim/steps.ref"));
-}
-
-static void teardown(void)
-{
-    ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(optim_sparse, .init = setup, .fini = teardown);
+TestSuite(optim_sparse, .init = init, .fini = oc_suite_fini);
 
 static void sparse_setup(optim_run *r, const char *name, int as_view)
 {
-    const ref_case *c = ref_case_get(ref, name);
+    const ref_case *c = ref_case_get(oc_ref, name);
     cr_assert(c != NULL, "no case %s in steps.ref", name);
-    oc_setup(r, dev, c, as_view);
+    oc_setup(r, oc_dev, c, as_view);
 }
 
-static void run(const char *name, int as_view) { oc_run(dev, ref, name, as_view); }
+static void run(const char *name, int as_view) { oc_run(oc_dev, oc_ref, name, as_view); }
 
 Test(optim_sparse, sgd_plain_with_an_empty_step) { run("sgd_sparse", 0); }
 Test(optim_sparse, adagrad) { run("adagrad_sparse", 0); }
@@ -70,7 +52,7 @@ static void refuses(const char *name, embcl_optim_kind kind, embcl_optim_hparams
     for (int t = 1; t <= 3; t++)
         oc_step(&r, t);
     embcl_optim_t other;
-    TEST_OK(embcl_optim_create(dev, kind, h, &other));
+    TEST_OK(embcl_optim_create(oc_dev, kind, h, &other));
     TEST_OK(embcl_optim_add_group(other, NULL, NULL));
     TEST_OK(embcl_optim_add_param(other, 0, r.param[0], "emb.weight", NULL));
     embcl_grad g;
@@ -109,7 +91,7 @@ Test(optim_sparse, shape_of_sparse_gradient_is_checked)
     optim_run r;
     sparse_setup(&r, "sparse_adam", 0);
     embcl_rowsparse_t wrong;
-    TEST_OK(embcl_rowsparse_create(dev, 12, 9, 4, &wrong));
+    TEST_OK(embcl_rowsparse_create(oc_dev, 12, 9, 4, &wrong));
     embcl_grad g = {NULL, wrong};
     TEST_FAILS(EMBCL_ERR_SHAPE, embcl_optim_step(r.opt, &g, 1), "[12, 9] gradient", "'p0' is 12 x 8");
     embcl_rowsparse_free(wrong);
@@ -126,7 +108,7 @@ Test(optim_sparse, clip_mixes_dense_and_row_sparse)
         for (int k = 0; k < 2; k++) {
             float *host = clip_dense_values(c, k);
             int64_t shape[2] = {clip_shapes[k][0], clip_shapes[k][1]};
-            t[k] = test_tensor_f32(dev, 2, shape, host);
+            t[k] = test_tensor_f32(oc_dev, 2, shape, host);
             free(host);
             g[k].dense = t[k];
             g[k].sparse = NULL;
@@ -135,7 +117,7 @@ Test(optim_sparse, clip_mixes_dense_and_row_sparse)
         float vals[OC_SPARSE_PICKS * 8];
         clip_sparse_picks(c, ids, vals);
         embcl_rowsparse_t s;
-        TEST_OK(embcl_rowsparse_create(dev, 12, 8, OC_SPARSE_PICKS, &s));
+        TEST_OK(embcl_rowsparse_create(oc_dev, 12, 8, OC_SPARSE_PICKS, &s));
         TEST_OK(embcl_rowsparse_set(s, OC_SPARSE_PICKS, ids, vals));
         g[2].dense = NULL;
         g[2].sparse = s;
@@ -146,7 +128,7 @@ Test(optim_sparse, clip_mixes_dense_and_row_sparse)
         for (int k = 0; k < 2; k++)
             clip_check(c, k, t[k]);
         int64_t shape[2] = {12, 8};
-        embcl_tensor_t dense = test_tensor_f32(dev, 2, shape, NULL);
+        embcl_tensor_t dense = test_tensor_f32(oc_dev, 2, shape, NULL);
         TEST_OK(embcl_rowsparse_to_dense(s, dense, 0));
         clip_check(c, 2, dense);
         embcl_tensor_free(dense);

@@ -3,27 +3,9 @@
  * one that never stopped (and on PyTorch's trajectory). */
 #include "optim_case.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-static ref_file *ref;
+static void init(void) { oc_suite_init(NULL, "optim/steps.ref"); }
 
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-    ref = ref_load(ref_path("optim/steps.ref"));
-}
-
-static void teardown(void)
-{
-    ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(optim_state, .init = setup, .fini = teardown);
+TestSuite(optim_state, .init = init, .fini = oc_suite_fini);
 
 static unsigned char *save(embcl_optim_t opt, size_t *n)
 {
@@ -37,11 +19,11 @@ static unsigned char *save(embcl_optim_t opt, size_t *n)
 
 static void resume(const char *name, int via_file)
 {
-    const ref_case *c = ref_case_get(ref, name);
+    const ref_case *c = ref_case_get(oc_ref, name);
     cr_assert(c != NULL);
     optim_run a, b;
-    oc_setup(&a, dev, c, 0);
-    oc_setup(&b, dev, c, 0);
+    oc_setup(&a, oc_dev, c, 0);
+    oc_setup(&b, oc_dev, c, 0);
     for (int t = 1; t <= 10; t++) {
         oc_step(&a, t);
         oc_step(&b, t);
@@ -52,7 +34,7 @@ static void resume(const char *name, int via_file)
     embcl_optim_free(b.opt);
     embcl_optim_hparams h0 = oc_hparams(c, b.kind, 0);
     h0.lr = 123.0; /* the loaded state brings the groups' hyper-parameters back */
-    TEST_OK(embcl_optim_create(dev, b.kind, &h0, &b.opt));
+    TEST_OK(embcl_optim_create(oc_dev, b.kind, &h0, &b.opt));
     int groups = b.n == 2 ? 2 : 1;
     for (int g = 0; g < groups; g++)
         TEST_OK(embcl_optim_add_group(b.opt, NULL, NULL));
@@ -99,17 +81,17 @@ Test(optim_state, rowwise_adagrad_resumes_bit_identical) { resume("rowwise_l2_de
 
 Test(optim_state, shapes_must_match)
 {
-    const ref_case *c = ref_case_get(ref, "adam_default");
+    const ref_case *c = ref_case_get(oc_ref, "adam_default");
     optim_run a;
-    oc_setup(&a, dev, c, 0);
+    oc_setup(&a, oc_dev, c, 0);
     oc_step(&a, 1);
     size_t n;
     unsigned char *bytes = save(a.opt, &n);
     embcl_optim_t other;
-    TEST_OK(embcl_optim_create(dev, EMBCL_OPTIM_ADAM, NULL, &other));
+    TEST_OK(embcl_optim_create(oc_dev, EMBCL_OPTIM_ADAM, NULL, &other));
     TEST_OK(embcl_optim_add_group(other, NULL, NULL));
     int64_t shape[2] = {12, 9};
-    embcl_tensor_t p = test_tensor_f32(dev, 2, shape, NULL);
+    embcl_tensor_t p = test_tensor_f32(oc_dev, 2, shape, NULL);
     TEST_OK(embcl_optim_add_param(other, 0, p, "wide", NULL));
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_optim_state_load(other, bytes, n), "parameter 0 is 12 x 8",
                "'wide' is 12 x 9");

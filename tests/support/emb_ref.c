@@ -6,6 +6,20 @@
 #include "emb_ref.h"
 #include "test_util.h"
 
+void emb_suite_open(embcl_runtime_t *rt, embcl_device_t *dev)
+{
+    *rt = test_runtime();
+    *dev = test_device(*rt);
+}
+
+void emb_suite_close(embcl_runtime_t rt, embcl_device_t dev)
+{
+    embcl_pool_stats st;
+    TEST_OK(embcl_device_pool_stats(dev, &st));
+    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    embcl_runtime_free(rt);
+}
+
 embcl_tensor_t emb_upload(embcl_device_t dev, const ref_tensor *t)
 {
     cr_assert_not_null(t, "reference tensor missing");

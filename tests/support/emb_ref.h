@@ -8,6 +8,11 @@
 
 #include "ref.h"
 
+/* A runtime on the test device and its first device (suite .init). */
+void emb_suite_open(embcl_runtime_t *rt, embcl_device_t *dev);
+/* Fails the test if tensors are still held on dev, then frees rt (.fini). */
+void emb_suite_close(embcl_runtime_t rt, embcl_device_t dev);
+
 /* A device tensor with t's dtype, shape and values. */
 embcl_tensor_t emb_upload(embcl_device_t dev, const ref_tensor *t);
 /* A [rows, cols] f32 tensor of zeros. */
