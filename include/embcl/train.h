@@ -46,7 +46,9 @@ typedef struct embcl_train_config {
     int64_t batch;         /* LM batch columns; default 32 */
     int64_t bptt;          /* LM window; default 20 */
     int64_t cls_batch;     /* sentences per classifier step; default 32 */
-    int64_t bag_len;       /* tokens per bag (longer sentences are cut); default 16 */
+    int64_t bag_len;       /* tokens per bag (longer sentences are cut); default 0: the 90th
+                            * percentile of the training sentences' lengths, so bags
+                            * are not mostly padding */
     double lr;             /* dense optimizer; default 5e-3 */
     embcl_optim_kind optimizer;        /* dense: default Adam */
     double table_lr;                   /* default 0.3 */

@@ -38,7 +38,7 @@ static size_t table(train_args *a, opt *o)
         {"batch", "N", "LM batch (stream columns)", O_I64, &c->batch},
         {"bptt", "N", "LM window length", O_I64, &c->bptt},
         {"cls-batch", "N", "sentences per classifier step", O_I64, &c->cls_batch},
-        {"bag-len", "N", "tokens per bag (longer sentences are cut)", O_I64, &c->bag_len},
+        {"bag-len", "N", "tokens per bag, longer sentences cut (0: 90th percentile of lengths)", O_I64, &c->bag_len},
         {"lr", "X", "learning rate of the dense parameters", O_DBL, &c->lr},
         {"optimizer", "NAME", "dense parameters: sgd, adam, adamw, adagrad", O_OPTIM, &c->optimizer},
         {"table-lr", "X", "learning rate of the embedding table", O_DBL, &c->table_lr},

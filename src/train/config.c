@@ -22,7 +22,7 @@ embcl_train_config embcl_train_config_default(void)
     c.batch = 32;
     c.bptt = 20;
     c.cls_batch = 32;
-    c.bag_len = 16;
+    c.bag_len = 0; /* from the corpus */
     c.lr = 5e-3;
     c.optimizer = EMBCL_OPTIM_ADAM;
     c.table_lr = 0.3;
@@ -46,13 +46,15 @@ embcl_status embcl_train_config_check(const embcl_train_config *c)
     POS(batch, "batch");
     POS(bptt, "bptt");
     POS(cls_batch, "cls-batch");
-    POS(bag_len, "bag-len");
     POS(lr, "lr");
     POS(table_lr, "table-lr");
 #undef POS
     if (c->hidden < 0)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "--hidden is %lld; it must be >= 0 (0: the same as --dim)",
                            (long long)c->hidden);
+    if (c->bag_len < 0)
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "--bag-len is %lld; it must be >= 0 (0: from the corpus)",
+                           (long long)c->bag_len);
     if (c->bag_extra < 0)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "--bag-extra is %lld; it must be >= 0", (long long)c->bag_extra);
     if (c->epochs < 0 || c->max_steps < 0 || (c->epochs == 0 && c->max_steps == 0))

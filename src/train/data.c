@@ -37,6 +37,28 @@ static embcl_status make_stream(struct embcl_trainer *tr, int64_t first, int64_t
     return EMBCL_OK;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Bags as long as 90 % of the training sentences: longer ones are cut,
+ * shorter ones padded, and padding stays a minority of the lookups. */
+static embcl_status auto_bag_len(struct embcl_trainer *tr)
+{
+    int64_t n = tr->n_train_sent, *len = embcl_malloc((size_t)n * sizeof *len, FN);
+    if (!len)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    for (int64_t i = 0; i < n; i++)
+        len[i] = tr->offsets[i + 1] - tr->offsets[i];
+    qsort(len, (size_t)n, sizeof *len, by_value);
+    int64_t L = len[(n - 1) * 9 / 10];
+    free(len);
+    tr->cfg.bag_len = L < 1 ? 1 : L;
+    return EMBCL_OK;
+}
+
 embcl_status train_data_init(struct embcl_trainer *tr, embcl_corpus_t corpus)
 {
     const embcl_train_config *c = &tr->cfg;
@@ -60,6 +82,8 @@ embcl_status train_data_init(struct embcl_trainer *tr, embcl_corpus_t corpus)
                            "the corpus has %lld sentences; at least 2 are needed (one to train on, one held out "
                            "at --valid-pct %d)",
                            (long long)cv.n_sentences, c->valid_pct);
+    if (tr->cfg.bag_len == 0)
+        EMBCL_TRY(auto_bag_len(tr));
     EMBCL_TRY(make_stream(tr, 0, tr->n_train_sent, &tr->train_stream, &tr->n_train_stream));
     EMBCL_TRY(make_stream(tr, tr->n_train_sent, cv.n_sentences, &tr->valid_stream, &tr->n_valid_stream));
     tr->ncol = tr->n_train_stream / c->batch;
