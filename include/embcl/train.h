@@ -133,6 +133,13 @@ EMBCL_API embcl_status embcl_trainer_load(embcl_trainer_t tr, const char *path);
 /* The config stored in a checkpoint's "config" metadata. */
 EMBCL_API embcl_status embcl_train_config_parse(const char *json, embcl_train_config *cfg);
 
+/* The trained word vectors of a checkpoint, without a device: the shared
+ * columns of "embedding.weight" (all columns with all_columns) as rows
+ * [V, *dim] f32 (free with embcl_io_free) and its vocabulary (free with
+ * embcl_vocab_free), "<eos>" included. */
+EMBCL_API embcl_status embcl_checkpoint_table(const char *path, int all_columns, float **rows, int64_t *V,
+                                              int64_t *dim, embcl_vocab_t *vocab);
+
 /* ---- Evaluating embeddings (host code) -------------------------------- */
 
 /* The k rows of rows [V, dim] most cosine-similar to query [dim], skipping

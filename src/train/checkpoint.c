@@ -253,3 +253,51 @@ embcl_status embcl_trainer_load(embcl_trainer_t tr, const char *path)
     embcl_safetensors_close(st);
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
+
+embcl_status embcl_checkpoint_table(const char *path, int all_columns, float **rows, int64_t *V, int64_t *dim,
+                                    embcl_vocab_t *vocab)
+{
+    static const char *fn = "embcl_checkpoint_table";
+    EMBCL_CHECK_ARG(path && rows && V && dim && vocab, fn, "arguments must not be NULL");
+    *rows = NULL;
+    *vocab = NULL;
+    embcl_safetensors_t st;
+    EMBCL_TRY(embcl_safetensors_open(path, &st));
+    const char *cfg_s = embcl_safetensors_meta(st, "config"), *voc = embcl_safetensors_meta(st, "vocab");
+    embcl_train_config cfg;
+    embcl_st_info info;
+    embcl_status s = EMBCL_OK;
+    if (!cfg_s || !voc)
+        s = embcl_error(EMBCL_ERR_FORMAT, fn, "%s: no 'config' or 'vocab' metadata: not an embcl checkpoint", path);
+    if (s == EMBCL_OK)
+        s = embcl_train_config_parse(cfg_s, &cfg);
+    if (s == EMBCL_OK)
+        s = embcl_safetensors_find(st, "embedding.weight", &info);
+    if (s == EMBCL_OK && (info.dtype != EMBCL_F32 || info.ndim != 2 || info.shape[1] < cfg.dim))
+        s = embcl_error(EMBCL_ERR_FORMAT, fn, "%s: 'embedding.weight' is not a [V, >= %lld] F32 matrix", path,
+                        (long long)cfg.dim);
+    if (s == EMBCL_OK)
+        s = embcl_vocab_parse(voc, strlen(voc), path, vocab);
+    if (s == EMBCL_OK && embcl_vocab_size(*vocab) != info.shape[0])
+        s = embcl_error(EMBCL_ERR_FORMAT, fn, "%s: the vocabulary has %lld words but the table %lld rows", path,
+                        (long long)embcl_vocab_size(*vocab), (long long)info.shape[0]);
+    if (s == EMBCL_OK) {
+        const int64_t R = info.shape[0], W = info.shape[1], D = all_columns ? W : cfg.dim;
+        *rows = embcl_malloc((size_t)(R * D) * sizeof(float) + 1, fn);
+        if (!*rows)
+            s = EMBCL_ERR_OUT_OF_MEMORY;
+        for (int64_t r = 0; r < R && s == EMBCL_OK; r++) /* the file's data may be unaligned */
+            memcpy(*rows + r * D, (const char *)info.data + (size_t)(r * W) * sizeof(float),
+                   (size_t)D * sizeof(float));
+        *V = R;
+        *dim = D;
+    }
+    embcl_safetensors_close(st);
+    if (s != EMBCL_OK) {
+        free(*rows);
+        *rows = NULL;
+        embcl_vocab_free(*vocab);
+        *vocab = NULL;
+    }
+    return s;
+}

@@ -115,6 +115,33 @@ Test(train_user, corpus_labels_and_frozen_glove_with_a_loss_log)
         lines++;
     fclose(f);
     cr_assert_eq(lines, steps, "%d CSV lines for %d steps", lines, steps);
+
+    /* The table out again: GloVe text that reads back as the same floats,
+     * and a neighbours query against the checkpoint. */
+    snprintf(cmd, sizeof cmd, EMBCL_TOOL_PATH " export %s/ck.st %s/out.txt --format glove", dir, dir);
+    cr_assert_eq(cli_run(cmd, &out), 0, "%s", out);
+    free(out);
+    embcl_vocab_t v;
+    float *m;
+    snprintf(cmd, sizeof cmd, "%s/corpus.txt", dir);
+    embcl_corpus_t c;
+    TEST_OK(embcl_corpus_load(cmd, NULL, 1, &v, &c));
+    embcl_corpus_free(c);
+    snprintf(cmd, sizeof cmd, "%s/out.txt", dir);
+    TEST_OK(embcl_pretrained_load(cmd, v, NULL, &m, NULL));
+    int64_t cat = embcl_vocab_find(v, "cat", 3);
+    for (int d = 0; d < 8; d++)
+        cr_assert_eq(m[cat * 8 + d], glove_value(0, d), "exported 'cat' column %d: %g", d, m[cat * 8 + d]);
+    embcl_io_free(m);
+    embcl_vocab_free(v);
+    snprintf(cmd, sizeof cmd, EMBCL_TOOL_PATH " neighbours %s/ck.st cat -k 3", dir);
+    cr_assert_eq(cli_run(cmd, &out), 0, "%s", out);
+    cr_assert(strncmp(out, "cat: ", 5) == 0 && strstr(out, "("), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, EMBCL_TOOL_PATH " neighbours %s/ck.st zebra", dir);
+    cr_assert_eq(cli_run(cmd, &out), 1, "%s", out);
+    cr_assert(strstr(out, "'zebra' is not in the checkpoint's vocabulary"), "%s", out);
+    free(out);
     free(dir);
 }
 
