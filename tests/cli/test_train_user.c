@@ -201,6 +201,10 @@ Test(train_user, bad_input_gets_a_clear_message)
              dir, dir, dir, dir);
     expect_failure(cmd, 1, (const char *[]){"short.txt", "600", "5"}, 3);
 
+    snprintf(cmd, sizeof cmd, EMBCL_TOOL_PATH USER " --corpus %s/corpus.txt --steps 2 --save %s/no/such/dir/ck.st",
+             dir, dir);
+    expect_failure(cmd, 1, (const char *[]){"--save", "no/such/dir/ck.st"}, 2);
+
     snprintf(cmd, sizeof cmd, EMBCL_TOOL_PATH " train --resume %s/glove.txt", dir);
     expect_failure(cmd, 1, (const char *[]){"glove.txt"}, 1);
 
