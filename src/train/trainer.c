@@ -89,12 +89,12 @@ int64_t embcl_trainer_steps_done(embcl_trainer_t tr)
     return tr ? tr->step : 0;
 }
 
-static embcl_status set_inputs(embcl_trainer_t tr)
+static embcl_status set_inputs(embcl_trainer_t tr, int bags)
 {
     const size_t n = (size_t)(tr->cfg.batch * tr->cfg.bptt) * sizeof(int64_t);
     EMBCL_TRY(embcl_graph_set_input(tr->g, tr->v_tok, tr->host_tok, n));
     EMBCL_TRY(embcl_graph_set_input(tr->g, tr->v_tgt, tr->host_tgt, n));
-    if (tr->n_classes > 0) {
+    if (tr->n_classes > 0 && bags) {
         EMBCL_TRY(embcl_graph_set_input(tr->g, tr->v_bags, tr->host_bags,
                                         (size_t)(tr->cfg.cls_batch * tr->cfg.bag_len) * sizeof(int64_t)));
         EMBCL_TRY(embcl_graph_set_input(tr->g, tr->v_labels, tr->host_labels,
@@ -172,7 +172,7 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     train_lm_window(tr, tr->train_stream, tr->ncol, w, tr->host_tok, tr->host_tgt);
     if (tr->n_classes > 0)
         EMBCL_TRY(train_cls_batch(tr, tr->step));
-    EMBCL_TRY(set_inputs(tr));
+    EMBCL_TRY(set_inputs(tr, 1));
     EMBCL_TRY(embcl_graph_step(tr->g));
     embcl_grad grads[TRAIN_MAX_PARAMS];
     memset(grads, 0, sizeof grads);
@@ -220,12 +220,16 @@ embcl_status embcl_trainer_evaluate(embcl_trainer_t tr, embcl_eval_result *out)
     for (int64_t i = 0; i < n_runs && s == EMBCL_OK; i++) {
         train_lm_window(tr, tr->valid_stream, ncol, i < n_win ? i : 0, tr->host_tok, tr->host_tgt);
         size_t n_sent = 0;
-        if (i < n_bat)
+        if (i < n_bat) {
             for (int64_t b = 0; b < CB && i * CB + b < tr->n_valid_sent; b++)
                 sent[n_sent++] = tr->n_train_sent + i * CB + b;
-        if (tr->n_classes > 0)
-            train_fill_bags(tr, sent, n_sent, tr->host_bags, tr->host_labels);
-        s = set_inputs(tr);
+            /* A short last batch is filled with repeats (not scored), not
+             * empty bags: the graph's padding diagnostic sees these inputs. */
+            for (int64_t b = (int64_t)n_sent; b < CB; b++)
+                sent[b] = sent[b % (int64_t)n_sent];
+            train_fill_bags(tr, sent, (size_t)CB, tr->host_bags, tr->host_labels);
+        }
+        s = set_inputs(tr, i < n_bat);
         if (s == EMBCL_OK)
             s = embcl_graph_forward(tr->g);
         if (s == EMBCL_OK && i < n_win) {
