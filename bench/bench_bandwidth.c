@@ -86,9 +86,7 @@ int main(int argc, char **argv)
     char defs[64];
     snprintf(defs, sizeof defs, "-DVW=%lld", vw);
     cl_ulong nv = n / (size_t)vw;
-    size_t gws = (size_t)info.compute_units * (size_t)wgs * 64;
-    if (gws > nv)
-        gws = embcl_round_up(nv, (size_t)wgs);
+    size_t gws = embcl_round_up(nv, (size_t)wgs);
 
     host_case h = {malloc(n * 4), malloc(n * 4), malloc(n * 4), n, 0};
     for (size_t i = 0; i < n; i++) {

@@ -82,10 +82,12 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
     }
 }
 
-/* NV accumulators of type T over columns [c, c + NV * width) of one bag.
+/* NV accumulators of type T over columns [c, c + NR * width) of one bag
+ * (NR <= NV: the last block of a row may be short; the guards are uniform
+ * branches, and the fixed NV keeps the accumulators in registers).
  * Max keeps the first position that holds each column's maximum: a later
  * value replaces it only if strictly greater. */
-#define POOL_COLS(T, IT, NV, LOAD, STORE, ISTORE)                                                     \
+#define POOL_COLS(T, IT, NV, NR, LOAD, STORE, ISTORE)                                                 \
     {                                                                                                \
         T acc[NV];                                                                                   \
         IT pos[NV];                                                                                  \
@@ -101,24 +103,29 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
             __global const float *row = w + (ulong)r * ld + c;                                       \
             if (mode == MODE_MAX) {                                                                  \
                 for (int k = 0; k < NV; k++) {                                                       \
-                    T v = LOAD(k, row);                                                              \
-                    IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                           \
-                    acc[k] = select(acc[k], v, m);                                                   \
-                    pos[k] = select(pos[k], (IT)((int)p), m);                                        \
+                    if (k < NR) {                                                                    \
+                        T v = LOAD(k, row);                                                          \
+                        IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                       \
+                        acc[k] = select(acc[k], v, m);                                               \
+                        pos[k] = select(pos[k], (IT)((int)p), m);                                    \
+                    }                                                                                \
                 }                                                                                    \
             } else {                                                                                 \
                 float sw = psw ? psw[p] : 1.0f;                                                      \
                 for (int k = 0; k < NV; k++)                                                         \
-                    acc[k] += sw * LOAD(k, row);                                                     \
+                    if (k < NR)                                                                      \
+                        acc[k] += sw * LOAD(k, row);                                                 \
             }                                                                                        \
             cnt++;                                                                                   \
         }                                                                                            \
         float scale = (mode == MODE_MEAN && cnt > 1) ? 1.0f / (float)cnt : 1.0f;                     \
         for (int k = 0; k < NV; k++)                                                                 \
-            STORE(acc[k] * scale, k, out + c);                                                       \
+            if (k < NR)                                                                              \
+                STORE(acc[k] * scale, k, out + c);                                                   \
         if (mode == MODE_MAX)                                                                        \
             for (int k = 0; k < NV; k++)                                                             \
-                ISTORE(pos[k], k, mpos + c);                                                         \
+                if (k < NR)                                                                          \
+                    ISTORE(pos[k], k, mpos + c);                                                     \
     }
 
 /* Load one float per 64-byte line of rows idx[s .. e) and drop it: on CPUs
@@ -144,18 +151,14 @@ static void pool_bag(__global const float *w, ulong ld, ulong D, __global const 
                      __global int *mpos, uint lane)
 {
     touch_rows(w, ld, D, idx, ts, te);
-    ulong c = (ulong)lane * BS;
-    for (; c + BS <= D; c += LANES * BS)
-        POOL_COLS(VT, IVT, CH, VLOAD, VSTORE, IVSTORE)
-    ulong t = D / BS * BS;
-#if CH > 1
-    for (c = t + (ulong)lane * VW; c + VW <= D; c += LANES * VW)
-        POOL_COLS(VT, IVT, 1, VLOAD, VSTORE, IVSTORE)
-    t += (D - t) / VW * VW;
-#endif
+    ulong dv = D / VW * VW;
+    for (ulong c = (ulong)lane * BS; c < dv; c += LANES * BS) {
+        int nr = (int)min((ulong)CH, (dv - c) / VW);
+        POOL_COLS(VT, IVT, CH, nr, VLOAD, VSTORE, IVSTORE)
+    }
 #if VW > 1
-    for (c = t + lane; c < D; c += LANES)
-        POOL_COLS(float, int, 1, SLOAD, SSTORE, SSTORE)
+    for (ulong c = dv + lane; c < D; c += LANES)
+        POOL_COLS(float, int, 1, 1, SLOAD, SSTORE, SSTORE)
 #endif
 }
 
@@ -283,7 +286,7 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
  * perm, of pos_scale[p] * g[bag(p)] over the segment's positions p, scaled
  * by 1/length with freq scaling. dense: dst row uniq[s] += sum; else dst row
  * s = sum. Global (LANES, nnz rounded up). */
-#define SEG_COLS(T, NV, LOAD, STORE, MASK)                                                          \
+#define SEG_COLS(T, NV, NR, LOAD, STORE, MASK)                                                      \
     {                                                                                                \
         T acc[NV];                                                                                   \
         for (int k = 0; k < NV; k++)                                                                 \
@@ -294,13 +297,16 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
             float f = pos_scale[p];                                                                  \
             __global const float *gr = g + b * g_ld + c;                                             \
             for (int k = 0; k < NV; k++)                                                             \
-                acc[k] += MASK(f * LOAD(k, gr), k);                                                  \
+                if (k < NR)                                                                          \
+                    acc[k] += MASK(f * LOAD(k, gr), k);                                              \
         }                                                                                            \
         for (int k = 0; k < NV; k++) {                                                               \
-            T v = acc[k] * fs;                                                                       \
-            if (dense)                                                                               \
-                v += LOAD(k, dr + c);                                                                \
-            STORE(v, k, dr + c);                                                                     \
+            if (k < NR) {                                                                            \
+                T v = acc[k] * fs;                                                                   \
+                if (dense)                                                                           \
+                    v += LOAD(k, dr + c);                                                            \
+                STORE(v, k, dr + c);                                                                 \
+            }                                                                                        \
         }                                                                                            \
     }
 #define VMASK(x, k) (mr ? select((VT)(0.0f), (x), IVLOAD(k, mr + b * mpos_ld + c) == (IVT)p) : (x))
@@ -321,18 +327,14 @@ __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong
     __global const int *mr = mpos ? mpos + mpos_off : mpos;
     __global float *dr = dw + dw_off + (dense ? (ulong)uniq[sg] : sg) * dw_ld;
     uint lane = get_global_id(0);
-    ulong c = (ulong)lane * BS;
-    for (; c + BS <= D; c += LANES * BS)
-        SEG_COLS(VT, CH, VLOAD, VSTORE, VMASK)
-    ulong t = D / BS * BS;
-#if CH > 1
-    for (c = t + (ulong)lane * VW; c + VW <= D; c += LANES * VW)
-        SEG_COLS(VT, 1, VLOAD, VSTORE, VMASK)
-    t += (D - t) / VW * VW;
-#endif
+    ulong dv = D / VW * VW;
+    for (ulong c = (ulong)lane * BS; c < dv; c += LANES * BS) {
+        int nr = (int)min((ulong)CH, (dv - c) / VW);
+        SEG_COLS(VT, CH, nr, VLOAD, VSTORE, VMASK)
+    }
 #if VW > 1
-    for (c = t + lane; c < D; c += LANES)
-        SEG_COLS(float, 1, SLOAD, SSTORE, SMASK)
+    for (ulong c = dv + lane; c < D; c += LANES)
+        SEG_COLS(float, 1, 1, SLOAD, SSTORE, SMASK)
 #endif
 }
 

@@ -3,8 +3,8 @@
  * Tunables: VW (floats per work-item per step: 1, 2, 4, 8, 16).
  * copy:  y[i] = x[i]
  * triad: a[i] = b[i] + s * c[i]
- * Both take n in units of VW-vectors; each work-item strides over the array
- * so any global size works. */
+ * Both take n in units of VW-vectors, one vector per work-item: PoCL runs
+ * grid-stride loops many times slower than straight-line work-items. */
 #include "common.h"
 
 #ifndef VW
@@ -22,13 +22,15 @@
 
 __kernel void copy(__global float *restrict y, __global const float *restrict x, ulong n)
 {
-    for (size_t i = get_global_id(0); i < n; i += get_global_size(0))
+    size_t i = get_global_id(0);
+    if (i < n)
         VSTORE(VLOAD(i, x), i, y);
 }
 
 __kernel void triad(__global float *restrict a, __global const float *restrict b,
                     __global const float *restrict c, float s, ulong n)
 {
-    for (size_t i = get_global_id(0); i < n; i += get_global_size(0))
+    size_t i = get_global_id(0);
+    if (i < n)
         VSTORE(VLOAD(i, b) + s * VLOAD(i, c), i, a);
 }

@@ -13,6 +13,7 @@
  *   renorm         the first position naming each row scales that row in place
  *   init_normal    table := N(0, 1) samples from normal.h (same bits everywhere)
  *   zero_rows      rows listed in `rows` := 0
+ *   zero_ids       rows of a row-sparse gradient whose id is listed := 0
  */
 #include "common.h"
 #include "normal.h"
@@ -102,5 +103,29 @@ __kernel void zero_rows(__global const long *rows, ulong n, __global float *w, u
         __global float *row = w + w_off + (ulong)rows[p] * ld;
         for (ulong c = 0; c < D; c++)
             row[c] = 0.0f;
+    }
+}
+
+/* ids[0 .. nnz) ascending (a row-sparse gradient): value row i := 0 where
+ * ids[i] is one of rows[0 .. n). Binary search per listed row. */
+__kernel void zero_ids(__global const long *rows, ulong n, __global const long *ids, ulong ids_off, ulong nnz,
+                       __global float *vals, ulong v_off, ulong ld, ulong D)
+{
+    FOR_EACH(p, n)
+    {
+        long want = rows[p];
+        ulong lo = 0, hi = nnz;
+        while (lo < hi) {
+            ulong mid = (lo + hi) / 2;
+            if (ids[ids_off + mid] < want)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < nnz && ids[ids_off + lo] == want) {
+            __global float *row = vals + v_off + lo * ld;
+            for (ulong c = 0; c < D; c++)
+                row[c] = 0.0f;
+        }
     }
 }

@@ -206,6 +206,12 @@ EMBCL_API embcl_status embcl_embedding_bag_tables_backward(int T, embcl_tensor_t
 EMBCL_API embcl_status embcl_grad_freeze(embcl_tensor_t grad, const int64_t *rows, int64_t n_rows, int64_t c0,
                                          int64_t c1);
 
+/* The same for a row-sparse gradient: listed rows present in g and columns
+ * [c0, c1) of every present row become 0 (ids stay, so optimizers that
+ * track touched rows see them with a zero gradient). */
+EMBCL_API embcl_status embcl_grad_freeze_sparse(embcl_rowsparse_t grad, const int64_t *rows, int64_t n_rows,
+                                                int64_t c0, int64_t c1);
+
 #ifdef __cplusplus
 }
 #endif

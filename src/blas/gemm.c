@@ -159,17 +159,6 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
     cl_kernel k;
     embcl_status s = EMBCL_OK;
     if (col_blocks > 0) {
-        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
-        if (s == EMBCL_OK) {
-            embcl_karg args[] = {EMBCL_KARG(M),     EMBCL_KARG(col_blocks), EMBCL_KARG(row_blocks),
-                                 EMBCL_KARG(K),     EMBCL_KARG(alpha),      EMBCL_KARG(beta),
-                                 EMBCL_KARG(a_mem), EMBCL_KARG(a_off), EMBCL_KARG(a_sm),
-                                 EMBCL_KARG(a_sk),  EMBCL_KARG(a_sb),       EMBCL_KARG(b_mem),
-                                 EMBCL_KARG(b_off), EMBCL_KARG(b_sk),       EMBCL_KARG(b_sb),
-                                 EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off), EMBCL_KARG(ldc),
-                                 EMBCL_KARG(c_sb)};
-            s = embcl_kernel_set_args(k, "gemm_tile", sizeof args / sizeof args[0], args);
-        }
         size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
         size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
         /* small products (an LSTM step) would make fewer groups than the
@@ -182,8 +171,26 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
             lx = (lx + 1) / 2;
         size_t gws[3] = {embcl_round_up(col_blocks, lx), embcl_round_up(row_blocks, ly), d->count};
         size_t lws[3] = {lx, ly, 1};
-        if (s == EMBCL_OK)
-            s = embcl_kernel_launch(dev, k, "gemm_tile", 3, gws, lws, NULL);
+        /* K in chunks of gemm.KC: a group's B panel (KC rows of lx blocks)
+         * must stay in the core's cache while its rows of A pass over it;
+         * with K = 2240 and 256 columns it did not, and ran 10x slower */
+        size_t kc = (size_t)embcl_tune_get(dev, "gemm.KC", 1 << 30);
+        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
+        for (size_t k0 = 0; s == EMBCL_OK && k0 < d->k; k0 += kc) {
+            cl_uint kn = (cl_uint)(d->k - k0 < kc ? d->k - k0 : kc);
+            float bk = k0 == 0 ? beta : 1.0f;
+            cl_ulong ak = a_off + k0 * a_sk, bko = b_off + k0 * b_sk;
+            embcl_karg args[] = {EMBCL_KARG(M),     EMBCL_KARG(col_blocks), EMBCL_KARG(row_blocks),
+                                 EMBCL_KARG(kn),    EMBCL_KARG(alpha),      EMBCL_KARG(bk),
+                                 EMBCL_KARG(a_mem), EMBCL_KARG(ak),         EMBCL_KARG(a_sm),
+                                 EMBCL_KARG(a_sk),  EMBCL_KARG(a_sb),       EMBCL_KARG(b_mem),
+                                 EMBCL_KARG(bko),   EMBCL_KARG(b_sk),       EMBCL_KARG(b_sb),
+                                 EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off), EMBCL_KARG(ldc),
+                                 EMBCL_KARG(c_sb)};
+            s = embcl_kernel_set_args(k, "gemm_tile", sizeof args / sizeof args[0], args);
+            if (s == EMBCL_OK)
+                s = embcl_kernel_launch(dev, k, "gemm_tile", 3, gws, lws, NULL);
+        }
     }
     cl_uint n0 = col_blocks * (cl_uint)bw;
     if (s == EMBCL_OK && n0 < N) {

@@ -25,10 +25,10 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "bandwidth.WGS", 256},
     /* Embedding / EmbeddingBag (kernels/bag.cl): a CPU work-item walks whole
-     * rows, 4 x float8 accumulators per pass; a GPU spreads a row over a
+     * rows, 8 x float8 accumulators per pass; a GPU spreads a row over a
      * warp of 32 lanes reading float4s, 8 bags per group. */
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.VW", 8},
-    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.CH", 4},
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.CH", 8},
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.LANES", 1},
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.WGS", 256},
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.PREFETCH", 1}, /* ~30% less CPU time on a 1M-row gather */
@@ -67,6 +67,7 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "gemm.NV", 2},
     {EMBCL_DEVICE_CPU, NULL, "gemm.WGX", 16},
     {EMBCL_DEVICE_CPU, NULL, "gemm.WGY", 4},
+    {EMBCL_DEVICE_CPU, NULL, "gemm.KC", 512},
     {EMBCL_DEVICE_GPU, NULL, "gemm.BACKEND", 2},
     /* dense elementwise ops, losses and the LSTM cell (kernels/elementwise.cl, loss.cl, lstm.cl) */
     {EMBCL_DEVICE_CPU, NULL, "elementwise.WGS", 1024},

@@ -1,11 +1,13 @@
 /* Table initialisation (N(0, 1), padding row zeroed, as nn.Embedding does)
  * with samples that are the same bits on every device and on the host
- * (kernels/normal.h), and zeroing the frozen parts of a gradient. */
+ * (kernels/normal.h), and zeroing the frozen parts of a gradient (dense or
+ * row-sparse). */
 #include <string.h>
 
 #include "../../kernels/normal.h"
 #include "core/error.h"
 #include "ops/embedding_impl.h"
+#include "ops/rowsparse_impl.h"
 
 embcl_status embcl_embedding_normal_host(uint64_t seed, int64_t r0, int64_t r1, int64_t D, float *out)
 {
@@ -47,11 +49,10 @@ embcl_status embcl_embedding_init_normal(embcl_tensor_t weight, uint64_t seed, i
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
 
-embcl_status embcl_grad_freeze(embcl_tensor_t grad, const int64_t *rows, int64_t n_rows, int64_t c0, int64_t c1)
+/* Rows and a column range checked against a [V, D] table. */
+static embcl_status check_freeze(int64_t V, int64_t D, const int64_t *rows, int64_t n_rows, int64_t c0, int64_t c1,
+                                 const char *fn)
 {
-    static const char *fn = "embcl_grad_freeze";
-    EMBCL_TRY(emb_check_table(grad, fn, "grad"));
-    int64_t V = grad->shape[0], D = grad->shape[1];
     if (n_rows < 0 || (n_rows > 0 && !rows))
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'rows' is NULL or 'n_rows' (%lld) is negative",
                            (long long)n_rows);
@@ -62,31 +63,74 @@ embcl_status embcl_grad_freeze(embcl_tensor_t grad, const int64_t *rows, int64_t
     if (c0 < 0 || c1 < c0 || c1 > D)
         return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "columns [%lld, %lld) are outside the table's %lld columns",
                            (long long)c0, (long long)c1, (long long)D);
-    if (c1 > c0) {
-        embcl_tensor_t cols;
-        EMBCL_TRY(embcl_tensor_view_cols(grad, c0, c1, &cols));
-        embcl_status s = embcl_tensor_fill(cols, 0.0);
-        embcl_tensor_free(cols);
-        if (s != EMBCL_OK)
-            return embcl_error_context(s, fn);
-    }
-    if (n_rows == 0)
+    return EMBCL_OK;
+}
+
+static embcl_status zero_cols(struct embcl_tensor *t, int64_t c0, int64_t c1, const char *fn)
+{
+    if (c1 <= c0 || t->rows == 0)
         return EMBCL_OK;
+    embcl_tensor_t cols;
+    EMBCL_TRY(embcl_tensor_view_cols(t, c0, c1, &cols));
+    embcl_status s = embcl_tensor_fill(cols, 0.0);
+    embcl_tensor_free(cols);
+    return s == EMBCL_OK ? s : embcl_error_context(s, fn);
+}
+
+/* Run kernel `name` of kernels/embedding.cl over the listed rows (uploaded
+ * to the device), with `extra` arguments after (rows, n). */
+static embcl_status run_rows_kernel(struct embcl_device *dev, const int64_t *rows, int64_t n_rows, const char *name,
+                                    size_t n_extra, const embcl_karg *extra, const char *fn)
+{
     struct embcl_tensor *ids;
-    EMBCL_TRY(embcl_tensor_new(grad->dev, EMBCL_I64, 1, &n_rows, fn, &ids));
+    EMBCL_TRY(embcl_tensor_new(dev, EMBCL_I64, 1, &n_rows, fn, &ids));
     embcl_status s = embcl_tensor_upload(ids, rows, (size_t)n_rows * sizeof *rows);
     cl_kernel k;
     if (s == EMBCL_OK)
-        s = embcl_kernel_get(grad->dev, "embedding", NULL, "zero_rows", &k);
-    cl_ulong n = (cl_ulong)n_rows, off = grad->offset, ld = grad->ld, cols = grad->cols;
-    embcl_karg a[] = {EMBCL_KARG(ids->buf->mem), EMBCL_KARG(n), EMBCL_KARG(grad->buf->mem), EMBCL_KARG(off),
-                      EMBCL_KARG(ld), EMBCL_KARG(cols)};
+        s = embcl_kernel_get(dev, "embedding", NULL, name, &k);
+    cl_ulong n = (cl_ulong)n_rows;
+    embcl_karg a[2] = {EMBCL_KARG(ids->buf->mem), EMBCL_KARG(n)};
     if (s == EMBCL_OK)
-        s = embcl_kernel_set_args(k, "zero_rows", 6, a);
+        s = embcl_kernel_set_args(k, name, 2, a);
+    for (size_t i = 0; s == EMBCL_OK && i < n_extra; i++)
+        s = embcl_cl_check(clSetKernelArg(k, (cl_uint)(2 + i), extra[i].size, extra[i].ptr), name, "clSetKernelArg");
     if (s == EMBCL_OK)
-        s = emb_launch_flat(grad->dev, k, "zero_rows", (size_t)n_rows);
-    /* The upload was blocking and the kernel is queued: the pool may reuse
-     * the ids buffer only for work queued after it. */
+        s = emb_launch_flat(dev, k, name, (size_t)n_rows);
+    /* The in-order queue runs the kernel before anyone reuses the buffer. */
     embcl_tensor_free(ids);
+    return s;
+}
+
+embcl_status embcl_grad_freeze(embcl_tensor_t grad, const int64_t *rows, int64_t n_rows, int64_t c0, int64_t c1)
+{
+    static const char *fn = "embcl_grad_freeze";
+    EMBCL_TRY(emb_check_table(grad, fn, "grad"));
+    EMBCL_TRY(check_freeze(grad->shape[0], grad->shape[1], rows, n_rows, c0, c1, fn));
+    EMBCL_TRY(zero_cols(grad, c0, c1, fn));
+    if (n_rows == 0)
+        return EMBCL_OK;
+    cl_ulong off = grad->offset, ld = grad->ld, cols = grad->cols;
+    embcl_karg a[] = {EMBCL_KARG(grad->buf->mem), EMBCL_KARG(off), EMBCL_KARG(ld), EMBCL_KARG(cols)};
+    return run_rows_kernel(grad->dev, rows, n_rows, "zero_rows", 4, a, fn);
+}
+
+embcl_status embcl_grad_freeze_sparse(embcl_rowsparse_t grad, const int64_t *rows, int64_t n_rows, int64_t c0,
+                                      int64_t c1)
+{
+    static const char *fn = "embcl_grad_freeze_sparse";
+    EMBCL_CHECK_ARG(grad != NULL, fn, "argument 'grad' is NULL");
+    EMBCL_TRY(check_freeze(grad->num_rows, grad->dim, rows, n_rows, c0, c1, fn));
+    if (grad->nnz == 0)
+        return EMBCL_OK;
+    embcl_tensor_t vals;
+    EMBCL_TRY(embcl_rowsparse_values(grad, &vals));
+    embcl_status s = zero_cols(vals, c0, c1, fn);
+    cl_ulong ids_off = grad->ids->offset, nnz = (cl_ulong)grad->nnz, v_off = vals->offset, ld = vals->ld;
+    cl_ulong D = vals->cols;
+    embcl_karg a[] = {EMBCL_KARG(grad->ids->buf->mem), EMBCL_KARG(ids_off), EMBCL_KARG(nnz),
+                      EMBCL_KARG(vals->buf->mem), EMBCL_KARG(v_off), EMBCL_KARG(ld), EMBCL_KARG(D)};
+    if (s == EMBCL_OK && n_rows > 0)
+        s = run_rows_kernel(grad->dev, rows, n_rows, "zero_ids", 7, a, fn);
+    embcl_tensor_free(vals);
     return s;
 }

@@ -213,3 +213,40 @@ Test(shared, frozen_rows_and_columns_stay_bit_identical)
     embcl_tensor_free(bo);
     embcl_tensor_free(table);
 }
+
+/* The row-sparse form: the same zeros as the dense freeze, rows kept. */
+Test(shared, freezing_a_row_sparse_gradient_matches_the_dense_freeze)
+{
+    embcl_tensor_t bi = idx_tensor(6, bag_idx), bo = idx_tensor(2, bag_offs), g = emb_zeros(dev, 2, W);
+    TEST_OK(embcl_tensor_fill(g, 0.3));
+    embcl_embedding_options o = embcl_embedding_options_default();
+    embcl_bags bags = {bi, bo, NULL};
+    const int64_t frozen_rows[3] = {9, 5, 1}; /* row 5 is not in the gradient */
+    embcl_tensor_t dense = emb_zeros(dev, V, W), from_sparse = emb_zeros(dev, V, W);
+    TEST_OK(embcl_embedding_bag_backward(g, NULL, &bags, NULL, V, &o, dense, NULL, NULL));
+    TEST_OK(embcl_grad_freeze(dense, frozen_rows, 3, 1, 3));
+    embcl_rowsparse_t gs;
+    TEST_OK(embcl_rowsparse_create(dev, V, W, 8, &gs));
+    o.sparse = 1;
+    TEST_OK(embcl_embedding_bag_backward(g, NULL, &bags, NULL, V, &o, NULL, gs, NULL));
+    int64_t nnz = embcl_rowsparse_nnz(gs);
+    TEST_OK(embcl_grad_freeze_sparse(gs, frozen_rows, 3, 1, 3));
+    cr_assert_eq(embcl_rowsparse_nnz(gs), nnz, "freezing dropped rows");
+    TEST_OK(embcl_rowsparse_to_dense(gs, from_sparse, 0));
+    float *a = emb_download_f32(dense), *b = emb_download_f32(from_sparse);
+    test_assert_close(b, a, V * W, 0, 0, "sparse freeze vs dense freeze");
+    int nonzero = 0;
+    for (int i = 0; i < V * W; i++)
+        nonzero += a[i] != 0.0f;
+    cr_assert_gt(nonzero, 0);
+    free(a);
+    free(b);
+    TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_grad_freeze_sparse(gs, NULL, 0, 0, W + 1), "embcl_grad_freeze_sparse",
+               "columns [0, 8)");
+    embcl_rowsparse_free(gs);
+    embcl_tensor_free(dense);
+    embcl_tensor_free(from_sparse);
+    embcl_tensor_free(g);
+    embcl_tensor_free(bi);
+    embcl_tensor_free(bo);
+}

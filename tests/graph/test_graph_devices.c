@@ -283,3 +283,37 @@ Test(graph_devices, a_table_too_large_for_the_fastest_device_goes_where_it_fits)
     TEST_FAILS(EMBCL_ERR_OUT_OF_MEMORY, embcl_graph_compile(g, &go), "embcl_graph_compile", "huge.weight");
     embcl_graph_free(g);
 }
+
+/* Data parallel refuses what it cannot split: a batch that does not
+ * divide evenly, and reading back anything but the loss. */
+Test(graph_devices, data_parallel_refusals_name_the_value)
+{
+    embcl_device_t both[2] = {dev0, dev1};
+    for (int variant = 0; variant < 2; variant++) {
+        int64_t sx[2] = {variant == 0 ? 5 : 4, 3}, sw[2] = {2, 3};
+        float w[6] = {0};
+        embcl_tensor_t tw = test_tensor_f32(dev0, 2, sw, w);
+        embcl_graph_t g;
+        TEST_OK(embcl_graph_create(rt, &g));
+        embcl_value p, x, t, y, l;
+        int64_t sy[2] = {sx[0], 2};
+        TEST_OK(embcl_graph_param(g, "w", tw, &p));
+        TEST_OK(embcl_graph_input(g, "x", EMBCL_F32, 2, sx, &x));
+        TEST_OK(embcl_graph_input(g, "t", EMBCL_F32, 2, sy, &t));
+        TEST_OK(embcl_graph_linear(g, x, p, EMBCL_VALUE_NONE, &y));
+        TEST_OK(embcl_graph_mse_loss(g, y, t, &l));
+        TEST_OK(embcl_graph_set_loss(g, l));
+        if (variant == 1)
+            TEST_OK(embcl_graph_keep(g, y));
+        embcl_graph_options go = embcl_graph_options_default();
+        go.replicas = both;
+        go.n_replicas = 2;
+        if (variant == 0)
+            TEST_FAILS(EMBCL_ERR_SHAPE, embcl_graph_compile(g, &go), "embcl_graph_compile", "input 'x'", "[5, 3]");
+        else
+            TEST_FAILS(EMBCL_ERR_UNSUPPORTED, embcl_graph_compile(g, &go), "embcl_graph_compile", "linear_0",
+                       "only the loss");
+        embcl_graph_free(g);
+        embcl_tensor_free(tw);
+    }
+}

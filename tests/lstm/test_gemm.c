@@ -115,6 +115,21 @@ Test(gemm, clblast_matches_host_reference)
     check_backend(EMBCL_GEMM_CLBLAST);
 }
 
+/* The own kernel walks K in chunks (gemm.KC) for long products; a small
+ * chunk makes every shape above take several, with beta applied once. */
+Test(gemm, own_kernel_in_k_chunks)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.tuning = "gemm.KC=16";
+    embcl_runtime_t rt = test_runtime_with(&o);
+    embcl_device_t dev = test_device(rt);
+    for (int t = 0; t < 4; t++)
+        check_one(dev, EMBCL_GEMM_OWN, 65, 129, 7 + 60 * (t & 1), t & 1, t >> 1, t & 1, 1);
+    check_one(dev, EMBCL_GEMM_OWN, 13, 35, 50, 0, 0, 1, 3);
+    check_one(dev, EMBCL_GEMM_OWN, 70, 5, 40, 1, 0, 1, 3);
+    embcl_runtime_free(rt);
+}
+
 Test(gemm, shape_errors_name_the_operands)
 {
     embcl_runtime_t rt = test_runtime();
