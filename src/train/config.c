@@ -145,7 +145,9 @@ embcl_status embcl_train_config_parse(const char *json, embcl_train_config *c)
     c->table_optimizer = (embcl_optim_kind)num(&root, "table_optimizer", d.table_optimizer);
     c->weight_decay = num(&root, "weight_decay", d.weight_decay);
     c->clip = num(&root, "clip", d.clip);
-    c->seed = (uint64_t)num(&root, "seed", (double)d.seed);
+    const json_value *seed = json_get(&root, "seed"); /* all 64 bits: no trip through a double */
+    if (!seed || !json_as_u64(seed, &c->seed))
+        c->seed = d.seed;
     c->deterministic = (int)num(&root, "deterministic", d.deterministic);
     c->valid_pct = (int)num(&root, "valid_pct", d.valid_pct);
     c->freeze_pretrained = (int)num(&root, "freeze_pretrained", d.freeze_pretrained);

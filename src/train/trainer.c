@@ -109,6 +109,8 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
 {
     if (!tr->diag_fn || (tr->step != 0 && tr->step != DIAG_STEPS))
         return EMBCL_OK;
+    if (tr->step == DIAG_STEPS && !tr->snapshots) /* resumed past step 0: nothing to compare with */
+        return EMBCL_OK;
     static const char *fn = "embcl_trainer_step";
     if (tr->step == 0) {
         tr->snapshots = embcl_calloc(tr->n_params, sizeof *tr->snapshots, fn);
