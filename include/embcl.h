@@ -14,5 +14,6 @@
 #include "embcl/optim.h"
 #include "embcl/graph.h"
 #include "embcl/io.h"
+#include "embcl/train.h"
 
 #endif

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build
 cmake --build build -j"$(nproc)"
-./build/embcl devices
+./build/embcl train

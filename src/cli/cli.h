@@ -3,5 +3,8 @@
 #define EMBCL_CLI_H
 
 int embcl_cmd_devices(int argc, char **argv);
+int embcl_cmd_train(int argc, char **argv);
+int embcl_cmd_export(int argc, char **argv);
+int embcl_cmd_neighbours(int argc, char **argv);
 
 #endif

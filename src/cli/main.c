@@ -11,6 +11,10 @@ static void usage(FILE *f)
             "usage: embcl <command> [options]\n"
             "\n"
             "commands:\n"
+            "  train [options]    train the tied language model and bag classifier (built-in data or\n"
+            "                     --corpus); --help lists the options and their defaults\n"
+            "  export CKPT OUT    write a checkpoint's word vectors as GloVe, word2vec or safetensors\n"
+            "  neighbours CKPT WORD...  nearest words in a checkpoint's embedding\n"
             "  devices [--json]   list OpenCL platforms and devices, and which one EMBCL_DEVICE selects\n"
             "  version            print the version\n"
             "  help               this text\n"
@@ -30,6 +34,12 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0)
+        return embcl_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return embcl_cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "neighbours") == 0 || strcmp(cmd, "neighbors") == 0)
+        return embcl_cmd_neighbours(argc - 1, argv + 1);
     if (strcmp(cmd, "devices") == 0)
         return embcl_cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
