@@ -9,24 +9,8 @@
 
 #include "test_util.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-}
-
-static void teardown(void)
-{
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(rowsparse, .init = setup, .fini = teardown, .timeout = 120);
+TEST_DEVICE_FIXTURE
+TestSuite(rowsparse, .init = test_device_setup, .fini = test_device_teardown, .timeout = 120);
 
 static uint64_t rng_state = 7;
 static uint64_t rng_next(void)

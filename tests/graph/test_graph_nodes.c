@@ -8,24 +8,8 @@
 #include "test_util.h"
 #include "graph_host.h"
 
-static embcl_runtime_t rt;
-static embcl_device_t dev;
-
-static void setup(void)
-{
-    rt = test_runtime();
-    dev = test_device(rt);
-}
-
-static void teardown(void)
-{
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
-    embcl_runtime_free(rt);
-}
-
-TestSuite(graph_nodes, .init = setup, .fini = teardown);
+TEST_DEVICE_FIXTURE
+TestSuite(graph_nodes, .init = test_device_setup, .fini = test_device_teardown);
 
 /* PROBLEMS.md problem 3's model: embed the words, average them (masked by
  * length), one logit, binary cross-entropy. */

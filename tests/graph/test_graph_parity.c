@@ -25,9 +25,7 @@ static void setup(void)
 static void teardown(void)
 {
     ref_free(ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    test_expect_no_tensors(dev);
     embcl_runtime_free(rt);
 }
 

@@ -40,9 +40,7 @@ static inline void oc_suite_fini(void)
 {
     if (oc_ref)
         ref_free(oc_ref);
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(oc_dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    test_expect_no_tensors(oc_dev);
     embcl_runtime_free(oc_rt);
 }
 

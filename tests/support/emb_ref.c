@@ -14,9 +14,7 @@ void emb_suite_open(embcl_runtime_t *rt, embcl_device_t *dev)
 
 void emb_suite_close(embcl_runtime_t rt, embcl_device_t dev)
 {
-    embcl_pool_stats st;
-    TEST_OK(embcl_device_pool_stats(dev, &st));
-    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+    test_expect_no_tensors(dev);
     embcl_runtime_free(rt);
 }
 

@@ -32,6 +32,13 @@ embcl_device_t test_device(embcl_runtime_t rt)
     return dev;
 }
 
+void test_expect_no_tensors(embcl_device_t dev)
+{
+    embcl_pool_stats st;
+    TEST_OK(embcl_device_pool_stats(dev, &st));
+    cr_expect_eq(st.bytes_in_use, 0, "a test leaked %llu bytes of tensors", (unsigned long long)st.bytes_in_use);
+}
+
 void test_pocl_devices(int n)
 {
     char v[128] = "";

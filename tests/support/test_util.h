@@ -11,6 +11,28 @@ embcl_runtime_t test_runtime(void);
 embcl_runtime_t test_runtime_with(const embcl_runtime_options *opts);
 embcl_device_t test_device(embcl_runtime_t rt);
 
+/* Fails the test if tensors made on dev are still held (the test leaked). */
+void test_expect_no_tensors(embcl_device_t dev);
+
+/* For a suite whose tests each get a fresh runtime: static `rt` and `dev`,
+ * set up by test_device_setup; test_device_teardown checks that the test
+ * freed every tensor it made, then frees the runtime. Use as
+ *   TEST_DEVICE_FIXTURE
+ *   TestSuite(name, .init = test_device_setup, .fini = test_device_teardown); */
+#define TEST_DEVICE_FIXTURE                  \
+    static embcl_runtime_t rt;               \
+    static embcl_device_t dev;               \
+    static void test_device_setup(void)      \
+    {                                        \
+        rt = test_runtime();                 \
+        dev = test_device(rt);               \
+    }                                        \
+    static void test_device_teardown(void)   \
+    {                                        \
+        test_expect_no_tensors(dev);         \
+        embcl_runtime_free(rt);              \
+    }
+
 /* Make PoCL show n CPU devices. Call before any OpenCL call in the process. */
 void test_pocl_devices(int n);
 
