@@ -208,6 +208,8 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     double norm = 0;
     embcl_status s = train_collect_grads(tr, grads);
     if (s == EMBCL_OK)
+        s = train_sparse_table_grads(tr, grads);
+    if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
     for (size_t i = 0; i < tr->n_params; i++)
         embcl_tensor_free(grads[i].dense);
