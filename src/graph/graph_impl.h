@@ -84,7 +84,8 @@ typedef struct gnode {
     int want_grad[GNODE_MAX_IN]; /* input i's gradient is needed */
     int acc[GNODE_MAX_IN];       /* 1: add to input i's gradient; 0: overwrite it */
     int64_t fwd_step, bwd_step;
-    uint64_t idx_seen, idx_pad;  /* diagnostics: indices read, of which padding */
+    uint64_t idx_seen, idx_pad;  /* diagnostics: indices a training step read, of which padding */
+    uint64_t pend_seen, pend_pad; /* the same of the indices set last, counted when a step reads them */
     int reported;                /* diagnostics: padding reported */
 } gnode;
 
