@@ -233,11 +233,11 @@ Test(graph_waits, bad_target_fails_at_set_input_and_changes_nothing)
  *  - Embedding and EmbeddingBag forward check their indices by reading a
  *    flag back (1 each; src/ops/embedding_check.c);
  *  - the deterministic scatter of their backward reads the segment count
- *    back (2 each; src/ops/segments.c);
- *  - the LSTM uploads its sequence lengths every forward, and an upload
- *    is a blocking write (1; src/ops/lstm.c).
- * Cross-entropy's were 4 (2 losses, forward and backward): gone. */
-#define WAITS_TODAY 7
+ *    back (2 each; src/ops/segments.c).
+ * Gone: cross-entropy's 4 (2 losses, forward and backward: the targets are
+ * checked in set_input), the LSTM's 1 (it uploaded its sequence lengths
+ * every forward; now only when they change). */
+#define WAITS_TODAY 6
 
 Test(graph_waits, train_model_step_waits_no_more_than_its_ops_do)
 {
