@@ -14,7 +14,16 @@
 typedef struct ce_attr {
     embcl_cross_entropy_options o;
     int64_t count;
+    struct embcl_tensor *lse; /* each row's log-sum-exp, forward to backward (made by the first forward) */
 } ce_attr;
+
+static void ce_free(void *p)
+{
+    ce_attr *a = p;
+    if (a)
+        embcl_tensor_free(a->lse);
+    free(a);
+}
 
 static embcl_status ce_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
@@ -41,8 +50,12 @@ static embcl_status ce_infer(struct embcl_graph *g, gnode *n, gvalue *outs, cons
 static embcl_status ce_forward(struct embcl_graph *g, gnode *n)
 {
     struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_1d(graph_t(g, n->in[1]));
-    const ce_attr *a = n->attr;
-    return embcl_cross_entropy_counted(&x, &t, &a->o, graph_t(g, n->out[0]), a->count);
+    ce_attr *a = n->attr;
+    if (!a->lse) {
+        int64_t rows[1] = {(int64_t)x.rows};
+        EMBCL_TRY(embcl_tensor_new(x.dev, EMBCL_F32, 1, rows, "embcl_graph_step", &a->lse));
+    }
+    return embcl_cross_entropy_counted(&x, &t, &a->o, graph_t(g, n->out[0]), a->count, a->lse);
 }
 
 static embcl_status ce_backward(struct embcl_graph *g, gnode *n)
@@ -52,7 +65,8 @@ static embcl_status ce_backward(struct embcl_graph *g, gnode *n)
     struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_1d(graph_t(g, n->in[1]));
     struct embcl_tensor dx2 = graph_as_2d(dx);
     const ce_attr *a = n->attr;
-    return embcl_cross_entropy_backward_counted(&x, &t, &a->o, graph_out_grad(g, n, 0), &dx2, n->acc[0], a->count);
+    return embcl_cross_entropy_backward_counted(&x, &t, &a->o, graph_out_grad(g, n, 0), &dx2, n->acc[0], a->count,
+                                                a->lse);
 }
 
 static embcl_status ce_host_input(struct embcl_graph *g, gnode *n, int i, const void *host, int64_t numel,
@@ -77,7 +91,9 @@ static embcl_status ce_host_input(struct embcl_graph *g, gnode *n, int i, const 
 static embcl_status clone_opts(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
                                void **out)
 {
-    return graph_clone_bytes(n->attr, sizeof(ce_attr), out);
+    EMBCL_TRY(graph_clone_bytes(n->attr, sizeof(ce_attr), out));
+    ((ce_attr *)*out)->lse = NULL; /* the replica makes its own */
+    return EMBCL_OK;
 }
 
 static const gnode_ops cross_entropy_ops = {
@@ -87,7 +103,7 @@ static const gnode_ops cross_entropy_ops = {
     .infer = ce_infer,
     .forward = ce_forward,
     .backward = ce_backward,
-    .free_attr = free,
+    .free_attr = ce_free,
     .clone_attr = clone_opts,
     .host_input = ce_host_input,
 };
@@ -104,6 +120,7 @@ embcl_status embcl_graph_cross_entropy(embcl_graph_t g, embcl_value logits, embc
         return EMBCL_ERR_OUT_OF_MEMORY;
     a->o = opt ? *opt : embcl_cross_entropy_options_default();
     a->count = -1;
+    a->lse = NULL;
     int in[2] = {logits, target};
     return graph_add_node(g, &cross_entropy_ops, in, 2, 1, a, fn, out);
 }

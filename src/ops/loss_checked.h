@@ -16,12 +16,17 @@ embcl_status embcl_ce_check_targets_host(const void *host, embcl_dtype dtype, in
 
 /* embcl_cross_entropy / embcl_cross_entropy_backward with `count` targets
  * not ignored, as embcl_ce_check_targets_host gave for the targets now in
- * `target`; count < 0: read them back and check them (the public calls). */
+ * `target`; count < 0: read them back and check them (the public calls).
+ * lse: NULL, or [N] f32 on the logits' device: the forward writes each
+ * row's log-sum-exp there (rows whose target is ignored are left alone) and
+ * the backward reads it instead of reducing the row again, which halves
+ * its work; the logits must not have changed in between. */
 embcl_status embcl_cross_entropy_counted(embcl_tensor_t logits, embcl_tensor_t target,
                                          const embcl_cross_entropy_options *opts, embcl_tensor_t loss,
-                                         int64_t count);
+                                         int64_t count, embcl_tensor_t lse);
 embcl_status embcl_cross_entropy_backward_counted(embcl_tensor_t logits, embcl_tensor_t target,
                                                   const embcl_cross_entropy_options *opts, embcl_tensor_t dloss,
-                                                  embcl_tensor_t dlogits, int accumulate, int64_t count);
+                                                  embcl_tensor_t dlogits, int accumulate, int64_t count,
+                                                  embcl_tensor_t lse);
 
 #endif
