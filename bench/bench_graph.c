@@ -17,7 +17,8 @@
  * work of forward + backward, executor and op enqueues, no waiting; an upper
  * bound of the executor's own cost), "host_share" = graph_host_ms / embcl_ms,
  * "executor_share" (graph_overhead's per-node cost times this graph's nodes,
- * over the step; only when graph_overhead ran too). bench/torch/graph.py
+ * over the step, 0 when that cost measured at or below 0; only when
+ * graph_overhead ran too). bench/torch/graph.py
  * times the same model in PyTorch.
  *
  * Usage: bench_graph [--filter NAME] [--quick]
@@ -28,6 +29,7 @@
  * DIR/shapes.json, then trains N steps and prints one JSON line a step with
  * the losses and a last line with the step time. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,8 +335,9 @@ static void bench_e2e(int quick, double per_node_us)
     bench_check(embcl_graph_node_count(g, &nf, &nb), "node_count");
     char cs[256], ex[64] = "";
     e2e_case(&x, cs, sizeof cs);
-    if (per_node_us > 0)
-        snprintf(ex, sizeof ex, ", \"executor_share\": %.4f", per_node_us * 1e-3 * (double)(nf + nb) / step_ms);
+    if (per_node_us == per_node_us) /* graph_overhead ran; at or below 0 it measured nothing */
+        snprintf(ex, sizeof ex, ", \"executor_share\": %.4f",
+                 (per_node_us > 0 ? per_node_us : 0) * 1e-3 * (double)(nf + nb) / step_ms);
     embcl_device_t dev;
     embcl_device_info info;
     bench_check(embcl_runtime_device(g_rt, 0, &dev), "device");
@@ -428,7 +431,7 @@ int main(int argc, char **argv)
     if (sbs) {
         side_by_side(sbs, steps < 1 ? 1 : steps);
     } else {
-        double per_node = 0;
+        double per_node = NAN; /* not measured */
         if (bench_selected(filter, "graph_overhead"))
             per_node = bench_overhead(quick, 1);
         if (bench_selected(filter, "train_e2e"))
