@@ -94,9 +94,9 @@ typedef struct trained {
 static void train_single(embcl_runtime_t rt, embcl_device_t dev, int sparse, const float *init, trained *out)
 {
     embcl_optim_t opt;
-    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
+    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
     hp.lr = 0.5;
-    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_ADAGRAD, &hp, &opt));
+    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_SGD, &hp, &opt));
     MT_OK(embcl_optim_add_group(opt, NULL, NULL));
     mt_model mm;
     mt_model_build(&mm, rt, dev, V, D, C, B, L, sparse, opt, init);
@@ -121,9 +121,9 @@ static void train_ranks(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev, i
     const int r = embcl_mpi_rank(m), P = embcl_mpi_size(m);
     const int64_t Bl = B / P;
     embcl_optim_t opt;
-    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
+    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
     hp.lr = 0.5;
-    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_ADAGRAD, &hp, &opt));
+    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_SGD, &hp, &opt));
     MT_OK(embcl_optim_add_group(opt, NULL, NULL));
     mt_model mm;
     mt_model_build(&mm, rt, dev, V, D, C, Bl, L, sparse, NULL, init);
