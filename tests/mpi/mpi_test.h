@@ -75,8 +75,8 @@ void mt_model_free(mt_model *mm);
 /* Set the inputs and run one step. */
 void mt_model_step(mt_model *mm, const int64_t *idx, const int64_t *tgt, int64_t B, int64_t L);
 
-/* The global batch of a step: idx [B, L] in [1, V) (skewed to small ids, so
- * ranks share rows), tgt [B] in [0, C). */
+/* The global batch of a step: idx [B, L] in [1, V) (skewed to small ids,
+ * every 4th one of ids 1..3, so ranks share rows), tgt [B] in [0, C). */
 void mt_batch(int step, int64_t B, int64_t L, int64_t V, int64_t C, int64_t *idx, int64_t *tgt);
 /* The Linear's starting weight [C, D] and bias [C]. */
 void mt_init_linear(int64_t C, int64_t D, float *w, float *b);
