@@ -34,6 +34,7 @@
 #include "optim.h"
 #include "sparse.h"
 #include "tensor.h"
+#include "train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,6 +59,11 @@ EMBCL_API void embcl_mpi_free(embcl_mpi_t m);
  * after freeing every handle, before the program exits). */
 EMBCL_API embcl_status embcl_mpi_finalize(void);
 
+/* Ends every process of m's communicator with exit code `code`
+ * (MPI_Abort): for a failure on some ranks only, after which the others
+ * would wait for it forever. Returns only if m is NULL. */
+EMBCL_API void embcl_mpi_abort(embcl_mpi_t m, int code);
+
 /* This process's rank in [0, size) and the number of ranks (0 and 1 for NULL). */
 EMBCL_API int embcl_mpi_rank(embcl_mpi_t m);
 EMBCL_API int embcl_mpi_size(embcl_mpi_t m);
@@ -69,6 +75,12 @@ EMBCL_API uint64_t embcl_mpi_bytes_sent(embcl_mpi_t m);
  * first failure by rank (EMBCL_OK when all succeeded). A rank whose status
  * is EMBCL_OK gets a message naming the failing rank and its status. */
 EMBCL_API embcl_status embcl_mpi_agree(embcl_mpi_t m, embcl_status status, const char *func);
+
+/* Collective: rank root's `bytes` of buf into every rank's buf. */
+EMBCL_API embcl_status embcl_mpi_broadcast(embcl_mpi_t m, int root, void *buf, size_t bytes);
+/* Collective: vals[n] := scale * (the sum over ranks in rank order), the
+ * same on every rank (losses, counts: host values). */
+EMBCL_API embcl_status embcl_mpi_sum_host(embcl_mpi_t m, double *vals, size_t n, double scale);
 
 /* ---- Agreement of settings ------------------------------------------------ */
 
@@ -107,6 +119,21 @@ EMBCL_API embcl_status embcl_mpi_graph_grad(embcl_graph_t g, embcl_value param, 
  * m, which replaces grads[i].sparse (the caller's is left as it was).
  * Blocking: waits for the devices' queues. */
 EMBCL_API embcl_status embcl_mpi_allreduce_grads(embcl_mpi_t m, embcl_grad *grads, size_t n, double scale);
+
+/* ---- embcl train across ranks -------------------------------------------- */
+
+/* Collective: make tr (one per rank, all created from the same config,
+ * vocabulary and corpus) train data parallel over m's ranks. Checks that
+ * the ranks agree on the config (every field, by name: "dim", "seed",
+ * "vocab_size", ...), the data's sizes and the step reached (a resumed
+ * run); copies rank 0's parameters to every rank; then each
+ * embcl_trainer_step of rank r reads the batches of steps s*size + r, and
+ * the ranks' gradients are averaged in rank order before clipping and the
+ * update, so one step trains on size batches and the replicas stay
+ * identical. An epoch then takes steps_per_epoch / size steps (total_steps
+ * shrinks likewise unless max_steps set it); step results give the ranks'
+ * mean losses. m must outlive tr. */
+EMBCL_API embcl_status embcl_mpi_trainer_attach(embcl_mpi_t m, embcl_trainer_t tr);
 
 /* ---- Row-sharded tables --------------------------------------------------- */
 

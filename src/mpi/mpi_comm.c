@@ -74,6 +74,12 @@ embcl_status embcl_mpi_finalize(void)
     return EMBCL_OK;
 }
 
+void embcl_mpi_abort(embcl_mpi_t m, int code)
+{
+    if (m)
+        MPI_Abort(m->comm, code);
+}
+
 int embcl_mpi_rank(embcl_mpi_t m)
 {
     return m ? m->rank : 0;
@@ -185,5 +191,48 @@ embcl_status mpi_allgather_bytes(struct embcl_mpi *m, const void *mine, size_t b
     }
     free(c);
     free(ic);
+    return s;
+}
+
+embcl_status embcl_mpi_broadcast(embcl_mpi_t m, int root, void *buf, size_t bytes)
+{
+    static const char *fn = "embcl_mpi_broadcast";
+    EMBCL_CHECK_ARG(m != NULL, fn, "argument 'm' is NULL");
+    embcl_status s = EMBCL_OK;
+    if (root < 0 || root >= m->size)
+        s = embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'root' is %d, outside [0, %d)", root, m->size);
+    else if (bytes > INT_MAX)
+        s = embcl_error(EMBCL_ERR_UNSUPPORTED, fn, "argument 'bytes' is %zu; at most %d", bytes, INT_MAX);
+    else if (!buf && bytes > 0)
+        s = embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'buf' is NULL");
+    EMBCL_TRY(embcl_mpi_agree(m, s, fn));
+    EMBCL_TRY(mpi_check(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, m->comm), fn, "MPI_Bcast"));
+    if (m->rank == root)
+        m->bytes_sent += (uint64_t)bytes * (uint64_t)(m->size - 1);
+    return EMBCL_OK;
+}
+
+embcl_status embcl_mpi_sum_host(embcl_mpi_t m, double *vals, size_t n, double scale)
+{
+    static const char *fn = "embcl_mpi_sum_host";
+    EMBCL_CHECK_ARG(m != NULL, fn, "argument 'm' is NULL");
+    EMBCL_CHECK_ARG(vals != NULL || n == 0, fn, "argument 'vals' is NULL");
+    size_t *counts = embcl_malloc((size_t)m->size * sizeof *counts, fn);
+    embcl_status s = embcl_mpi_agree(m, counts ? EMBCL_OK : EMBCL_ERR_OUT_OF_MEMORY, fn);
+    double *all = NULL;
+    if (s == EMBCL_OK)
+        s = mpi_allgather_bytes(m, vals, n * sizeof *vals, (void **)&all, counts, fn);
+    for (int q = 0; q < m->size && s == EMBCL_OK; q++)
+        if (counts[q] != n * sizeof *vals)
+            s = embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'n' is %zu on rank %d but %zu on rank %d", n, m->rank,
+                            counts[q] / sizeof *vals, q);
+    for (size_t i = 0; i < n && s == EMBCL_OK; i++) {
+        double acc = all[i];
+        for (int q = 1; q < m->size; q++)
+            acc += all[(size_t)q * n + i];
+        vals[i] = acc * scale;
+    }
+    free(all);
+    free(counts);
     return s;
 }

@@ -31,6 +31,10 @@ embcl_status embcl_mpi_finalize(void)
     return EMBCL_OK; /* nothing was initialised */
 }
 
+void embcl_mpi_abort(embcl_mpi_t m, int code)
+{
+}
+
 int embcl_mpi_rank(embcl_mpi_t m)
 {
     return 0;
@@ -98,4 +102,14 @@ embcl_status embcl_mpi_table_gather(embcl_mpi_table_t t, int root, float *host)
 embcl_status embcl_mpi_table_scatter(embcl_mpi_table_t t, int root, const float *host)
 {
     return absent("embcl_mpi_table_scatter");
+}
+
+embcl_status embcl_mpi_broadcast(embcl_mpi_t m, int root, void *buf, size_t bytes)
+{
+    return absent("embcl_mpi_broadcast");
+}
+
+embcl_status embcl_mpi_sum_host(embcl_mpi_t m, double *vals, size_t n, double scale)
+{
+    return absent("embcl_mpi_sum_host");
 }

@@ -170,16 +170,19 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     static const char *fn = "embcl_trainer_step";
     EMBCL_CHECK_ARG(tr != NULL, fn, "argument 'tr' is NULL");
     EMBCL_TRY(watch_unchanged(tr));
-    int64_t w = tr->step % tr->steps_per_epoch;
+    const int64_t k = train_mpi_data_step(tr);
+    int64_t w = k % tr->steps_per_epoch;
     train_lm_window(tr, tr->train_stream, tr->ncol, w, tr->host_tok, tr->host_tgt);
     if (tr->n_classes > 0)
-        EMBCL_TRY(train_cls_batch(tr, tr->step));
+        EMBCL_TRY(train_cls_batch(tr, k));
     EMBCL_TRY(set_inputs(tr, 1));
     EMBCL_TRY(embcl_graph_step(tr->g));
     embcl_grad grads[TRAIN_MAX_PARAMS];
     memset(grads, 0, sizeof grads);
     double norm = 0;
     embcl_status s = train_collect_grads(tr, grads);
+    if (s == EMBCL_OK)
+        s = train_mpi_reduce(tr, grads);
     if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
     for (size_t i = 0; i < tr->n_params; i++)
@@ -189,6 +192,7 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     EMBCL_TRY(embcl_graph_download(tr->g, tr->lm_loss, &lm, sizeof lm));
     if (tr->n_classes > 0)
         EMBCL_TRY(embcl_graph_download(tr->g, tr->cls_loss, &cl, sizeof cl));
+    EMBCL_TRY(train_mpi_losses(tr, &lm, &cl));
     tr->step++;
     EMBCL_TRY(watch_unchanged(tr));
     if (out) {
