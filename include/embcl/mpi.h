@@ -181,6 +181,16 @@ EMBCL_API embcl_status embcl_mpi_table_gather(embcl_mpi_table_t t, int root, flo
  * rank root in host (ignored elsewhere). */
 EMBCL_API embcl_status embcl_mpi_table_scatter(embcl_mpi_table_t t, int root, const float *host);
 
+/* Collective checkpoints of a sharded table, as a safetensors file holding
+ * the whole table [num_rows, dim] f32 under `name` (e.g.
+ * "embedding.weight"), exactly what an unsharded model saves: rank 0
+ * gathers and writes it (atomically); loading reads such a file (from a
+ * sharded run over any number of ranks, or from one process) on rank 0
+ * and scatters it. A file without `name`, or of another shape, fails on
+ * every rank, the table unchanged. */
+EMBCL_API embcl_status embcl_mpi_table_save(embcl_mpi_table_t t, const char *path, const char *name);
+EMBCL_API embcl_status embcl_mpi_table_load(embcl_mpi_table_t t, const char *path, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

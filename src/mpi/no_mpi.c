@@ -104,6 +104,16 @@ embcl_status embcl_mpi_table_scatter(embcl_mpi_table_t t, int root, const float 
     return absent("embcl_mpi_table_scatter");
 }
 
+embcl_status embcl_mpi_table_save(embcl_mpi_table_t t, const char *path, const char *name)
+{
+    return absent("embcl_mpi_table_save");
+}
+
+embcl_status embcl_mpi_table_load(embcl_mpi_table_t t, const char *path, const char *name)
+{
+    return absent("embcl_mpi_table_load");
+}
+
 embcl_status embcl_mpi_broadcast(embcl_mpi_t m, int root, void *buf, size_t bytes)
 {
     return absent("embcl_mpi_broadcast");

@@ -69,8 +69,8 @@ typedef struct mt_model {
     embcl_value table, idx, w, b, tgt, loss;
     embcl_tensor_t table_t, w_t, b_t;
 } mt_model;
-void mt_model_build(mt_model *mm, embcl_runtime_t rt, embcl_device_t dev, int64_t rows, int64_t D, int64_t C, int64_t B, int64_t L,
-                    int sparse, embcl_optim_t optim, const float *table_rows);
+void mt_model_build(mt_model *mm, embcl_runtime_t rt, embcl_device_t dev, int64_t rows, int64_t D, int64_t C,
+                    int64_t B, int64_t L, int sparse, embcl_optim_t optim, const float *table_rows);
 void mt_model_free(mt_model *mm);
 /* Set the inputs and run one step. */
 void mt_model_step(mt_model *mm, const int64_t *idx, const int64_t *tgt, int64_t B, int64_t L);

@@ -170,12 +170,69 @@ static void lookup_rows_and_positions(embcl_mpi_t m, embcl_runtime_t rt, embcl_d
     embcl_mpi_table_free(t);
 }
 
+/* A sharded table's checkpoint is the whole table: one process reads it,
+ * a table over one rank (unsharded) loads it, and a sharded table loads
+ * what one process wrote. */
+static void checkpoint_loads_either_way(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev)
+{
+    const int r = embcl_mpi_rank(m);
+    enum { N = 11, W = 5 };
+    const char *path = EMBCL_BINARY_DIR "/mpi-sharded-table.st", *single = EMBCL_BINARY_DIR "/mpi-single-table.st";
+    float full[N * W], back[N * W];
+    for (int i = 0; i < N * W; i++)
+        full[i] = 0.5f * (float)i - 3.0f;
+    embcl_mpi_table_t t;
+    MT_OK(embcl_mpi_table_create(m, dev, N, W, 0, &t));
+    MT_OK(embcl_mpi_table_scatter(t, 0, r == 0 ? full : NULL));
+    MT_OK(embcl_mpi_table_save(t, path, "embedding.weight"));
+    /* one process reads it as any safetensors table */
+    embcl_safetensors_t st;
+    MT_OK(embcl_safetensors_open(path, &st));
+    MT_OK(embcl_safetensors_read(st, "embedding.weight", EMBCL_F32, 2, (int64_t[]){N, W}, back, sizeof back));
+    embcl_safetensors_close(st);
+    mt_close(back, full, N * W, 0, 0, "table read in one process");
+    /* a table over this rank alone holds every row: the unsharded model */
+    embcl_mpi_t self;
+    MPI_Comm c = MPI_COMM_SELF;
+    MT_OK(embcl_mpi_create(&c, &self));
+    embcl_mpi_table_t whole;
+    MT_OK(embcl_mpi_table_create(self, dev, N, W, 0, &whole));
+    MT_OK(embcl_mpi_table_load(whole, path, "embedding.weight"));
+    embcl_tensor_t sh;
+    MT_OK(embcl_mpi_table_shard(whole, &sh));
+    mt_download(sh, back);
+    mt_close(back, full, N * W, 0, 0, "unsharded table loaded from the sharded checkpoint");
+    embcl_tensor_free(sh);
+    embcl_mpi_table_free(whole);
+    embcl_mpi_free(self);
+    /* the other way: a file one process wrote, loaded into shards */
+    for (int i = 0; i < N * W; i++)
+        full[i] = (float)(i * i % 17);
+    if (r == 0) {
+        embcl_st_tensor one = {"embedding.weight", EMBCL_F32, 2, {N, W}, full};
+        MT_OK(embcl_safetensors_save(single, &one, 1, NULL, NULL, 0));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    MT_OK(embcl_mpi_table_load(t, single, "embedding.weight"));
+    MT_OK(embcl_mpi_table_gather(t, 0, r == 0 ? back : NULL));
+    if (r == 0)
+        mt_close(back, full, N * W, 0, 0, "sharded table loaded from one process's file");
+    /* a wrong name fails on every rank, the shards unchanged */
+    MT_FAILS(EMBCL_ERR_INVALID_ARG, embcl_mpi_table_load(t, single, "decoder.weight"),
+             r == 0 ? "decoder.weight" : "rank 0 failed");
+    MT_OK(embcl_mpi_table_gather(t, 0, r == 0 ? back : NULL));
+    if (r == 0)
+        mt_close(back, full, N * W, 0, 0, "table after a refused load");
+    embcl_mpi_table_free(t);
+}
+
 int main(int argc, char **argv)
 {
     static const mt_test tests[] = {
         {"lookup_rows_and_positions", lookup_rows_and_positions},
         {"one_rank_cannot_hold_the_table", one_rank_cannot_hold_the_table},
         {"sharded_equals_unsharded", sharded_equals_unsharded},
+        {"checkpoint_loads_either_way", checkpoint_loads_either_way},
     };
     return mt_run(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }
