@@ -13,8 +13,9 @@ embcl_status embcl_mpi_table_save(embcl_mpi_table_t t, const char *path, const c
     static const char *fn = "embcl_mpi_table_save";
     EMBCL_CHECK_ARG(t != NULL, fn, "argument 't' is NULL");
     const int root = t->m->rank == 0;
-    embcl_status s = path && name ? EMBCL_OK
-                                  : embcl_error(EMBCL_ERR_INVALID_ARG, fn, "arguments 'path' and 'name' must not be NULL");
+    embcl_status s = EMBCL_OK;
+    if (!path || !name)
+        s = embcl_error(EMBCL_ERR_INVALID_ARG, fn, "arguments 'path' and 'name' must not be NULL");
     float *all = root && s == EMBCL_OK ? embcl_malloc((size_t)(t->num_rows * t->dim) * sizeof *all, fn) : NULL;
     if (root && s == EMBCL_OK && !all)
         s = EMBCL_ERR_OUT_OF_MEMORY;
@@ -35,8 +36,9 @@ embcl_status embcl_mpi_table_load(embcl_mpi_table_t t, const char *path, const c
     static const char *fn = "embcl_mpi_table_load";
     EMBCL_CHECK_ARG(t != NULL, fn, "argument 't' is NULL");
     const int root = t->m->rank == 0;
-    embcl_status s = path && name ? EMBCL_OK
-                                  : embcl_error(EMBCL_ERR_INVALID_ARG, fn, "arguments 'path' and 'name' must not be NULL");
+    embcl_status s = EMBCL_OK;
+    if (!path || !name)
+        s = embcl_error(EMBCL_ERR_INVALID_ARG, fn, "arguments 'path' and 'name' must not be NULL");
     float *all = NULL;
     if (root && s == EMBCL_OK) {
         size_t bytes = (size_t)(t->num_rows * t->dim) * sizeof *all;
