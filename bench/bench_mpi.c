@@ -95,7 +95,7 @@ static void bench_train(embcl_mpi_t m, embcl_runtime_t rt)
     const int P = embcl_mpi_size(m), r = embcl_mpi_rank(m), warm = 3, n = g_quick ? 5 : 15;
     trainer_run x;
     double t1 = 0;
-    if (r == 0) {
+    if (r == 0 && P > 1) { /* alone, the run below is the 1-rank one */
         trainer_start(&x, rt);
         t1 = trainer_steps(x.tr, warm, n);
         embcl_trainer_free(x.tr);
@@ -111,6 +111,8 @@ static void bench_train(embcl_mpi_t m, embcl_runtime_t rt)
     uint64_t b0 = embcl_mpi_bytes_sent(m);
     double tp = trainer_steps(x.tr, 0, n);
     double v[2] = {(double)(embcl_mpi_bytes_sent(m) - b0) / n, tp};
+    if (P == 1)
+        t1 = tp;
     if (P > 1)
         bench_check(embcl_mpi_sum_host(m, v, 2, 1.0 / P), "sum");
     if (r == 0)
@@ -260,7 +262,7 @@ static void bench_sharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev)
     const int P = embcl_mpi_size(m), r = embcl_mpi_rank(m), warm = 2, n = g_quick ? 4 : 10;
     const int64_t V = g_quick ? 200000 : 2000000, D = 64, B = g_quick ? 512 : 2048, L = 20;
     double t1 = 0, bytes, uniq;
-    if (r == 0) {
+    if (r == 0 && P > 1) { /* alone, the run below is the 1-rank one */
         embcl_mpi_t self;
         MPI_Comm c = MPI_COMM_SELF;
         bench_check(embcl_mpi_create(&c, &self), "self");
@@ -276,6 +278,8 @@ static void bench_sharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev)
     double tp = sharded_run(&s, m, V, warm, n, &bytes, &uniq);
     sharded_free(&s);
     double v[3] = {bytes, tp, uniq};
+    if (P == 1)
+        t1 = tp;
     bench_check(embcl_mpi_sum_host(m, v, 3, 1.0 / P), "sum");
     /* the replicated-table alternatives, for the same batch */
     const double dp_sparse = (double)(P - 1) * v[2] * (8.0 + 4.0 * (double)D);
