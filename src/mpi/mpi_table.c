@@ -322,13 +322,48 @@ static embcl_status shard_counts(struct embcl_mpi_table *t, int *cnt, int *displ
     return EMBCL_OK;
 }
 
-static embcl_status check_root(struct embcl_mpi_table *t, int root, const void *host, const char *fn)
+/* The host side of a whole-table transfer: this rank's shard (mine), and on
+ * root the whole table in shard order (all) with each shard's count and
+ * offset in floats (cnt[0..P), cnt[P..2P)). */
+typedef struct whole {
+    float *mine, *all;
+    int *cnt;
+    size_t mine_n;
+} whole;
+
+static embcl_status whole_begin(struct embcl_mpi_table *t, int root, const void *host, whole *w, const char *fn)
 {
-    if (root < 0 || root >= t->m->size)
-        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'root' is %d, outside [0, %d)", root, t->m->size);
-    if (t->m->rank == root && !host)
+    const int P = t->m->size, is_root = t->m->rank == root;
+    w->mine_n = (size_t)(t->local_rows * t->dim);
+    w->mine = embcl_malloc((w->mine_n ? w->mine_n : 1) * sizeof *w->mine, fn);
+    w->cnt = embcl_malloc(2 * (size_t)P * sizeof *w->cnt, fn);
+    w->all = is_root ? embcl_malloc((size_t)(t->num_rows * t->dim) * sizeof *w->all, fn) : NULL;
+    if (root < 0 || root >= P)
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'root' is %d, outside [0, %d)", root, P);
+    if (is_root && !host)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "argument 'host' is NULL on the root rank");
-    return EMBCL_OK;
+    if (!w->mine || !w->cnt || (is_root && !w->all))
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    return shard_counts(t, w->cnt, w->cnt + P, fn);
+}
+
+static void whole_end(whole *w)
+{
+    free(w->all);
+    free(w->cnt);
+    free(w->mine);
+}
+
+/* Global row q + i P is row i of shard q: between host order and shard order. */
+static void whole_order(struct embcl_mpi_table *t, whole *w, float *host, int to_host)
+{
+    const int P = t->m->size;
+    const size_t row = (size_t)t->dim * sizeof(float);
+    for (int q = 0; q < P; q++)
+        for (int64_t i = 0; i < shard_rows(t->num_rows, P, q); i++) {
+            float *h = host + (q + i * P) * t->dim, *a = w->all + w->cnt[P + q] + i * t->dim;
+            memcpy(to_host ? h : a, to_host ? a : h, row);
+        }
 }
 
 embcl_status embcl_mpi_table_gather(embcl_mpi_table_t t, int root, float *host)
@@ -336,31 +371,20 @@ embcl_status embcl_mpi_table_gather(embcl_mpi_table_t t, int root, float *host)
     static const char *fn = "embcl_mpi_table_gather";
     EMBCL_CHECK_ARG(t != NULL, fn, "argument 't' is NULL");
     struct embcl_mpi *m = t->m;
-    const int P = m->size;
-    size_t mine_n = (size_t)(t->local_rows * t->dim);
-    float *mine = embcl_malloc((mine_n ? mine_n : 1) * sizeof *mine, fn);
-    int *cnt = embcl_malloc(2 * (size_t)P * sizeof *cnt, fn);
-    float *all = m->rank == root ? embcl_malloc((size_t)(t->num_rows * t->dim) * sizeof *all, fn) : NULL;
-    embcl_status s = check_root(t, root, host, fn);
-    if (s == EMBCL_OK && (!mine || !cnt || (m->rank == root && !all)))
-        s = EMBCL_ERR_OUT_OF_MEMORY;
+    whole w;
+    embcl_status s = whole_begin(t, root, host, &w, fn);
     if (s == EMBCL_OK)
-        s = shard_counts(t, cnt, cnt + P, fn);
-    if (s == EMBCL_OK)
-        s = embcl_tensor_download(t->shard, mine, mine_n * sizeof *mine);
+        s = embcl_tensor_download(t->shard, w.mine, w.mine_n * sizeof *w.mine);
     s = embcl_mpi_agree(m, s, fn);
     if (s == EMBCL_OK)
-        s = mpi_check(MPI_Gatherv(mine, (int)mine_n, MPI_FLOAT, all, cnt, cnt + P, MPI_FLOAT, root, m->comm), fn,
-                      "MPI_Gatherv");
+        s = mpi_check(MPI_Gatherv(w.mine, (int)w.mine_n, MPI_FLOAT, w.all, w.cnt, w.cnt + m->size, MPI_FLOAT, root,
+                                  m->comm),
+                      fn, "MPI_Gatherv");
     if (s == EMBCL_OK && m->rank != root)
-        m->bytes_sent += mine_n * sizeof *mine;
+        m->bytes_sent += w.mine_n * sizeof *w.mine;
     if (s == EMBCL_OK && m->rank == root)
-        for (int q = 0; q < P; q++)
-            for (int64_t i = 0; i < shard_rows(t->num_rows, P, q); i++)
-                memcpy(host + (q + i * P) * t->dim, all + cnt[P + q] + i * t->dim, (size_t)t->dim * sizeof *host);
-    free(all);
-    free(cnt);
-    free(mine);
+        whole_order(t, &w, host, 1);
+    whole_end(&w);
     return s;
 }
 
@@ -369,30 +393,19 @@ embcl_status embcl_mpi_table_scatter(embcl_mpi_table_t t, int root, const float 
     static const char *fn = "embcl_mpi_table_scatter";
     EMBCL_CHECK_ARG(t != NULL, fn, "argument 't' is NULL");
     struct embcl_mpi *m = t->m;
-    const int P = m->size;
-    size_t mine_n = (size_t)(t->local_rows * t->dim);
-    float *mine = embcl_malloc((mine_n ? mine_n : 1) * sizeof *mine, fn);
-    int *cnt = embcl_malloc(2 * (size_t)P * sizeof *cnt, fn);
-    float *all = m->rank == root ? embcl_malloc((size_t)(t->num_rows * t->dim) * sizeof *all, fn) : NULL;
-    embcl_status s = check_root(t, root, host, fn);
-    if (s == EMBCL_OK && (!mine || !cnt || (m->rank == root && !all)))
-        s = EMBCL_ERR_OUT_OF_MEMORY;
-    if (s == EMBCL_OK)
-        s = shard_counts(t, cnt, cnt + P, fn);
+    whole w;
+    embcl_status s = whole_begin(t, root, host, &w, fn);
     if (s == EMBCL_OK && m->rank == root)
-        for (int q = 0; q < P; q++)
-            for (int64_t i = 0; i < shard_rows(t->num_rows, P, q); i++)
-                memcpy(all + cnt[P + q] + i * t->dim, host + (q + i * P) * t->dim, (size_t)t->dim * sizeof *host);
+        whole_order(t, &w, (float *)host, 0); /* reads host only */
     s = embcl_mpi_agree(m, s, fn);
     if (s == EMBCL_OK)
-        s = mpi_check(MPI_Scatterv(all, cnt, cnt + P, MPI_FLOAT, mine, (int)mine_n, MPI_FLOAT, root, m->comm), fn,
-                      "MPI_Scatterv");
+        s = mpi_check(MPI_Scatterv(w.all, w.cnt, w.cnt + m->size, MPI_FLOAT, w.mine, (int)w.mine_n, MPI_FLOAT, root,
+                                   m->comm),
+                      fn, "MPI_Scatterv");
     if (s == EMBCL_OK && m->rank == root)
-        m->bytes_sent += (uint64_t)(t->num_rows * t->dim - (int64_t)mine_n) * sizeof(float);
+        m->bytes_sent += (uint64_t)(t->num_rows * t->dim - (int64_t)w.mine_n) * sizeof(float);
     if (s == EMBCL_OK)
-        s = embcl_tensor_upload(t->shard, mine, mine_n * sizeof *mine);
-    free(all);
-    free(cnt);
-    free(mine);
+        s = embcl_tensor_upload(t->shard, w.mine, w.mine_n * sizeof *w.mine);
+    whole_end(&w);
     return s;
 }

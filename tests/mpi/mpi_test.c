@@ -159,3 +159,65 @@ void mt_model_step(mt_model *mm, const int64_t *idx, const int64_t *tgt, int64_t
     MT_OK(embcl_graph_set_input(mm->g, mm->tgt, tgt, (size_t)B * sizeof *tgt));
     MT_OK(embcl_graph_step(mm->g));
 }
+
+embcl_optim_t mt_sgd(embcl_device_t dev)
+{
+    embcl_optim_t opt;
+    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
+    hp.lr = 0.5;
+    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_SGD, &hp, &opt));
+    MT_OK(embcl_optim_add_group(opt, NULL, NULL));
+    return opt;
+}
+
+void mt_trained_alloc(mt_trained *t, int64_t V, int64_t D, int64_t C)
+{
+    memset(t, 0, sizeof *t);
+    t->V = V, t->D = D, t->C = C;
+    t->table = malloc((size_t)(V * D) * sizeof *t->table);
+    t->w = malloc((size_t)(C * D) * sizeof *t->w);
+    t->b = malloc((size_t)C * sizeof *t->b);
+    MT_CHECK(t->table && t->w && t->b, "out of memory");
+}
+
+void mt_trained_free(mt_trained *t)
+{
+    free(t->table);
+    free(t->w);
+    free(t->b);
+}
+
+void mt_trained_take(mt_trained *t, const mt_model *mm, int table)
+{
+    if (table)
+        mt_download(mm->table_t, t->table);
+    mt_download(mm->w_t, t->w);
+    mt_download(mm->b_t, t->b);
+}
+
+void mt_trained_close(const mt_trained *got, const mt_trained *want, int steps)
+{
+    mt_close(got->loss, want->loss, (size_t)steps, 1e-5, 1e-6, "loss");
+    mt_close(got->table, want->table, (size_t)(want->V * want->D), 1e-5, 1e-6, "embedding.weight");
+    mt_close(got->w, want->w, (size_t)(want->C * want->D), 1e-5, 1e-6, "fc.weight");
+    mt_close(got->b, want->b, (size_t)want->C, 1e-5, 1e-6, "fc.bias");
+}
+
+void mt_train_reference(embcl_runtime_t rt, embcl_device_t dev, int64_t B, int64_t L, int sparse, const float *init,
+                        int steps, mt_trained *out)
+{
+    embcl_optim_t opt = mt_sgd(dev);
+    mt_model mm;
+    mt_model_build(&mm, rt, dev, out->V, out->D, out->C, B, L, sparse, opt, init);
+    int64_t *idx = malloc((size_t)(B * L + B) * sizeof *idx);
+    MT_CHECK(idx != NULL && steps <= MT_MAX_STEPS, "out of memory, or too many steps");
+    for (int s = 0; s < steps; s++) {
+        mt_batch(s, B, L, out->V, out->C, idx, idx + B * L);
+        mt_model_step(&mm, idx, idx + B * L, B, L);
+        MT_OK(embcl_graph_download(mm.g, mm.loss, &out->loss[s], sizeof(float)));
+    }
+    free(idx);
+    mt_trained_take(out, &mm, 1);
+    mt_model_free(&mm);
+    embcl_optim_free(opt);
+}

@@ -80,3 +80,27 @@ void mt_model_step(mt_model *mm, const int64_t *idx, const int64_t *tgt, int64_t
 void mt_batch(int step, int64_t B, int64_t L, int64_t V, int64_t C, int64_t *idx, int64_t *tgt);
 /* The Linear's starting weight [C, D] and bias [C]. */
 void mt_init_linear(int64_t C, int64_t D, float *w, float *b);
+
+/* SGD, lr 0.5, one group: its update shows a wrongly scaled gradient
+ * (Adagrad's would not: it divides the scale out). */
+embcl_optim_t mt_sgd(embcl_device_t dev);
+
+/* What training left: table [V, D], fc weight [C, D] and bias [C], the
+ * loss of each step (the ranks' mean for data parallel). */
+#define MT_MAX_STEPS 8
+typedef struct mt_trained {
+    int64_t V, D, C;
+    float *table, *w, *b;
+    float loss[MT_MAX_STEPS];
+} mt_trained;
+void mt_trained_alloc(mt_trained *t, int64_t V, int64_t D, int64_t C);
+void mt_trained_free(mt_trained *t);
+/* The fc parameters of mm, and its table when `table` (else left as is). */
+void mt_trained_take(mt_trained *t, const mt_model *mm, int table);
+/* got equals want within 1e-5 (relative) + 1e-6: losses and parameters. */
+void mt_trained_close(const mt_trained *got, const mt_trained *want, int steps);
+
+/* One process trains the model over all V rows on the whole batch
+ * (B bags of L ids) of each step, with the graph's own optimizer (mt_sgd). */
+void mt_train_reference(embcl_runtime_t rt, embcl_device_t dev, int64_t B, int64_t L, int sparse, const float *init,
+                        int steps, mt_trained *out);

@@ -86,45 +86,14 @@ static void allreduce_shape_mismatch(embcl_mpi_t m, embcl_runtime_t rt, embcl_de
     embcl_tensor_free(t);
 }
 
-typedef struct trained {
-    float table[V * D], w[C * D], b[C], loss[STEPS];
-} trained;
-
-/* One process, the whole batch, the graph's own optimizer. */
-static void train_single(embcl_runtime_t rt, embcl_device_t dev, int sparse, const float *init, trained *out)
-{
-    embcl_optim_t opt;
-    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
-    hp.lr = 0.5;
-    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_SGD, &hp, &opt));
-    MT_OK(embcl_optim_add_group(opt, NULL, NULL));
-    mt_model mm;
-    mt_model_build(&mm, rt, dev, V, D, C, B, L, sparse, opt, init);
-    int64_t idx[B * L], tgt[B];
-    for (int s = 0; s < STEPS; s++) {
-        mt_batch(s, B, L, V, C, idx, tgt);
-        mt_model_step(&mm, idx, tgt, B, L);
-        MT_OK(embcl_graph_download(mm.g, mm.loss, &out->loss[s], sizeof(float)));
-    }
-    mt_download(mm.table_t, out->table);
-    mt_download(mm.w_t, out->w);
-    mt_download(mm.b_t, out->b);
-    mt_model_free(&mm);
-    embcl_optim_free(opt);
-}
-
 /* Each rank its share of every batch; gradients reduced across ranks, then
  * the same optimizer on every rank. */
 static void train_ranks(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev, int sparse, const float *init,
-                        trained *out)
+                        mt_trained *out)
 {
     const int r = embcl_mpi_rank(m), P = embcl_mpi_size(m);
     const int64_t Bl = B / P;
-    embcl_optim_t opt;
-    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
-    hp.lr = 0.5;
-    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_SGD, &hp, &opt));
-    MT_OK(embcl_optim_add_group(opt, NULL, NULL));
+    embcl_optim_t opt = mt_sgd(dev);
     mt_model mm;
     mt_model_build(&mm, rt, dev, V, D, C, Bl, L, sparse, NULL, init);
     MT_OK(embcl_optim_add_param(opt, 0, mm.table_t, "embedding.weight", NULL));
@@ -144,17 +113,13 @@ static void train_ranks(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev, i
         MT_OK(embcl_optim_step(opt, g, 3));
         for (int i = 0; i < 3; i++)
             embcl_tensor_free(g[i].dense);
-        float l, all[16];
+        float l;
         MT_OK(embcl_graph_download(mm.g, mm.loss, &l, sizeof l));
-        MPI_Allgather(&l, 1, MPI_FLOAT, all, 1, MPI_FLOAT, MPI_COMM_WORLD);
-        double sum = 0;
-        for (int q = 0; q < P; q++)
-            sum += all[q];
-        out->loss[s] = (float)(sum / P);
+        double mean = l;
+        MT_OK(embcl_mpi_sum_host(m, &mean, 1, 1.0 / P));
+        out->loss[s] = (float)mean;
     }
-    mt_download(mm.table_t, out->table);
-    mt_download(mm.w_t, out->w);
-    mt_download(mm.b_t, out->b);
+    mt_trained_take(out, &mm, 1);
     mt_model_free(&mm);
     embcl_optim_free(opt);
 }
@@ -163,19 +128,23 @@ static void parity(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev, int sp
 {
     float init[V * D];
     MT_OK(embcl_embedding_normal_host(7, 0, V, D, init));
-    static trained one, dp, first;
-    train_single(rt, dev, sparse, init, &one);
+    mt_trained one, dp;
+    mt_trained_alloc(&one, V, D, C);
+    mt_trained_alloc(&dp, V, D, C);
+    mt_train_reference(rt, dev, B, L, sparse, init, STEPS, &one);
     train_ranks(m, rt, dev, sparse, init, &dp);
-    mt_close(dp.loss, one.loss, STEPS, 1e-5, 1e-6, "loss");
-    mt_close(dp.table, one.table, V * D, 1e-5, 1e-6, "embedding.weight");
-    mt_close(dp.w, one.w, C * D, 1e-5, 1e-6, "fc.weight");
-    mt_close(dp.b, one.b, C, 1e-5, 1e-6, "fc.bias");
+    mt_trained_close(&dp, &one, STEPS);
     MT_CHECK(memcmp(init, dp.table, sizeof init) != 0, "training left the table as it was");
     /* replicas identical to the bit: rank 0's parameters on every rank */
-    first = dp;
-    MPI_Bcast(&first, (int)sizeof first, MPI_BYTE, 0, MPI_COMM_WORLD);
-    MT_CHECK(memcmp(&first, &dp, sizeof dp) == 0, "rank %d's parameters differ from rank 0's",
-             embcl_mpi_rank(m));
+    float first[V * D + C * D + C], mine[V * D + C * D + C];
+    memcpy(mine, dp.table, sizeof(float) * V * D);
+    memcpy(mine + V * D, dp.w, sizeof(float) * C * D);
+    memcpy(mine + V * D + C * D, dp.b, sizeof(float) * C);
+    memcpy(first, mine, sizeof mine);
+    MPI_Bcast(first, (int)sizeof first, MPI_BYTE, 0, MPI_COMM_WORLD);
+    MT_CHECK(memcmp(first, mine, sizeof mine) == 0, "rank %d's parameters differ from rank 0's", embcl_mpi_rank(m));
+    mt_trained_free(&one);
+    mt_trained_free(&dp);
 }
 
 static void graph_parity_sparse_table(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev)

@@ -13,42 +13,10 @@ enum { V = 4001, D = 16, C = 4, B = 8, L = 3, STEPS = 3 };
 #define FULL_BYTES ((uint64_t)V * D * sizeof(float))
 #define BUDGET (FULL_BYTES * 6 / 10)
 
-typedef struct trained {
-    float table[V * D], w[C * D], b[C], loss[STEPS];
-} trained;
-
-static embcl_optim_t sgd(embcl_device_t dev)
-{
-    embcl_optim_t opt;
-    embcl_optim_hparams hp = embcl_optim_defaults(EMBCL_OPTIM_SGD);
-    hp.lr = 0.5;
-    MT_OK(embcl_optim_create(dev, EMBCL_OPTIM_SGD, &hp, &opt));
-    MT_OK(embcl_optim_add_group(opt, NULL, NULL));
-    return opt;
-}
-
-/* The unsharded model: one process, the whole batch, the whole table. */
-static void train_unsharded(embcl_runtime_t rt, embcl_device_t dev, const float *init, trained *out)
-{
-    embcl_optim_t opt = sgd(dev);
-    mt_model mm;
-    mt_model_build(&mm, rt, dev, V, D, C, B, L, 1, opt, init);
-    int64_t idx[B * L], tgt[B];
-    for (int s = 0; s < STEPS; s++) {
-        mt_batch(s, B, L, V, C, idx, tgt);
-        mt_model_step(&mm, idx, tgt, B, L);
-        MT_OK(embcl_graph_download(mm.g, mm.loss, &out->loss[s], sizeof(float)));
-    }
-    mt_download(mm.table_t, out->table);
-    mt_download(mm.w_t, out->w);
-    mt_download(mm.b_t, out->b);
-    mt_model_free(&mm);
-    embcl_optim_free(opt);
-}
-
 /* Each rank: its share of the batch; the graph reads the fetched rows as a
  * [Bl * L, D] parameter, whose gradient goes back to the owners. */
-static void train_sharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev, const float *init, trained *out)
+static void train_sharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev, const float *init,
+                          mt_trained *out)
 {
     const int r = embcl_mpi_rank(m), P = embcl_mpi_size(m);
     const int64_t Bl = B / P, cap = Bl * L;
@@ -61,7 +29,7 @@ static void train_sharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev,
     MT_CHECK(embcl_tensor_dim(shard, 0) == want_rows && embcl_tensor_dim(shard, 1) == D,
              "rank %d's shard is [%lld, %lld], want [%lld, %d]", r, (long long)embcl_tensor_dim(shard, 0),
              (long long)embcl_tensor_dim(shard, 1), (long long)want_rows, D);
-    embcl_optim_t table_opt = sgd(dev), dense_opt = sgd(dev);
+    embcl_optim_t table_opt = mt_sgd(dev), dense_opt = mt_sgd(dev);
     MT_OK(embcl_optim_add_param(table_opt, 0, shard, "embedding.weight", NULL));
     mt_model mm;
     mt_model_build(&mm, rt, dev, cap, D, C, Bl, L, 0, NULL, NULL);
@@ -91,15 +59,15 @@ static void train_sharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_device_t dev,
         MT_OK(embcl_optim_step(dense_opt, g2, 2));
         embcl_tensor_free(g2[0].dense);
         embcl_tensor_free(g2[1].dense);
-        float l, all[16];
+        float l;
         MT_OK(embcl_graph_download(mm.g, mm.loss, &l, sizeof l));
-        MPI_Allgather(&l, 1, MPI_FLOAT, all, 1, MPI_FLOAT, MPI_COMM_WORLD);
-        out->loss[s] = (all[0] + all[1]) / 2;
+        double mean = l;
+        MT_OK(embcl_mpi_sum_host(m, &mean, 1, 1.0 / P));
+        out->loss[s] = (float)mean;
     }
     MT_OK(embcl_mpi_table_gather(t, 0, r == 0 ? out->table : NULL));
     MPI_Bcast(out->table, V * D, MPI_FLOAT, 0, MPI_COMM_WORLD);
-    mt_download(mm.w_t, out->w);
-    mt_download(mm.b_t, out->b);
+    mt_trained_take(out, &mm, 0);
     mt_model_free(&mm);
     embcl_optim_free(table_opt);
     embcl_optim_free(dense_opt);
@@ -111,15 +79,16 @@ static void sharded_equals_unsharded(embcl_mpi_t m, embcl_runtime_t rt, embcl_de
 {
     MT_CHECK(embcl_mpi_size(m) == 2, "written for 2 ranks");
     static float init[V * D];
-    static trained one, sh;
+    mt_trained one, sh;
+    mt_trained_alloc(&one, V, D, C);
+    mt_trained_alloc(&sh, V, D, C);
     MT_OK(embcl_embedding_normal_host(11, 0, V, D, init));
-    train_unsharded(rt, dev, init, &one);
+    mt_train_reference(rt, dev, B, L, 1, init, STEPS, &one);
     train_sharded(m, rt, dev, init, &sh);
-    mt_close(sh.loss, one.loss, STEPS, 1e-5, 1e-6, "loss");
-    mt_close(sh.table, one.table, V * D, 1e-5, 1e-6, "embedding.weight");
-    mt_close(sh.w, one.w, C * D, 1e-5, 1e-6, "fc.weight");
-    mt_close(sh.b, one.b, C, 1e-5, 1e-6, "fc.bias");
+    mt_trained_close(&sh, &one, STEPS);
     MT_CHECK(memcmp(sh.table, init, sizeof init) != 0, "training left the table as it was");
+    mt_trained_free(&one);
+    mt_trained_free(&sh);
 }
 
 /* The budget that a shard fits: one rank alone cannot hold the table. */
