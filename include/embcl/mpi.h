@@ -132,7 +132,8 @@ EMBCL_API embcl_status embcl_mpi_allreduce_grads(embcl_mpi_t m, embcl_grad *grad
  * update, so one step trains on size batches and the replicas stay
  * identical. An epoch then takes steps_per_epoch / size steps (total_steps
  * shrinks likewise unless max_steps set it); step results give the ranks'
- * mean losses. m must outlive tr. */
+ * mean losses, and embcl_trainer_info's tokens_per_step counts every
+ * rank's. m must outlive tr. */
 EMBCL_API embcl_status embcl_mpi_trainer_attach(embcl_mpi_t m, embcl_trainer_t tr);
 
 /* ---- Row-sharded tables --------------------------------------------------- */

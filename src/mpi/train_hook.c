@@ -21,6 +21,11 @@ int64_t train_mpi_data_step(const struct embcl_trainer *tr)
     return tr->step * embcl_mpi_size(tr->mpi) + embcl_mpi_rank(tr->mpi);
 }
 
+int64_t train_mpi_ranks(const struct embcl_trainer *tr)
+{
+    return tr->mpi ? embcl_mpi_size(tr->mpi) : 1;
+}
+
 embcl_status train_mpi_reduce(struct embcl_trainer *tr, embcl_grad *grads)
 {
     if (!tr->mpi)

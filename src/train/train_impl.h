@@ -85,6 +85,7 @@ uint64_t train_mix(uint64_t x);
  * change nothing. The step whose data this rank reads; the ranks' mean
  * gradients (in place) and losses. */
 int64_t train_mpi_data_step(const struct embcl_trainer *tr);
+int64_t train_mpi_ranks(const struct embcl_trainer *tr); /* 1 without MPI */
 embcl_status train_mpi_reduce(struct embcl_trainer *tr, embcl_grad *grads);
 embcl_status train_mpi_losses(struct embcl_trainer *tr, float *lm, float *cls);
 

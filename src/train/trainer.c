@@ -73,7 +73,7 @@ embcl_status embcl_trainer_info(embcl_trainer_t tr, embcl_train_info *out)
     out->vocab_size = tr->V;
     out->steps_per_epoch = tr->steps_per_epoch;
     out->total_steps = tr->total_steps;
-    out->tokens_per_step = tr->cfg.batch * tr->cfg.bptt;
+    out->tokens_per_step = tr->cfg.batch * tr->cfg.bptt * train_mpi_ranks(tr);
     out->train_tokens = tr->n_train_stream;
     out->valid_tokens = tr->n_valid_stream;
     out->train_sentences = tr->n_train_sent;
