@@ -151,6 +151,7 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
 static embcl_status update(embcl_trainer_t tr, embcl_grad *grads, double *norm)
 {
     *norm = 0;
+    EMBCL_TRY(train_mpi_reduce(tr, grads)); /* under MPI: the ranks' mean, before clipping */
     if (tr->cfg.clip > 0)
         EMBCL_TRY(embcl_clip_grad_norm(grads, tr->n_params, tr->cfg.clip, 2.0, norm));
     embcl_grad dense[TRAIN_MAX_PARAMS], table[TRAIN_MAX_PARAMS];
@@ -181,8 +182,6 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     memset(grads, 0, sizeof grads);
     double norm = 0;
     embcl_status s = train_collect_grads(tr, grads);
-    if (s == EMBCL_OK)
-        s = train_mpi_reduce(tr, grads);
     if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
     for (size_t i = 0; i < tr->n_params; i++)
