@@ -45,8 +45,9 @@ typedef struct embcl_mpi_table *embcl_mpi_table_t;
 
 /* 1 when the library was built with MPI, else 0. */
 EMBCL_API int embcl_mpi_available(void);
-/* The number of processes the launcher started (mpirun, srun: read from
- * its environment), or 1 when not launched by one. Needs no MPI: a program
+/* The number of processes the launcher started (read from its
+ * environment: Open MPI's mpirun, or a PMI launcher such as MPICH's or
+ * srun --mpi=pmi2), or 1 when not launched by one. Needs no MPI: a program
  * built without it can tell it was started under mpirun and refuse. */
 EMBCL_API int embcl_mpi_launched_size(void);
 
@@ -73,7 +74,8 @@ EMBCL_API uint64_t embcl_mpi_bytes_sent(embcl_mpi_t m);
 
 /* Collective: every rank passes status (its own result); each gets the
  * first failure by rank (EMBCL_OK when all succeeded). A rank whose status
- * is EMBCL_OK gets a message naming the failing rank and its status. */
+ * is EMBCL_OK gets a message, under func (the public function to name),
+ * naming the failing rank and its status; a failing rank keeps its own. */
 EMBCL_API embcl_status embcl_mpi_agree(embcl_mpi_t m, embcl_status status, const char *func);
 
 /* Collective: rank root's `bytes` of buf into every rank's buf. */
