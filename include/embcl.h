@@ -15,5 +15,6 @@
 #include "embcl/graph.h"
 #include "embcl/io.h"
 #include "embcl/train.h"
+#include "embcl/mpi.h"
 
 #endif

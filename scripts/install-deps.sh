@@ -3,7 +3,9 @@
 # Usage: scripts/install-deps.sh [--torch]   (--torch adds python3-torch for
 # the reference-data scripts and the side-by-side benchmarks)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libcriterion-dev)
+# libopenmpi-dev and openmpi-bin: training across machines (EMBCL_MPI, tests labelled mpi)
+pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libcriterion-dev
+      libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--torch" ]; then
   # OpenBLAS: without it Debian's torch runs on the reference BLAS (~1 GFLOP/s)
   pkgs+=(python3-torch python3-numpy libopenblas0-pthread)

@@ -10,6 +10,7 @@
 #include "embcl.h"
 #include "progress.h"
 #include "train_args.h"
+#include "train_mpi.h"
 #include "train_report.h"
 
 typedef struct job {
@@ -23,6 +24,7 @@ typedef struct job {
     FILE *csv;
     int n_diags;
     char *meta_corpus, *meta_labels;
+    embcl_mpi_t mpi; /* under mpirun: data parallel (train_mpi.c); else NULL */
 } job;
 
 static int fail(const char *what)
@@ -165,6 +167,8 @@ static int measure(job *j, snapshot *s, FILE *print)
 
 static int save(job *j)
 {
+    if (!train_mpi_speaks(j->mpi))
+        return 0;
     char ds[160];
     const char *keys[2], *vals[2];
     size_t n = 0;
@@ -237,6 +241,8 @@ static void print_json(const job *j, const snapshot *init, const snapshot *fin, 
 static int run(job *j)
 {
     train_args *a = &j->a;
+    if (train_mpi_begin(&j->mpi))
+        return 1;
     embcl_runtime_options ro = embcl_runtime_options_default();
     ro.device = a->device;
     if (embcl_runtime_create(&ro, &j->rt) != EMBCL_OK)
@@ -255,6 +261,8 @@ static int run(job *j)
             return fail("--resume");
         printf("resumed from %s at step %lld\n", a->resume, (long long)embcl_trainer_steps_done(j->tr));
     }
+    if (train_mpi_attach(j->mpi, j->tr))
+        return 1;
     embcl_train_info info;
     embcl_trainer_info(j->tr, &info);
     const embcl_train_config *c = &a->cfg;
@@ -273,7 +281,7 @@ static int run(job *j)
     if (measure(j, &init, NULL))
         return 1;
     print_eval("at initialisation", &init);
-    if (a->log_csv) {
+    if (a->log_csv && train_mpi_speaks(j->mpi)) {
         j->csv = fopen(a->log_csv, embcl_trainer_steps_done(j->tr) ? "a" : "w");
         if (!j->csv) {
             fprintf(stderr, "embcl train: --log-csv %s: cannot open for writing\n", a->log_csv);
@@ -322,6 +330,7 @@ int embcl_cmd_train(int argc, char **argv)
     if (j.csv)
         fclose(j.csv);
     embcl_trainer_free(j.tr);
+    train_mpi_end(j.mpi, rc);
     if (!j.ds || j.vocab != embcl_dataset_vocab(j.ds))
         embcl_vocab_free(j.vocab);
     if (!j.ds)

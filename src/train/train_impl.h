@@ -57,6 +57,8 @@ struct embcl_trainer {
     embcl_diag_fn diag_fn;
     void *diag_user;
     float **snapshots;
+
+    struct embcl_mpi *mpi; /* data parallel across ranks (embcl_mpi_trainer_attach), or NULL */
 };
 
 /* data.c */
@@ -88,5 +90,13 @@ void train_sparse_table_free(struct embcl_trainer *tr);
 embcl_status train_config_json(const embcl_train_config *cfg, char **out);
 
 uint64_t train_mix(uint64_t x);
+
+/* src/mpi/train_hook.c: data parallel across ranks; without tr->mpi they
+ * change nothing. The step whose data this rank reads; the ranks' mean
+ * gradients (in place) and losses. */
+int64_t train_mpi_data_step(const struct embcl_trainer *tr);
+int64_t train_mpi_ranks(const struct embcl_trainer *tr); /* 1 without MPI */
+embcl_status train_mpi_reduce(struct embcl_trainer *tr, embcl_grad *grads);
+embcl_status train_mpi_losses(struct embcl_trainer *tr, float *lm, float *cls);
 
 #endif

@@ -73,7 +73,7 @@ embcl_status embcl_trainer_info(embcl_trainer_t tr, embcl_train_info *out)
     out->vocab_size = tr->V;
     out->steps_per_epoch = tr->steps_per_epoch;
     out->total_steps = tr->total_steps;
-    out->tokens_per_step = tr->cfg.batch * tr->cfg.bptt;
+    out->tokens_per_step = tr->cfg.batch * tr->cfg.bptt * train_mpi_ranks(tr);
     out->train_tokens = tr->n_train_stream;
     out->valid_tokens = tr->n_valid_stream;
     out->train_sentences = tr->n_train_sent;
@@ -178,6 +178,7 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
 static embcl_status update(embcl_trainer_t tr, embcl_grad *grads, double *norm)
 {
     *norm = 0;
+    EMBCL_TRY(train_mpi_reduce(tr, grads)); /* under MPI: the ranks' mean, before clipping */
     if (tr->cfg.clip > 0)
         EMBCL_TRY(embcl_clip_grad_norm(grads, tr->n_params, tr->cfg.clip, 2.0, norm));
     embcl_grad dense[TRAIN_MAX_PARAMS], table[TRAIN_MAX_PARAMS];
@@ -197,10 +198,11 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     static const char *fn = "embcl_trainer_step";
     EMBCL_CHECK_ARG(tr != NULL, fn, "argument 'tr' is NULL");
     EMBCL_TRY(watch_unchanged(tr));
-    int64_t w = tr->step % tr->steps_per_epoch;
+    const int64_t k = train_mpi_data_step(tr);
+    int64_t w = k % tr->steps_per_epoch;
     train_lm_window(tr, tr->train_stream, tr->ncol, w, tr->host_tok, tr->host_tgt);
     if (tr->n_classes > 0)
-        EMBCL_TRY(train_cls_batch(tr, tr->step));
+        EMBCL_TRY(train_cls_batch(tr, k));
     EMBCL_TRY(set_inputs(tr, 1));
     EMBCL_TRY(embcl_graph_step(tr->g));
     embcl_grad grads[TRAIN_MAX_PARAMS];
@@ -218,6 +220,7 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     EMBCL_TRY(embcl_graph_download(tr->g, tr->lm_loss, &lm, sizeof lm));
     if (tr->n_classes > 0)
         EMBCL_TRY(embcl_graph_download(tr->g, tr->cls_loss, &cl, sizeof cl));
+    EMBCL_TRY(train_mpi_losses(tr, &lm, &cl));
     tr->step++;
     EMBCL_TRY(watch_unchanged(tr));
     if (out) {
