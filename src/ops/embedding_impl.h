@@ -48,7 +48,8 @@ embcl_status emb_check_rows(struct embcl_tensor *t, size_t rows, size_t D, const
  * (Embedding). */
 embcl_status emb_bags_resolve(const embcl_bags *b, const emb_opts *o, int plain, const char *fn, emb_bags *eb);
 
-/* Index (and offset) checks on the device, verdict read back: fails naming
+/* Index (and offset) checks: free when the host's upload facts prove the
+ * data valid, else on the device with the verdict read back. Fails naming
  * the first bad position and its value before anything is written. V < 0
  * checks the offsets only. */
 embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t V, const char *fn);
