@@ -89,6 +89,12 @@ embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_o
                          embcl_rowsparse_t sparse, struct embcl_tensor *dpsw, struct embcl_tensor *w,
                          const char *fn);
 
+/* Per position p of the bags: pos_bag[p] = its bag, pos_scale[p] = the
+ * factor its share of the bag's gradient gets (0 at padding,
+ * per_sample_weights, 1/count for mean). Both [n] pool tensors. */
+embcl_status emb_positions(const emb_bags *eb, const emb_opts *o, int mode, struct embcl_tensor *pos_bag,
+                           struct embcl_tensor *pos_scale);
+
 /* An NULL-able cl_mem argument and its element offset. */
 static inline cl_mem emb_mem(const struct embcl_tensor *t)
 {
