@@ -1,15 +1,17 @@
 /* EmbeddingBag speed: forward, backward to a row-sparse gradient, backward
  * to a dense gradient (deterministic and atomic scatter), for the issue's
  * cases. Each line's bound_frac compares with a plain C gather of the same
- * rows on the host (as many threads as the device has compute units),
+ * rows on the host (as many threads as the device has compute units,
+ * prefetching, the table on huge pages as embcl's CPU buffers are),
  * measured here: the memory-bound ceiling of a bag forward.
  *
  * Usage: bench_embedding [--filter NAME] [--case SUBSTRING] [--quick]
  * --quick: V = 100,000 and fewer repeats. Indices come from splitmix64 of
  * the position (uniform: mod V; zipf: inverse CDF of Zipf(1.05) over V), the
  * same as bench/torch/embedding.py draws, so both sides see the same rows.
- * Times are wall-clock per call including the device-side index checks and
- * their read-back, best of the repeats; the dense backward includes zeroing
+ * Times are wall-clock per call including the index checks (the indices are
+ * uploaded, so the upload's facts settle them without device work) and a
+ * device finish, best of the repeats; the dense backward includes zeroing
  * the [V, D] gradient (PyTorch allocates a zeroed one per backward). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -272,7 +274,8 @@ int main(int argc, char **argv)
         if (!any || (only_case && !strstr(cs, only_case)))
             continue;
         int64_t n = c->B * c->L;
-        float *wh = malloc((size_t)(c->V * c->D) * sizeof *wh);
+        size_t w_bytes = (size_t)(c->V * c->D) * sizeof(float);
+        float *wh = bench_alloc_huge(w_bytes);
         int64_t *ih = malloc((size_t)n * sizeof *ih), *oh = malloc((size_t)c->B * sizeof *oh);
         float *out_h = malloc((size_t)(c->B * c->D) * sizeof *out_h);
         for (int64_t i = 0; i < c->V * c->D; i++)
@@ -286,7 +289,7 @@ int main(int argc, char **argv)
         int64_t ws[2] = {c->V, c->D}, os[2] = {c->B, c->D};
         bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, ws, &s.w), "table");
         bench_check(embcl_tensor_upload(s.w, wh, (size_t)(c->V * c->D) * sizeof *wh), "upload");
-        free(wh);
+        bench_free_huge(wh, w_bytes);
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &n, &s.idx), "indices");
         bench_check(embcl_tensor_upload(s.idx, ih, (size_t)n * sizeof *ih), "upload");
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &c->B, &s.offs), "offsets");

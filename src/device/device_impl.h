@@ -119,6 +119,9 @@ embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi
 /* The pool: take a buffer of at least `bytes`, give it back. */
 embcl_status embcl_pool_acquire(struct embcl_device *dev, size_t bytes, embcl_buffer **out,
                                 const char *func);
+/* Ask the OS for huge pages behind a new big buffer of a CPU device
+ * (src/device/hugepages.c; tunable "pool.HUGE_MIN_MB"). */
+void embcl_pool_advise_huge(struct embcl_device *dev, cl_mem mem, size_t bytes);
 void embcl_buffer_retain(embcl_buffer *b);
 void embcl_buffer_release(embcl_buffer *b);
 void embcl_pool_destroy(struct embcl_device *dev);
