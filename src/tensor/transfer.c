@@ -40,28 +40,19 @@ static void rect_of(const struct embcl_tensor *t, size_t origin[3], size_t regio
  * ops cost no device work and no wait (src/ops/embedding_check.c). */
 static void learn_facts(struct embcl_tensor *t, const void *host, size_t n)
 {
-    embcl_index_facts f = {.valid = 1, .dtype = (int)t->dtype, .offset = t->offset, .n = n, .nondecreasing = 1};
     const int64_t *p64 = host;
     const int32_t *p32 = host;
-    long long prev = t->dtype == EMBCL_I64 ? (long long)p64[0] : (long long)p32[0];
+    int wide = t->dtype == EMBCL_I64;
+    long long prev = wide ? (long long)p64[0] : (long long)p32[0];
+    embcl_index_facts f = {.valid = 1, .dtype = (int)t->dtype, .offset = t->offset, .n = n};
     f.min = f.max = f.first = prev;
     int down = 0;
-    if (t->dtype == EMBCL_I64) {
-        for (size_t i = 1; i < n; i++) {
-            long long v = (long long)p64[i];
-            down |= v < prev;
-            f.min = v < f.min ? v : f.min;
-            f.max = v > f.max ? v : f.max;
-            prev = v;
-        }
-    } else {
-        for (size_t i = 1; i < n; i++) {
-            long long v = (long long)p32[i];
-            down |= v < prev;
-            f.min = v < f.min ? v : f.min;
-            f.max = v > f.max ? v : f.max;
-            prev = v;
-        }
+    for (size_t i = 1; i < n; i++) {
+        long long v = wide ? (long long)p64[i] : (long long)p32[i];
+        down |= v < prev;
+        f.min = v < f.min ? v : f.min;
+        f.max = v > f.max ? v : f.max;
+        prev = v;
     }
     f.last = prev;
     f.nondecreasing = !down;
