@@ -189,24 +189,15 @@ static void run_op(run_state *s, op_kind op)
     bench_check(embcl_device_finish(s->dev), "finish");
 }
 
-/* CPU time of the whole process (all PoCL threads): on a shared machine
- * it moves less than wall time, which waits for other people's work. */
-static double cpu_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static double time_op(run_state *s, op_kind op, int reps, double *cpu_ms)
 {
     run_op(s, op); /* warm-up: kernel builds, pool */
     double best = 1e30;
     *cpu_ms = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = bench_now_ms(), c0 = cpu_now_ms();
+        double t0 = bench_now_ms(), c0 = bench_cpu_ms();
         run_op(s, op);
-        double ms = bench_now_ms() - t0, cms = cpu_now_ms() - c0;
+        double ms = bench_now_ms() - t0, cms = bench_cpu_ms() - c0;
         if (ms < best)
             best = ms;
         if (cms < *cpu_ms)

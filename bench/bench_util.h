@@ -6,6 +6,9 @@
 #include <stdio.h>
 
 double bench_now_ms(void);
+/* CPU time of the whole process (all PoCL threads): on a shared machine it
+ * moves less than wall time, which also waits for other people's work. */
+double bench_cpu_ms(void);
 /* Fails loudly: benches have no one to return an error to. */
 void bench_check(embcl_status s, const char *what);
 embcl_runtime_t bench_runtime(void);
