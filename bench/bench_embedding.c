@@ -280,7 +280,6 @@ int main(int argc, char **argv)
         int64_t ws[2] = {c->V, c->D}, os[2] = {c->B, c->D};
         bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, ws, &s.w), "table");
         bench_check(embcl_tensor_upload(s.w, wh, (size_t)(c->V * c->D) * sizeof *wh), "upload");
-        bench_free_huge(wh, w_bytes);
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &n, &s.idx), "indices");
         bench_check(embcl_tensor_upload(s.idx, ih, (size_t)n * sizeof *ih), "upload");
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &c->B, &s.offs), "offsets");
@@ -303,13 +302,18 @@ int main(int argc, char **argv)
                 bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, ws, &s.grad), "grad");
             double cpu_ms;
             double ms = time_op(&s, op, op == BWD_DENSE || op == BWD_DENSE_ATOMIC ? (reps + 1) / 2 : reps, &cpu_ms);
-            if (op == FWD)
+            if (op == FWD) {
                 check_same(&s, out_h, c->B * c->D);
+                /* again right after the kernel's repeats: on a shared machine
+                 * the bound keeps its best moment, as the kernel does */
+                host_ms = fmin(host_ms, host_gather_ms(c, wh, ih, out_h, threads, reps));
+            }
             printf("{\"bench\": \"%s\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
                    "\"host_gather_ms\": %.4f, \"bound_frac\": %.3f, \"host_threads\": %d, \"cpu_ms\": %.4f}\n",
                    benches[bi].name, cs, info.name, ms, bytes / ms / 1e6, host_ms, host_ms / ms, threads, cpu_ms);
             fflush(stdout);
         }
+        bench_free_huge(wh, w_bytes);
         embcl_rowsparse_free(s.sparse);
         embcl_tensor_free(s.grad);
         embcl_tensor_free(s.w);
