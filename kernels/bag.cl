@@ -133,6 +133,27 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
                     ISTORE(pos[k], k, mpos + c);                                                     \
     }
 
+/* The short last block of a row (nr < CH vectors from column c) in pieces
+ * of 4, 2 and 1 vectors, each with a constant count: the accumulators stay
+ * in registers, where a guarded CH-wide block kept a branch per vector (and
+ * narrow tables, D = 16, are all short blocks). Each column still sums its
+ * rows in order, so the bits do not change. B4, B2, B1 use `c`. */
+#define SHORT_BLOCK(B4, B2, B1)                                                                     \
+    {                                                                                                \
+        ulong c_end = c + (ulong)nr * VW;                                                            \
+        for (ulong cs = c; cs < c_end;) {                                                            \
+            ulong left = (c_end - cs) / VW;                                                          \
+            ulong c = cs;                                                                            \
+            if (CH > 4 && left >= 4) {                                                               \
+                B4 cs += 4 * VW;                                                                     \
+            } else if (CH > 2 && left >= 2) {                                                        \
+                B2 cs += 2 * VW;                                                                     \
+            } else {                                                                                 \
+                B1 cs += VW;                                                                         \
+            }                                                                                        \
+        }                                                                                            \
+    }
+
 /* Prefetch every 64-byte line of rows idx[s .. e): on CPUs the misses and
  * page walks of a random gather then overlap, where summing would wait for
  * them one bag at a time. OpenCL's prefetch() compiles to nothing on PoCL;
@@ -171,7 +192,8 @@ static void pool_bag(__global const float *w, ulong ld, ulong D, __global const 
         if (nr == CH)
             POOL_COLS(VT, IVT, CH, CH, VLOAD, VSTORE, IVSTORE)
         else
-            POOL_COLS(VT, IVT, CH, nr, VLOAD, VSTORE, IVSTORE)
+            SHORT_BLOCK(POOL_COLS(VT, IVT, 4, 4, VLOAD, VSTORE, IVSTORE), POOL_COLS(VT, IVT, 2, 2, VLOAD, VSTORE, IVSTORE),
+                        POOL_COLS(VT, IVT, 1, 1, VLOAD, VSTORE, IVSTORE))
     }
 #if VW > 1
     for (ulong c = dv + lane; c < D; c += LANES)
@@ -350,7 +372,8 @@ __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong
         if (nr == CH)
             SEG_COLS(VT, CH, CH, VLOAD, VSTORE, VMASK)
         else
-            SEG_COLS(VT, CH, nr, VLOAD, VSTORE, VMASK)
+            SHORT_BLOCK(SEG_COLS(VT, 4, 4, VLOAD, VSTORE, VMASK), SEG_COLS(VT, 2, 2, VLOAD, VSTORE, VMASK),
+                        SEG_COLS(VT, 1, 1, VLOAD, VSTORE, VMASK))
     }
 #if VW > 1
     for (ulong c = dv + lane; c < D; c += LANES)
