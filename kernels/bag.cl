@@ -46,6 +46,11 @@
 #define PREFETCH 0
 #endif
 
+/* Full unrolling keeps the NV accumulators in registers (PoCL's LLVM left
+ * the loops rolled and the array on the stack: a load and a store per
+ * vector per row). */
+#define EMBCL_UNROLL _Pragma("unroll")
+
 #define MODE_SUM 0
 #define MODE_MEAN 1
 #define MODE_MAX 2
@@ -91,7 +96,7 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
     {                                                                                                \
         T acc[NV];                                                                                   \
         IT pos[NV];                                                                                  \
-        for (int k = 0; k < NV; k++) {                                                               \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                                               \
             acc[k] = (T)(0.0f);                                                                      \
             pos[k] = (IT)(-1);                                                                       \
         }                                                                                            \
@@ -102,7 +107,7 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
                 continue;                                                                            \
             __global const float *row = w + (ulong)r * ld + c;                                       \
             if (mode == MODE_MAX) {                                                                  \
-                for (int k = 0; k < NV; k++) {                                                       \
+                EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                                       \
                     if (k < NR) {                                                                    \
                         T v = LOAD(k, row);                                                          \
                         IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                       \
@@ -112,33 +117,62 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
                 }                                                                                    \
             } else {                                                                                 \
                 float sw = psw ? psw[p] : 1.0f;                                                      \
-                for (int k = 0; k < NV; k++)                                                         \
+                EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                         \
                     if (k < NR)                                                                      \
                         acc[k] += sw * LOAD(k, row);                                                 \
             }                                                                                        \
             cnt++;                                                                                   \
         }                                                                                            \
         float scale = (mode == MODE_MEAN && cnt > 1) ? 1.0f / (float)cnt : 1.0f;                     \
-        for (int k = 0; k < NV; k++)                                                                 \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                                 \
             if (k < NR)                                                                              \
                 STORE(acc[k] * scale, k, out + c);                                                   \
         if (mode == MODE_MAX)                                                                        \
-            for (int k = 0; k < NV; k++)                                                             \
+            EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                             \
                 if (k < NR)                                                                          \
                     ISTORE(pos[k], k, mpos + c);                                                     \
     }
 
-/* Load one float per 64-byte line of rows idx[s .. e) and drop it: on CPUs
- * the misses and page walks of a random gather then overlap, where summing
- * would wait for them one bag at a time. Volatile keeps the compiler from
- * dropping the loads (PoCL's prefetch() compiles to nothing). */
+/* The short last block of a row (nr < CH vectors from column c) in pieces
+ * of 4, 2 and 1 vectors, each with a constant count: the accumulators stay
+ * in registers, where a guarded CH-wide block kept a branch per vector (and
+ * narrow tables, D = 16, are all short blocks). Each column still sums its
+ * rows in order, so the bits do not change. B4, B2, B1 use `c`. */
+#define SHORT_BLOCK(B4, B2, B1)                                                                     \
+    {                                                                                                \
+        ulong c_end = c + (ulong)nr * VW;                                                            \
+        for (ulong cs = c; cs < c_end;) {                                                            \
+            ulong left = (c_end - cs) / VW;                                                          \
+            ulong c = cs;                                                                            \
+            if (CH > 4 && left >= 4) {                                                               \
+                B4 cs += 4 * VW;                                                                     \
+            } else if (CH > 2 && left >= 2) {                                                        \
+                B2 cs += 2 * VW;                                                                     \
+            } else {                                                                                 \
+                B1 cs += VW;                                                                         \
+            }                                                                                        \
+        }                                                                                            \
+    }
+
+/* Prefetch every 64-byte line of rows idx[s .. e): on CPUs the misses and
+ * page walks of a random gather then overlap, where summing would wait for
+ * them one bag at a time. OpenCL's prefetch() compiles to nothing on PoCL;
+ * clang's builtin gives the CPU's prefetch instruction, which, unlike a
+ * load, retires at once and leaves the reorder window to the summing (CPU
+ * devices only: global memory is the host's flat memory there). Elsewhere
+ * a volatile load per line does the touching. */
+#if PREFETCH && EMBCL_CPU && defined(__clang__)
+#define TOUCH_LINE(ptr) __builtin_prefetch((const void *)(ulong)(ptr), 0, 3)
+#else
+#define TOUCH_LINE(ptr) (void)*(volatile __global const float *)(ptr)
+#endif
 static void touch_rows(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e)
 {
 #if PREFETCH
     for (ulong p = s; p < e; p++) {
-        volatile __global const float *row = w + (ulong)(long)idx[p] * ld;
+        __global const float *row = w + (ulong)(long)idx[p] * ld;
         for (ulong c = 0; c < D; c += 16)
-            (void)row[c];
+            TOUCH_LINE(row + c);
     }
 #endif
 }
@@ -154,7 +188,12 @@ static void pool_bag(__global const float *w, ulong ld, ulong D, __global const 
     ulong dv = D / VW * VW;
     for (ulong c = (ulong)lane * BS; c < dv; c += LANES * BS) {
         int nr = (int)min((ulong)CH, (dv - c) / VW);
-        POOL_COLS(VT, IVT, CH, nr, VLOAD, VSTORE, IVSTORE)
+        /* whole blocks with the guards folded away; the row's last, short block apart */
+        if (nr == CH)
+            POOL_COLS(VT, IVT, CH, CH, VLOAD, VSTORE, IVSTORE)
+        else
+            SHORT_BLOCK(POOL_COLS(VT, IVT, 4, 4, VLOAD, VSTORE, IVSTORE), POOL_COLS(VT, IVT, 2, 2, VLOAD, VSTORE, IVSTORE),
+                        POOL_COLS(VT, IVT, 1, 1, VLOAD, VSTORE, IVSTORE))
     }
 #if VW > 1
     for (ulong c = dv + lane; c < D; c += LANES)
@@ -289,18 +328,18 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
 #define SEG_COLS(T, NV, NR, LOAD, STORE, MASK)                                                      \
     {                                                                                                \
         T acc[NV];                                                                                   \
-        for (int k = 0; k < NV; k++)                                                                 \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                                 \
             acc[k] = (T)(0.0f);                                                                      \
         for (int q = k0; q < k1; q++) {                                                              \
             int p = perm[q];                                                                         \
             ulong b = (ulong)pos_bag[p];                                                             \
             float f = pos_scale[p];                                                                  \
             __global const float *gr = g + b * g_ld + c;                                             \
-            for (int k = 0; k < NV; k++)                                                             \
+            EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                             \
                 if (k < NR)                                                                          \
                     acc[k] += MASK(f * LOAD(k, gr), k);                                              \
         }                                                                                            \
-        for (int k = 0; k < NV; k++) {                                                               \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                                               \
             if (k < NR) {                                                                            \
                 T v = acc[k] * fs;                                                                   \
                 if (dense)                                                                           \
@@ -330,7 +369,11 @@ __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong
     ulong dv = D / VW * VW;
     for (ulong c = (ulong)lane * BS; c < dv; c += LANES * BS) {
         int nr = (int)min((ulong)CH, (dv - c) / VW);
-        SEG_COLS(VT, CH, nr, VLOAD, VSTORE, VMASK)
+        if (nr == CH)
+            SEG_COLS(VT, CH, CH, VLOAD, VSTORE, VMASK)
+        else
+            SHORT_BLOCK(SEG_COLS(VT, 4, 4, VLOAD, VSTORE, VMASK), SEG_COLS(VT, 2, 2, VLOAD, VSTORE, VMASK),
+                        SEG_COLS(VT, 1, 1, VLOAD, VSTORE, VMASK))
     }
 #if VW > 1
     for (ulong c = dv + lane; c < D; c += LANES)

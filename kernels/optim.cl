@@ -190,6 +190,15 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
 #ifndef LANES
 #define LANES 1
 #endif
+/* Fused, one work-item per row (CPUs): the row's summed gradient is kept
+ * from the norm pass for the update pass instead of summing every segment
+ * twice (a hot row's segment can hold thousands of positions). */
+#if FUSED && LANES == 1
+#define ROW_CACHE 64
+#else
+#define ROW_CACHE 0
+#endif
+
 __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols, float lr, float eps, int wd_mode,
                               float wd
 #if LANES > 1
@@ -207,10 +216,19 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         __global float *prow = p + p_off + pr * p_ld;
         VT acc = 0.0f;
         float rs = live ? row_sum[pr] : 0.0f;
+#if ROW_CACHE
+        VT gcache[ROW_CACHE];
+        const int cached = nv <= ROW_CACHE;
+#endif
         for (ulong v = lane; live && v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
-            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), GRAD_VEC(r, v * VW), wd_mode, wd);
+            VT graw = GRAD_VEC(r, v * VW);
+#if ROW_CACHE
+            if (cached)
+                gcache[v] = graw;
+#endif
+            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), graw, wd_mode, wd);
             acc += gg * gg;
         }
         float sq = VSUM(acc);
@@ -235,7 +253,11 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
             if (COL_FROZEN(v * VW))
                 continue;
             VT w = VLD(prow + v * VW);
+#if ROW_CACHE
+            optim_rowwise_adagrad(&w, cached ? gcache[v] : GRAD_VEC(r, v * VW), k, c);
+#else
             optim_rowwise_adagrad(&w, GRAD_VEC(r, v * VW), k, c);
+#endif
             VST(w, prow + v * VW);
         }
     }

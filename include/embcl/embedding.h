@@ -22,6 +22,7 @@
 #define EMBCL_EMBEDDING_H
 
 #include "core.h"
+#include "optim.h"
 #include "sparse.h"
 #include "tensor.h"
 
@@ -168,6 +169,37 @@ EMBCL_API embcl_status embcl_embedding_bag_backward(embcl_tensor_t grad_out, emb
                                                     int64_t num_rows, const embcl_embedding_options *opt,
                                                     embcl_tensor_t grad_weight, embcl_rowsparse_t grad_sparse,
                                                     embcl_tensor_t grad_psw);
+
+/* ---- Fused backward + optimizer update ---------------------------------- */
+
+/* The backward of embcl_embedding / embcl_embedding_bag fused with one step
+ * of `optim` on its parameter number `param` (the table, [V, D], as added
+ * with embcl_optim_add_param): the indices are grouped by row on the device
+ * and each touched row's gradient is summed in position order inside the
+ * update kernel and applied at once, never materialising a gradient. Same
+ * result as the row-sparse backward (option sparse = 1) followed by
+ * embcl_optim_step with that gradient, within float rounding (1e-5); the
+ * parameter's step count advances as with embcl_optim_step.
+ * optim:    SGD (no momentum, no weight decay), Adagrad (no weight decay),
+ *           SparseAdam or row-wise Adagrad: what takes row-sparse
+ *           gradients; others fail as embcl_optim_step does with a
+ *           row-sparse gradient. Frozen rows / columns / parameters stay.
+ * grad_out: as for the backward ([n, D] per index; [B, D] per bag), f32,
+ *           on the optimizer's device, D = the parameter's columns.
+ * indices / bags, opt: as given to the forward (opt may be NULL). Modes
+ *           sum and mean, padding_idx and per_sample_weights are honoured;
+ *           mode max and scale_grad_by_freq fail with EMBCL_ERR_UNSUPPORTED
+ *           (PyTorch has no sparse gradient for them either); opt->sparse
+ *           and opt->scatter are ignored (the path is always deterministic).
+ * Every check (indices and offsets included) comes before the first write:
+ * a failing call leaves the table and the optimizer state as they were.
+ * Waits for the device once (the number of distinct rows). */
+EMBCL_API embcl_status embcl_embedding_backward_update(embcl_tensor_t grad_out, embcl_tensor_t indices,
+                                                       const embcl_embedding_options *opt, embcl_optim_t optim,
+                                                       size_t param);
+EMBCL_API embcl_status embcl_embedding_bag_backward_update(embcl_tensor_t grad_out, const embcl_bags *bags,
+                                                           const embcl_embedding_options *opt, embcl_optim_t optim,
+                                                           size_t param);
 
 /* ---- Table-batched bags (FBGEMM's TBE) ---------------------------------- */
 

@@ -24,12 +24,26 @@ typedef struct embcl_program_entry {
     size_t n_kernels;
 } embcl_program_entry;
 
+/* What the host learnt about integer data while uploading it into a buffer
+ * (src/tensor/transfer.c), so index checks need no device work: elements
+ * [offset, offset + n) of dtype `dtype` hold values in [min, max], starting
+ * with `first`, ending with `last`, non-decreasing if `nondecreasing`. Any
+ * device write to the buffer clears `valid` (embcl_tensor_written). */
+typedef struct embcl_index_facts {
+    int valid;
+    int dtype;
+    size_t offset, n;
+    long long min, max, first, last;
+    int nondecreasing;
+} embcl_index_facts;
+
 /* A device buffer, shared by a tensor and its views through refs. */
 typedef struct embcl_buffer {
     cl_mem mem;
     size_t size; /* the size class actually allocated */
     int refs;
     struct embcl_device *dev;
+    embcl_index_facts facts;
 } embcl_buffer;
 
 typedef struct embcl_pool_slot {
@@ -105,6 +119,9 @@ embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi
 /* The pool: take a buffer of at least `bytes`, give it back. */
 embcl_status embcl_pool_acquire(struct embcl_device *dev, size_t bytes, embcl_buffer **out,
                                 const char *func);
+/* Ask the OS for huge pages behind a new big buffer of a CPU device
+ * (src/device/hugepages.c; tunable "pool.HUGE_MIN_MB"). */
+void embcl_pool_advise_huge(struct embcl_device *dev, cl_mem mem, size_t bytes);
 void embcl_buffer_retain(embcl_buffer *b);
 void embcl_buffer_release(embcl_buffer *b);
 void embcl_pool_destroy(struct embcl_device *dev);

@@ -94,6 +94,7 @@ embcl_status embcl_pool_acquire(struct embcl_device *dev, size_t bytes, embcl_bu
         }
         pool->stats.cl_allocs++;
         pool->stats.misses++;
+        embcl_pool_advise_huge(dev, b->mem, cls);
     }
     b->size = cls;
     b->refs = 1;

@@ -60,6 +60,9 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "sort.RB", 6},
     {EMBCL_DEVICE_GPU, NULL, "sort.IPT", 16},
     {EMBCL_DEVICE_GPU, NULL, "sort.GROUPS", 2048},
+    /* buffers of at least this many MiB get huge pages on CPU devices
+     * (src/device/hugepages.c): gathers over a big table stop missing the TLB */
+    {EMBCL_DEVICE_CPU, NULL, "pool.HUGE_MIN_MB", 16},
     /* GEMM: own tiled kernel on CPUs (kernels/gemm.cl), CLBlast on GPUs. */
     {EMBCL_DEVICE_CPU, NULL, "gemm.BACKEND", 1},
     {EMBCL_DEVICE_CPU, NULL, "gemm.RM", 6},

@@ -26,6 +26,8 @@ embcl_status emb_pool(struct embcl_tensor *w, const emb_bags *eb, const emb_opts
                       EMBCL_KARG(outm),   EMBCL_KARG(out_off), EMBCL_KARG(out_ld), EMBCL_KARG(mm),
                       EMBCL_KARG(m_off),  EMBCL_KARG(m_ld)};
     EMBCL_TRY(embcl_kernel_set_args(k, "bag_fwd", sizeof a / sizeof a[0], a));
+    embcl_tensor_written(out);
+    embcl_tensor_written(mpos);
     embcl_status s = emb_launch_lanes(dev, k, "bag_fwd", &t, (size_t)B);
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }

@@ -1,5 +1,6 @@
 /* Validation of Embedding / EmbeddingBag calls: options, shapes and dtypes
- * on the host; indices and offsets on the device with the verdict read back
+ * on the host; indices and offsets from what the host learnt at upload, or,
+ * for data written on the device, on the device with the verdict read back
  * before any write, as the issue asks ("check before any scatter"). */
 #include <limits.h>
 #include <math.h>
@@ -235,9 +236,30 @@ static const char *type_def(embcl_dtype t)
     return t == EMBCL_I32 ? "int" : "long";
 }
 
+/* Whether what the host learnt when it uploaded the indices and offsets
+ * (embcl_tensor_facts) proves them valid: then the call needs no device
+ * check and no wait. Anything else (data written on the device, a verdict
+ * of "bad") goes to the device check, which finds the first bad position. */
+static int facts_prove_valid(const emb_bags *eb, int64_t V)
+{
+    if (eb->n > 0 && V >= 0) {
+        const embcl_index_facts *f = embcl_tensor_facts(eb->idx, 0);
+        if (!f || f->min < 0 || f->max >= (long long)V)
+            return 0;
+    }
+    if (eb->offs && eb->n_offs > 0) {
+        const embcl_index_facts *f = embcl_tensor_facts(eb->offs, 1);
+        if (!f || f->first != 0 || !f->nondecreasing || f->max > (long long)eb->n)
+            return 0;
+        if (eb->last_is_n && f->last != (long long)eb->n)
+            return 0;
+    }
+    return 1;
+}
+
 embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t V, const char *fn)
 {
-    if (eb->validated || (eb->n == 0 && !eb->offs))
+    if (eb->validated || (eb->n == 0 && !eb->offs) || facts_prove_valid(eb, V))
         return EMBCL_OK;
     int64_t two = 2;
     struct embcl_tensor *bad;

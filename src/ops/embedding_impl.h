@@ -48,7 +48,8 @@ embcl_status emb_check_rows(struct embcl_tensor *t, size_t rows, size_t D, const
  * (Embedding). */
 embcl_status emb_bags_resolve(const embcl_bags *b, const emb_opts *o, int plain, const char *fn, emb_bags *eb);
 
-/* Index (and offset) checks on the device, verdict read back: fails naming
+/* Index (and offset) checks: free when the host's upload facts prove the
+ * data valid, else on the device with the verdict read back. Fails naming
  * the first bad position and its value before anything is written. V < 0
  * checks the offsets only. */
 embcl_status emb_validate(struct embcl_device *dev, const emb_bags *eb, int64_t V, const char *fn);
@@ -87,6 +88,12 @@ embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_o
                          struct embcl_tensor *mpos, int64_t V, struct embcl_tensor *dense,
                          embcl_rowsparse_t sparse, struct embcl_tensor *dpsw, struct embcl_tensor *w,
                          const char *fn);
+
+/* Per position p of the bags: pos_bag[p] = its bag, pos_scale[p] = the
+ * factor its share of the bag's gradient gets (0 at padding,
+ * per_sample_weights, 1/count for mean). Both [n] pool tensors. */
+embcl_status emb_positions(const emb_bags *eb, const emb_opts *o, int mode, struct embcl_tensor *pos_bag,
+                           struct embcl_tensor *pos_scale);
 
 /* An NULL-able cl_mem argument and its element offset. */
 static inline cl_mem emb_mem(const struct embcl_tensor *t)

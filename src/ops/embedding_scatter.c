@@ -53,20 +53,25 @@ typedef struct scatter_ctx {
 
 static embcl_status run_positions(scatter_ctx *c)
 {
-    const emb_bags *eb = c->eb;
-    struct embcl_device *dev = c->g->dev;
+    return emb_positions(c->eb, c->o, c->mode, c->pos_bag, c->pos_scale);
+}
+
+embcl_status emb_positions(const emb_bags *eb, const emb_opts *o, int mode, struct embcl_tensor *pos_bag,
+                           struct embcl_tensor *pos_scale)
+{
+    struct embcl_device *dev = pos_bag->dev;
     emb_tune t;
     cl_kernel k;
     EMBCL_TRY(emb_bag_kernel(dev, "bag_bwd", eb, "bag_positions", &k, &t));
     cl_mem im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
     cl_ulong i_off = eb->idx->offset, o_off = emb_off(eb->offs), base = eb->base, n_offs = eb->n_offs, fixed_l = eb->fixed_l;
     cl_ulong n = eb->n, B = eb->B, p_off = emb_off(eb->psw);
-    cl_long pad = c->o->pad;
-    cl_int md = c->mode;
+    cl_long pad = o->pad;
+    cl_int md = mode;
     embcl_karg a[] = {EMBCL_KARG(im),      EMBCL_KARG(i_off), EMBCL_KARG(om), EMBCL_KARG(o_off), EMBCL_KARG(base),
                       EMBCL_KARG(n_offs),  EMBCL_KARG(fixed_l), EMBCL_KARG(n), EMBCL_KARG(B),
                       EMBCL_KARG(pm),      EMBCL_KARG(p_off), EMBCL_KARG(pad), EMBCL_KARG(md),
-                      EMBCL_KARG(c->pos_bag->buf->mem), EMBCL_KARG(c->pos_scale->buf->mem)};
+                      EMBCL_KARG(pos_bag->buf->mem), EMBCL_KARG(pos_scale->buf->mem)};
     EMBCL_TRY(embcl_kernel_set_args(k, "bag_positions", sizeof a / sizeof a[0], a));
     return emb_launch_flat(dev, k, "bag_positions", (size_t)B);
 }

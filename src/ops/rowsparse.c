@@ -33,6 +33,8 @@ embcl_status embcl_rowsparse_set_nnz(struct embcl_rowsparse *g, int64_t nnz, con
                            "the gradient needs %lld rows but its capacity is %lld (embcl_rowsparse_create)",
                            (long long)nnz, (long long)g->capacity);
     g->nnz = nnz;
+    embcl_tensor_written(g->ids);
+    embcl_tensor_written(g->values);
     return EMBCL_OK;
 }
 
@@ -167,6 +169,7 @@ static embcl_status write_prefix(struct embcl_tensor *t, const void *host, size_
 {
     if (bytes == 0)
         return EMBCL_OK;
+    embcl_tensor_written(t);
     return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
                           fn, "clEnqueueWriteBuffer");
 }
@@ -307,6 +310,10 @@ embcl_status embcl_rowsparse_add(embcl_rowsparse_t dst, embcl_rowsparse_t a, emb
     if (s == EMBCL_OK && aliased) {
         int64_t shape[2] = {seg.nnz, dst->dim};
         s = embcl_tensor_new(dst->dev, EMBCL_F32, 2, shape, fn, &tmp);
+    }
+    if (s == EMBCL_OK) {
+        embcl_tensor_written(dst->ids);
+        embcl_tensor_written(dst->values);
     }
     if (s == EMBCL_OK)
         s = merge(a, b, &seg, dst->ids->buf->mem, aliased ? tmp->buf->mem : dst->values->buf->mem, fn);

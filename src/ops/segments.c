@@ -242,7 +242,14 @@ embcl_status embcl_segments_build(struct embcl_tensor *indices, int64_t num_rows
                            func, "clEnqueueWriteBuffer");
     } else if (s == EMBCL_OK) {
         sort_plan p;
-        plan_sort(dev, (uint64_t)r.n, (uint64_t)(skip >= 0 ? num_rows : num_rows > 0 ? num_rows - 1 : 0), &p);
+        /* The keys' range sets the radix bits and so the passes: the
+         * table's rows, or less when the upload's facts know the largest
+         * index (skipped positions sort as num_rows, after every row). */
+        uint64_t max_key = (uint64_t)(skip >= 0 ? num_rows : num_rows > 0 ? num_rows - 1 : 0);
+        const embcl_index_facts *f = embcl_tensor_facts(indices, 0);
+        if (skip < 0 && f && f->min >= 0 && f->max < num_rows)
+            max_key = (uint64_t)f->max;
+        plan_sort(dev, (uint64_t)r.n, max_key, &p);
         sort_work w;
         memset(&w, 0, sizeof w);
         s = work_alloc(dev, r.n, &p, func, &w);

@@ -30,6 +30,18 @@ const char *embcl_shape_str(const struct embcl_tensor *t, char *buf, size_t cap)
 embcl_status embcl_tensor_new(struct embcl_device *dev, embcl_dtype dtype, int ndim, const int64_t *shape,
                               const char *func, struct embcl_tensor **out);
 
+/* Every path that writes a tensor on the device calls this: the host's facts
+ * about its buffer's contents (embcl_index_facts) no longer hold. */
+static inline void embcl_tensor_written(struct embcl_tensor *t)
+{
+    if (t)
+        t->buf->facts.valid = 0;
+}
+
+/* The upload facts of t's elements if they cover exactly (exact) or at least
+ * (!exact) t's range; NULL if the host knows nothing. */
+const embcl_index_facts *embcl_tensor_facts(const struct embcl_tensor *t, int exact);
+
 /* Make later work on `waiter`'s queue wait for what is queued on `dev` so far
  * (no-op when they are the same device). */
 embcl_status embcl_queue_after(struct embcl_device *waiter, struct embcl_device *dev, const char *func);

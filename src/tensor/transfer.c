@@ -35,6 +35,41 @@ static void rect_of(const struct embcl_tensor *t, size_t origin[3], size_t regio
     *pitch = t->ld * es;
 }
 
+/* min / max / first / last / order of the integers being uploaded: one pass
+ * over data the host already has, so that index and offset checks of later
+ * ops cost no device work and no wait (src/ops/embedding_check.c). */
+static void learn_facts(struct embcl_tensor *t, const void *host, size_t n)
+{
+    const int64_t *p64 = host;
+    const int32_t *p32 = host;
+    int wide = t->dtype == EMBCL_I64;
+    long long prev = wide ? (long long)p64[0] : (long long)p32[0];
+    embcl_index_facts f = {.valid = 1, .dtype = (int)t->dtype, .offset = t->offset, .n = n};
+    f.min = f.max = f.first = prev;
+    int down = 0;
+    for (size_t i = 1; i < n; i++) {
+        long long v = wide ? (long long)p64[i] : (long long)p32[i];
+        down |= v < prev;
+        f.min = v < f.min ? v : f.min;
+        f.max = v > f.max ? v : f.max;
+        prev = v;
+    }
+    f.last = prev;
+    f.nondecreasing = !down;
+    t->buf->facts = f;
+}
+
+const embcl_index_facts *embcl_tensor_facts(const struct embcl_tensor *t, int exact)
+{
+    const embcl_index_facts *f = &t->buf->facts;
+    size_t n = t->rows * t->cols;
+    if (!f->valid || f->dtype != (int)t->dtype || (t->ld != t->cols && t->rows > 1))
+        return NULL;
+    if (exact ? (f->offset != t->offset || f->n != n) : (t->offset < f->offset || t->offset + n > f->offset + f->n))
+        return NULL;
+    return f;
+}
+
 embcl_status embcl_tensor_upload(embcl_tensor_t t, const void *host, size_t bytes)
 {
     static const char *fn = "embcl_tensor_upload";
@@ -42,10 +77,15 @@ embcl_status embcl_tensor_upload(embcl_tensor_t t, const void *host, size_t byte
     if (bytes == 0)
         return EMBCL_OK;
     size_t es = embcl_dtype_size(t->dtype);
-    if (embcl_tensor_is_contiguous(t))
-        return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, t->offset * es, bytes,
-                                                   host, 0, NULL, NULL),
-                              fn, "clEnqueueWriteBuffer");
+    embcl_tensor_written(t);
+    if (embcl_tensor_is_contiguous(t)) {
+        EMBCL_TRY(embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, t->offset * es, bytes,
+                                                      host, 0, NULL, NULL),
+                                 fn, "clEnqueueWriteBuffer"));
+        if (t->dtype == EMBCL_I32 || t->dtype == EMBCL_I64)
+            learn_facts(t, host, bytes / es);
+        return EMBCL_OK;
+    }
     size_t bo[3], region[3], pitch, ho[3] = {0, 0, 0};
     rect_of(t, bo, region, &pitch);
     return embcl_cl_check(clEnqueueWriteBufferRect(t->dev->queue, t->buf->mem, CL_TRUE, bo, ho, region, pitch, 0,
@@ -88,6 +128,7 @@ embcl_status embcl_tensor_fill(embcl_tensor_t t, double value)
     embcl_karg args[] = {EMBCL_KARG(t->buf->mem), EMBCL_KARG(off), EMBCL_KARG(rows), EMBCL_KARG(cols),
                          EMBCL_KARG(ld), val};
     EMBCL_TRY(embcl_kernel_set_args(k, "fill_2d", 6, args));
+    embcl_tensor_written(t);
     size_t gws[2] = {embcl_round_up(t->cols, 16), t->rows};
     return embcl_kernel_launch(t->dev, k, "fill_2d", 2, gws, NULL, NULL);
 }
@@ -148,6 +189,7 @@ embcl_status embcl_tensor_copy(embcl_tensor_t dst, embcl_tensor_t src)
     /* The copy runs on dst's queue after src's pending work; src's queue then
      * waits for the copy, so neither side can overtake it. */
     EMBCL_TRY(embcl_queue_after(dst->dev, src->dev, fn));
+    embcl_tensor_written(dst);
     size_t so[3], dO[3], region[3], spitch, dpitch;
     rect_of(src, so, region, &spitch);
     rect_of(dst, dO, region, &dpitch);

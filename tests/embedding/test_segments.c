@@ -118,9 +118,9 @@ static void fetch(const embcl_segments *s, int32_t *perm, int64_t *uniq, int32_t
     free(st);
 }
 
-static void check_case(int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip, uint64_t seed)
+/* v: n indices, built against num_rows rows (d only for the messages). */
+static void check_values(int64_t *v, int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip)
 {
-    int64_t *v = make_indices(n, num_rows, d, seed);
     embcl_tensor_t t = upload_indices(v, n, dt);
     embcl_segments s;
     TEST_OK(embcl_segments_build(t, num_rows, skip, "test", "indices", &s));
@@ -147,6 +147,12 @@ static void check_case(int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt,
     ref_free_seg(&r);
     embcl_segments_free(&s);
     embcl_tensor_free(t);
+}
+
+static void check_case(int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip, uint64_t seed)
+{
+    int64_t *v = make_indices(n, num_rows, d, seed);
+    check_values(v, n, num_rows, d, dt, skip);
     free(v);
 }
 
@@ -198,6 +204,18 @@ static void sweep_with(const char *tuning)
     check_case(65, 5, UNIFORM, EMBCL_I32, 2, 9);
     check_case(7, 1, UNIFORM, EMBCL_I64, -1, 10);
     check_case(4099, 300, SKEWED, EMBCL_I64, -1, 11);
+}
+
+/* Uploaded indices far below num_rows: the upload's facts cut the radix
+ * bits (one pass instead of two); with a padding row the full range stays. */
+Test(segments, narrow_uploaded_indices_take_fewer_bits)
+{
+    int64_t *v = make_indices(50000, 1500, UNIFORM, 21);
+    check_values(v, 50000, 1000000, UNIFORM, EMBCL_I64, -1);
+    check_values(v, 50000, 1000000, UNIFORM, EMBCL_I32, 3);
+    v[777] = 1499999; /* one wide index: the full range again */
+    check_values(v, 50000, 2000000, UNIFORM, EMBCL_I64, -1);
+    free(v);
 }
 
 Test(segments, gpu_shaped_groups)
