@@ -55,9 +55,8 @@ static embcl_status node_failed(embcl_status s, const char *fn, const gnode *n, 
     return s;
 }
 
-static embcl_status run(struct embcl_graph *g, int train, const char *fn)
+static embcl_status run_step(struct embcl_graph *g, int train, const char *fn)
 {
-    EMBCL_TRY(check_compiled(g, fn));
     if (train && g->opt.diagnostics)
         EMBCL_TRY(graph_diag_before_step(g));
     g->training = train;
@@ -97,6 +96,35 @@ static embcl_status run(struct embcl_graph *g, int train, const char *fn)
             EMBCL_TRY(graph_diag_after_step(g));
     }
     return EMBCL_OK;
+}
+
+/* A training step is all or nothing: the optimizers journal what they
+ * write (embcl_optim_begin), and any failure, in the update or after it,
+ * puts parameters, optimizer state and the step count back. */
+static embcl_status run(struct embcl_graph *g, int train, const char *fn)
+{
+    EMBCL_TRY(check_compiled(g, fn));
+    size_t n_opt = train ? g->n_optims : 0;
+    int64_t steps = g->steps;
+    for (size_t k = 0; k < n_opt; k++) {
+        embcl_status s = embcl_optim_begin(g->optims[k]);
+        if (s != EMBCL_OK) {
+            while (k-- > 0)
+                embcl_optim_rollback(g->optims[k]);
+            return embcl_error_context(s, fn);
+        }
+    }
+    embcl_status s = run_step(g, train, fn);
+    if (s != EMBCL_OK) {
+        g->steps = steps;
+        embcl_error_context(s, fn);
+    }
+    for (size_t k = 0; k < n_opt; k++) {
+        embcl_status u = s == EMBCL_OK ? embcl_optim_commit(g->optims[k]) : embcl_optim_rollback(g->optims[k]);
+        if (u != EMBCL_OK)
+            s = u; /* a failed restore: the state is undefined, say so */
+    }
+    return s;
 }
 
 embcl_status embcl_graph_step(embcl_graph_t g)

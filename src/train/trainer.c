@@ -112,7 +112,7 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
     if (tr->step == DIAG_STEPS && !tr->snapshots) /* resumed past step 0: nothing to compare with */
         return EMBCL_OK;
     static const char *fn = "embcl_trainer_step";
-    if (tr->step == 0) {
+    if (tr->step == 0 && !tr->snapshots) { /* a retried first step keeps them */
         tr->snapshots = embcl_calloc(tr->n_params, sizeof *tr->snapshots, fn);
         if (!tr->snapshots)
             return EMBCL_ERR_OUT_OF_MEMORY;
@@ -131,6 +131,7 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
             return s;
         }
         if (tr->step == 0) {
+            free(tr->snapshots[i]);
             tr->snapshots[i] = now;
             continue;
         }
@@ -165,6 +166,23 @@ static embcl_status update(embcl_trainer_t tr, embcl_grad *grads, double *norm)
     return embcl_optim_step(tr->dense_opt, dense, nd);
 }
 
+/* The check after a step, made as if the step were counted already. */
+static embcl_status watch_unchanged_after(embcl_trainer_t tr)
+{
+    tr->step++;
+    embcl_status s = watch_unchanged(tr);
+    tr->step--;
+    return s;
+}
+
+/* Commit both optimizers' transactions, or roll both back after s failed. */
+static embcl_status train_end_step(embcl_trainer_t tr, embcl_status s)
+{
+    embcl_status a = s == EMBCL_OK ? embcl_optim_commit(tr->table_opt) : embcl_optim_rollback(tr->table_opt);
+    embcl_status b = s == EMBCL_OK ? embcl_optim_commit(tr->dense_opt) : embcl_optim_rollback(tr->dense_opt);
+    return a != EMBCL_OK ? a : b != EMBCL_OK ? b : s;
+}
+
 embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
 {
     static const char *fn = "embcl_trainer_step";
@@ -175,22 +193,34 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     if (tr->n_classes > 0)
         EMBCL_TRY(train_cls_batch(tr, tr->step));
     EMBCL_TRY(set_inputs(tr, 1));
-    EMBCL_TRY(embcl_graph_step(tr->g));
+    embcl_status s = embcl_graph_step(tr->g);
+    if (s != EMBCL_OK)
+        return embcl_error_context(s, fn);
     embcl_grad grads[TRAIN_MAX_PARAMS];
     memset(grads, 0, sizeof grads);
     double norm = 0;
-    embcl_status s = train_collect_grads(tr, grads);
+    float lm = 0, cl = 0;
+    /* All or nothing: until the losses are read back, a failure puts the
+     * parameters and both optimizers' state back (optim.h, transactions). */
+    s = embcl_optim_begin(tr->table_opt);
+    if (s == EMBCL_OK && (s = embcl_optim_begin(tr->dense_opt)) != EMBCL_OK)
+        embcl_optim_rollback(tr->table_opt);
+    if (s != EMBCL_OK)
+        return s;
+    s = train_collect_grads(tr, grads);
     if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
     for (size_t i = 0; i < tr->n_params; i++)
         embcl_tensor_free(grads[i].dense);
-    EMBCL_TRY(s);
-    float lm = 0, cl = 0;
-    EMBCL_TRY(embcl_graph_download(tr->g, tr->lm_loss, &lm, sizeof lm));
-    if (tr->n_classes > 0)
-        EMBCL_TRY(embcl_graph_download(tr->g, tr->cls_loss, &cl, sizeof cl));
-    tr->step++;
-    EMBCL_TRY(watch_unchanged(tr));
+    if (s == EMBCL_OK)
+        s = embcl_graph_download(tr->g, tr->lm_loss, &lm, sizeof lm);
+    if (s == EMBCL_OK && tr->n_classes > 0)
+        s = embcl_graph_download(tr->g, tr->cls_loss, &cl, sizeof cl);
+    if (s == EMBCL_OK && (s = watch_unchanged_after(tr)) == EMBCL_OK)
+        tr->step++;
+    if (s != EMBCL_OK)
+        embcl_error_context(s, fn);
+    EMBCL_TRY(train_end_step(tr, s));
     if (out) {
         out->step = tr->step;
         out->lm_loss = lm;

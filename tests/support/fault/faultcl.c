@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "faultcl.h"
 
@@ -9,14 +10,22 @@ static long armed_at, calls;
 static cl_int armed_err;
 static int fired;
 static const char *fired_in = "";
+static const char *only_in; /* count only this function's calls (NULL: all) */
 
 void faultcl_arm(long n, cl_int err)
 {
     armed_at = n;
     armed_err = err;
+    only_in = NULL;
     calls = 0;
     fired = 0;
     fired_in = "";
+}
+
+void faultcl_arm_in(const char *function, long n, cl_int err)
+{
+    faultcl_arm(n, err);
+    only_in = function;
 }
 
 void faultcl_disarm(void)
@@ -42,6 +51,8 @@ const char *faultcl_fired_in(void)
 /* Count this call; true if it is the one to fail. */
 static int should_fail(const char *name)
 {
+    if (only_in && strcmp(only_in, name) != 0)
+        return 0;
     calls++;
     if (armed_at > 0 && calls == armed_at) {
         fired = 1;
