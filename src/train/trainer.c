@@ -183,26 +183,22 @@ static embcl_status train_end_step(embcl_trainer_t tr, embcl_status s)
     return a != EMBCL_OK ? a : b != EMBCL_OK ? b : s;
 }
 
-embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
+static embcl_status step_once(embcl_trainer_t tr, embcl_step_result *out, const char *fn)
 {
-    static const char *fn = "embcl_trainer_step";
-    EMBCL_CHECK_ARG(tr != NULL, fn, "argument 'tr' is NULL");
     EMBCL_TRY(watch_unchanged(tr));
     int64_t w = tr->step % tr->steps_per_epoch;
     train_lm_window(tr, tr->train_stream, tr->ncol, w, tr->host_tok, tr->host_tgt);
     if (tr->n_classes > 0)
         EMBCL_TRY(train_cls_batch(tr, tr->step));
     EMBCL_TRY(set_inputs(tr, 1));
-    embcl_status s = embcl_graph_step(tr->g);
-    if (s != EMBCL_OK)
-        return embcl_error_context(s, fn);
+    EMBCL_TRY(embcl_graph_step(tr->g));
     embcl_grad grads[TRAIN_MAX_PARAMS];
     memset(grads, 0, sizeof grads);
     double norm = 0;
     float lm = 0, cl = 0;
     /* All or nothing: until the losses are read back, a failure puts the
      * parameters and both optimizers' state back (optim.h, transactions). */
-    s = embcl_optim_begin(tr->table_opt);
+    embcl_status s = embcl_optim_begin(tr->table_opt);
     if (s == EMBCL_OK && (s = embcl_optim_begin(tr->dense_opt)) != EMBCL_OK)
         embcl_optim_rollback(tr->table_opt);
     if (s != EMBCL_OK)
@@ -228,6 +224,14 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
         out->grad_norm = norm;
     }
     return EMBCL_OK;
+}
+
+embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
+{
+    static const char *fn = "embcl_trainer_step";
+    EMBCL_CHECK_ARG(tr != NULL, fn, "argument 'tr' is NULL");
+    embcl_status s = step_once(tr, out, fn);
+    return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
 
 embcl_status embcl_trainer_evaluate(embcl_trainer_t tr, embcl_eval_result *out)
