@@ -19,7 +19,9 @@
 #define MAX_V 24
 #define MAX_D 5
 #define MAX_N 64
-#define MAX_B 16
+#define MAX_B 20
+/* bags: up to MAX_B + 3 offsets, or one per index for 2-D [n, 1] */
+#define MAX_BAGS (MAX_N + MAX_B)
 
 static embcl_runtime_t rt;
 static embcl_device_t dev;
@@ -143,7 +145,7 @@ static void check_forward(const float *w, int64_t D, const int64_t *idx, int64_t
                           int64_t B, int two_d, int64_t L, const float *psw, int mode, int64_t pad, int last,
                           embcl_tensor_t out)
 {
-    float got[MAX_B * MAX_D], want[MAX_D];
+    float got[MAX_BAGS * MAX_D], want[MAX_D];
     embcl_status s = embcl_tensor_download(out, got, (size_t)(B * D) * sizeof(float));
     if (s != EMBCL_OK)
         die("download", s);
@@ -180,8 +182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.sparse = sparse;
     o.padding_idx = pad % 4 == 0 ? EMBCL_PADDING_NONE : pad % (V + 2);
 
-    int64_t idx[MAX_N], off[MAX_B + 1];
-    int32_t idx32[MAX_N], off32[MAX_B + 1];
+    int64_t idx[MAX_N], off[MAX_B + 4];
+    int32_t idx32[MAX_N], off32[MAX_B + 4];
     for (int64_t i = 0; i < n; i++) {
         idx[i] = take_index(&r, V, idx64);
         idx32[i] = (int32_t)idx[i];
@@ -226,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s = embcl_embedding_bag(wt, &bags, &o, out, mp);
     if (s != EMBCL_OK) {
         expect_validation(s, "embcl_embedding_bag");
-        float got[MAX_B * MAX_D];
+        float got[MAX_BAGS * MAX_D];
         embcl_status d = embcl_tensor_download(out, got, (size_t)(Bout * D) * sizeof(float));
         if (d != EMBCL_OK)
             die("download", d);
