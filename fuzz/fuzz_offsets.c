@@ -25,11 +25,24 @@
 
 static embcl_runtime_t rt;
 static embcl_device_t dev;
+static const uint8_t *cur_data; /* the input being run, printed when it fails */
+static size_t cur_size;
+
+/* abort() after printing the input: PoCL's signal handlers can keep
+ * libFuzzer from writing the crash file itself. */
+static void fail(void)
+{
+    fprintf(stderr, "fuzz_offsets: failing input (%zu bytes):", cur_size);
+    for (size_t i = 0; i < cur_size; i++)
+        fprintf(stderr, " %02x", cur_data[i]);
+    fprintf(stderr, "\n");
+    abort();
+}
 
 static void die(const char *what, embcl_status s)
 {
     fprintf(stderr, "fuzz_offsets: %s: %s: %s\n", what, embcl_status_str(s), embcl_last_error());
-    abort();
+    fail();
 }
 
 static void init(void)
@@ -109,7 +122,7 @@ static void expect_validation(embcl_status s, const char *fn)
         die(fn, s);
     if (!names_an_argument(embcl_last_error(), fn)) {
         fprintf(stderr, "fuzz_offsets: %s failed without naming an argument: %s\n", fn, embcl_last_error());
-        abort();
+        fail();
     }
 }
 
@@ -158,7 +171,7 @@ static void check_forward(const float *w, int64_t D, const int64_t *idx, int64_t
             if (!(fabsf(g - h) <= 1e-4f * (1.0f + fabsf(h)))) {
                 fprintf(stderr, "fuzz_offsets: bag %lld col %lld: device %g, host %g\n", (long long)b,
                         (long long)d, g, h);
-                abort();
+                fail();
             }
         }
     }
@@ -167,6 +180,8 @@ static void check_forward(const float *w, int64_t D, const int64_t *idx, int64_t
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init();
+    cur_data = data;
+    cur_size = size;
     reader r = {data, size};
     uint8_t flags = (uint8_t)take(&r, 1);
     int mode = flags % 3, last = (flags >> 2) & 1, idx64 = (flags >> 3) & 1, off64 = (flags >> 4) & 1;
@@ -235,14 +250,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int64_t i = 0; i < Bout * D; i++)
             if (got[i] != 7.0f) {
                 fprintf(stderr, "fuzz_offsets: a failed forward wrote its output\n");
-                abort();
+                fail();
             }
     } else {
         if (B <= 0) {
             fprintf(stderr, "fuzz_offsets: accepted %lld bags\n", (long long)B);
-            abort();
+            fail();
         }
-        check_forward(w, D, idx, n, off, B, two_d, L, pt ? psw : NULL, mode, o.padding_idx, last, out);
+        int64_t pad_row = o.padding_idx < 0 && o.padding_idx != EMBCL_PADDING_NONE ? o.padding_idx + V : o.padding_idx;
+        check_forward(w, D, idx, n, off, B, two_d, L, pt ? psw : NULL, mode, pad_row, last, out);
         /* the backward of what the forward accepted */
         embcl_tensor_t gw = NULL;
         embcl_rowsparse_t gs = NULL;
