@@ -81,10 +81,17 @@ static embcl_status dense_copy(int restore, const struct embcl_tensor *m, struct
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
 
-/* The tensors an update of p writes: the parameter, then its states. */
-static const struct embcl_tensor *target(const optim_param *p, size_t k)
+/* The tensors an update of p writes: the parameter, then its states, each
+ * as a matrix of the parameter's rows (a row-wise state [rows] is one
+ * column wide, where the tensor itself is one row of `rows` elements). */
+static struct embcl_tensor target(const optim_param *p, size_t k)
 {
-    return k == 0 ? p->t : p->state[k - 1];
+    if (k == 0)
+        return *p->t;
+    struct embcl_tensor m = *p->state[k - 1];
+    m.rows = p->rows;
+    m.cols = m.ld = (p->state[k - 1]->rows * p->state[k - 1]->cols) / (p->rows ? p->rows : 1);
+    return m;
 }
 
 static embcl_status snapshot(struct embcl_optim *opt, struct optim_journal_entry *e, const optim_param *p,
@@ -106,12 +113,12 @@ static embcl_status snapshot(struct embcl_optim *opt, struct optim_journal_entry
     if (src->ids && src->nnz == 0)
         return EMBCL_OK; /* only the step count moves */
     for (size_t k = 0; k < 1 + p->n_state; k++) {
-        const struct embcl_tensor *m = target(p, k);
-        int64_t shape[2] = {e->ids ? e->nnz : (int64_t)m->rows, (int64_t)m->cols};
+        struct embcl_tensor m = target(p, k);
+        int64_t shape[2] = {e->ids ? e->nnz : (int64_t)m.rows, (int64_t)m.cols};
         EMBCL_TRY(embcl_tensor_new(opt->dev, EMBCL_F32, 2, shape, fn, &e->copy[k]));
         e->n_copy = k + 1;
-        EMBCL_TRY(e->ids ? rows_copy(opt->dev, 0, m, e->copy[k], e->ids, e->nnz, fn)
-                         : dense_copy(0, m, e->copy[k], fn));
+        EMBCL_TRY(e->ids ? rows_copy(opt->dev, 0, &m, e->copy[k], e->ids, e->nnz, fn)
+                         : dense_copy(0, &m, e->copy[k], fn));
     }
     return EMBCL_OK;
 }
@@ -151,8 +158,9 @@ embcl_status optim_journal_undo(struct embcl_optim *opt, size_t mark, const char
         optim_param *p = &opt->params[e->param];
         p->steps = e->steps;
         for (size_t k = 0; k < e->n_copy && first == EMBCL_OK; k++) {
-            struct embcl_tensor *m = (struct embcl_tensor *)target(p, k);
-            first = e->ids ? rows_copy(opt->dev, 1, m, e->copy[k], e->ids, e->nnz, fn) : dense_copy(1, m, e->copy[k], fn);
+            struct embcl_tensor m = target(p, k);
+            first = e->ids ? rows_copy(opt->dev, 1, &m, e->copy[k], e->ids, e->nnz, fn)
+                           : dense_copy(1, &m, e->copy[k], fn);
         }
         entry_free(e);
     }
