@@ -10,7 +10,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -287,5 +289,61 @@ Test(checkpoint_kill, full_disk_keeps_the_previous_checkpoint)
     free(good);
     small_trainer_free(&s);
     embcl_runtime_free(rt);
+    rm_dir(dir);
+}
+
+/* A really full disk: a 256 KiB tmpfs (mounting needs root; skipped
+ * otherwise) filled so that a checkpoint no longer fits. The save fails
+ * with ENOSPC's text naming the file, the previous checkpoint stays, and
+ * once room is made the next save works. */
+Test(checkpoint_kill, full_tmpfs_keeps_the_previous_checkpoint)
+{
+    char *dir = test_tempdir("ckpt_tmpfs");
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
+        free(dir);
+        cr_skip_test("cannot mount a tmpfs here (%s); the RLIMIT_FSIZE test covers a full disk", strerror(errno));
+    }
+    char ck[512], filler[600];
+    snprintf(ck, sizeof ck, "%s/ck.safetensors", dir);
+    snprintf(filler, sizeof filler, "%s/filler", dir);
+    embcl_runtime_t rt = test_runtime();
+    small_trainer s;
+    small_trainer_make(&s, rt, 5);
+    TEST_OK(embcl_trainer_step(s.tr, NULL));
+    TEST_OK(embcl_trainer_save(s.tr, ck, NULL, NULL, 0));
+    size_t n_good;
+    unsigned char *good = read_whole(ck, &n_good);
+    cr_assert_not_null(good);
+    struct statvfs fs;
+    cr_assert_eq(statvfs(dir, &fs), 0);
+    size_t room = (size_t)fs.f_bavail * fs.f_bsize;
+    cr_assert_gt(room, n_good / 2, "the tmpfs is too small for the test");
+    FILE *f = fopen(filler, "wb");
+    cr_assert_not_null(f);
+    static char zeros[4096];
+    for (size_t w = 0; w + n_good / 2 < room; w += sizeof zeros)
+        fwrite(zeros, 1, sizeof zeros, f);
+    fclose(f);
+    TEST_OK(embcl_trainer_step(s.tr, NULL));
+    embcl_status st = embcl_trainer_save(s.tr, ck, NULL, NULL, 0);
+    cr_assert_eq(st, EMBCL_ERR_IO, "a save onto a full disk gave %s: %s", embcl_status_str(st), embcl_last_error());
+    cr_assert(strstr(embcl_last_error(), ck) && strstr(embcl_last_error(), "No space left"), "message: %s",
+              embcl_last_error());
+    cr_assert_eq(count_temps(dir), 0, "a failed save left a temporary file");
+    size_t n_now;
+    unsigned char *now = read_whole(ck, &n_now);
+    cr_assert(now && n_now == n_good && memcmp(now, good, n_good) == 0, "the previous checkpoint changed");
+    free(now);
+    small_trainer back;
+    small_trainer_make(&back, rt, 5);
+    TEST_OK(embcl_trainer_load(back.tr, ck));
+    cr_assert_eq(embcl_trainer_steps_done(back.tr), 1);
+    small_trainer_free(&back);
+    cr_assert_eq(unlink(filler), 0);
+    TEST_OK(embcl_trainer_save(s.tr, ck, NULL, NULL, 0));
+    free(good);
+    small_trainer_free(&s);
+    embcl_runtime_free(rt);
+    cr_assert_eq(umount2(dir, MNT_DETACH), 0);
     rm_dir(dir);
 }
