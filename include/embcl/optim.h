@@ -139,7 +139,9 @@ EMBCL_API embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *gra
  *  - A step that fails inside a transaction restores what it wrote itself
  *    before returning its error: the optimizer is as before that call.
  *  - embcl_optim_rollback restores everything to the state at begin
- *    (values, state, step counts) and ends the transaction;
+ *    (values, state, step counts, and the groups' learning rates, which
+ *    embcl_optim_schedule or embcl_optim_set_lr may have changed) and ends
+ *    the transaction;
  *    embcl_optim_commit keeps the steps and ends it (the scratch goes back
  *    to the pool, so a loop of begin/step/commit allocates nothing new).
  * Outside a transaction nothing is copied: a step whose OpenCL call fails

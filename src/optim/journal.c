@@ -173,6 +173,7 @@ void optim_journal_close(struct embcl_optim *opt)
     for (size_t i = 0; i < j->n; i++)
         entry_free(&j->e[i]);
     free(j->e);
+    free(j->lr);
     memset(j, 0, sizeof *j);
 }
 
@@ -184,6 +185,12 @@ embcl_status embcl_optim_begin(embcl_optim_t opt)
         return embcl_error(EMBCL_ERR_STATE, fn,
                            "the %s optimizer already has a transaction open; commit or roll it back first",
                            opt->fam->name);
+    opt->journal.lr = embcl_malloc((opt->n_groups ? opt->n_groups : 1) * sizeof *opt->journal.lr, fn);
+    if (!opt->journal.lr)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    for (size_t g = 0; g < opt->n_groups; g++)
+        opt->journal.lr[g] = opt->groups[g].hp.lr;
+    opt->journal.n_lr = opt->n_groups;
     opt->journal.open = 1;
     return EMBCL_OK;
 }
@@ -200,6 +207,8 @@ embcl_status embcl_optim_rollback(embcl_optim_t opt)
     static const char *fn = "embcl_optim_rollback";
     EMBCL_CHECK_ARG(opt != NULL, fn, "argument 'opt' is NULL");
     embcl_status s = optim_journal_undo(opt, 0, fn);
+    for (size_t g = 0; g < opt->journal.n_lr && g < opt->n_groups; g++)
+        opt->groups[g].hp.lr = opt->journal.lr[g];
     optim_journal_close(opt);
     return s;
 }

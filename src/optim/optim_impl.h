@@ -75,6 +75,8 @@ typedef struct optim_journal {
     int open;
     struct optim_journal_entry *e;
     size_t n, cap;
+    double *lr;      /* each group's lr at begin (schedules may change it) */
+    size_t n_lr;
 } optim_journal;
 
 struct embcl_optim {

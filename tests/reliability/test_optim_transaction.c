@@ -163,13 +163,19 @@ Test(optim_tx, rollback_restores_and_commit_equals_no_transaction)
         rig_grad(&b, cases[c].g, 0);
         TEST_OK(rig_step(&b, cases[c].g));
         rig_snap(&a, &s0);
+        embcl_optim_hparams h0, h1;
+        TEST_OK(embcl_optim_group_hparams(a.opt, 0, &h0));
         TEST_OK(embcl_optim_begin(a.opt));
         TEST_FAILS(EMBCL_ERR_STATE, embcl_optim_begin(a.opt), "embcl_optim_begin", "already");
+        embcl_lr_schedule sched = {.kind = EMBCL_LR_STEP, .step_size = 1, .gamma = 0.5};
         for (int t = 1; t <= 3; t++) {
+            TEST_OK(embcl_optim_schedule(a.opt, &sched, t));
             rig_grad(&a, cases[c].g, t);
             TEST_OK(rig_step(&a, cases[c].g));
         }
         TEST_OK(embcl_optim_rollback(a.opt));
+        TEST_OK(embcl_optim_group_hparams(a.opt, 0, &h1));
+        cr_assert_eq(h1.lr, h0.lr, "the schedule's lr was not rolled back");
         rig_snap(&a, &sa);
         assert_snap_eq(&sa, &s0, embcl_optim_kind_name(cases[c].kind));
         TEST_OK(embcl_optim_rollback(a.opt)); /* none open: no-op */
