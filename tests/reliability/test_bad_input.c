@@ -133,26 +133,10 @@ Test(bad_input, checkpoints_of_another_model_missing_or_not_checkpoints)
     TEST_OK(embcl_trainer_save(a.tr, ck, NULL, NULL, 0));
     size_t n_before = 0;
     unsigned char *before = read_whole(ck, &n_before);
-    /* another vocabulary (another seed) and a wider model */
-    embcl_dataset_options dopt;
-    embcl_dataset_options_default(&dopt);
-    dopt.seed = 99;
-    dopt.n_sentences = 300;
-    dopt.n_topics = 3;
-    dopt.words_per_topic = 20;
-    embcl_dataset_t ds;
-    TEST_OK(embcl_dataset_generate(&dopt, &ds));
-    embcl_train_config cfg = embcl_train_config_default();
-    cfg.dim = 12;
-    cfg.bag_extra = 4;
-    cfg.hidden = 12;
-    cfg.batch = 2;
-    cfg.bptt = 3;
-    cfg.cls_batch = 4;
-    cfg.bag_len = 6;
-    embcl_trainer_t b;
-    TEST_OK(embcl_trainer_create(rt, &cfg, embcl_dataset_vocab(ds), embcl_dataset_corpus(ds), NULL, NULL, NULL, &b));
-    TEST_OK(embcl_trainer_save(b, other, NULL, NULL, 0));
+    /* another vocabulary (another seed and topics) and a wider model */
+    small_trainer b;
+    small_trainer_make_with(&b, rt, 99, 12, 3);
+    TEST_OK(embcl_trainer_save(b.tr, other, NULL, NULL, 0));
     TEST_FAILS(EMBCL_ERR_SHAPE, embcl_trainer_load(a.tr, other), "embcl_trainer_load", "'embedding.weight'",
                "expected");
     TEST_FAILS(EMBCL_ERR_IO, embcl_trainer_load(a.tr, "/nonexistent/ck.safetensors"), "embcl_trainer_load",
@@ -177,8 +161,7 @@ Test(bad_input, checkpoints_of_another_model_missing_or_not_checkpoints)
     cr_assert(n_after == n_before && memcmp(after, before, n_before) == 0, "a failed load changed the trainer");
     free(before);
     free(after);
-    embcl_trainer_free(b);
-    embcl_dataset_free(ds);
+    small_trainer_free(&b);
     small_trainer_free(&a);
     rm_dir(dir);
 }

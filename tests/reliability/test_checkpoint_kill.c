@@ -242,6 +242,28 @@ Test(checkpoint_kill, safetensors_save_killed_at_random_points)
     rm_dir(dir);
 }
 
+/* After a save that failed with st for lack of room: EMBCL_ERR_IO naming
+ * the file with `why`, no temporary file, the previous checkpoint `good`
+ * unchanged and loadable (it is of step 1). */
+static void expect_failed_save_kept(embcl_status st, const char *dir, const char *ck, const char *why,
+                                    const unsigned char *good, size_t n_good, embcl_runtime_t rt)
+{
+    cr_assert_eq(st, EMBCL_ERR_IO, "a save without room gave %s: %s", embcl_status_str(st), embcl_last_error());
+    cr_assert(strstr(embcl_last_error(), "embcl_trainer_save") && strstr(embcl_last_error(), ck) &&
+                  strstr(embcl_last_error(), why),
+              "message: %s", embcl_last_error());
+    cr_assert_eq(count_temps(dir), 0, "a failed save left a temporary file");
+    size_t n_now;
+    unsigned char *now = read_whole(ck, &n_now);
+    cr_assert(now && n_now == n_good && memcmp(now, good, n_good) == 0, "the previous checkpoint changed");
+    free(now);
+    small_trainer back;
+    small_trainer_make(&back, rt, 5);
+    TEST_OK(embcl_trainer_load(back.tr, ck));
+    cr_assert_eq(embcl_trainer_steps_done(back.tr), 1);
+    small_trainer_free(&back);
+}
+
 /* A full disk, made with RLIMIT_FSIZE (SIGXFSZ ignored, so the write fails
  * with EFBIG instead of killing the process): the save fails naming the
  * file, no temporary file stays, the previous checkpoint still loads and
@@ -270,21 +292,7 @@ Test(checkpoint_kill, full_disk_keeps_the_previous_checkpoint)
     embcl_status st = embcl_trainer_save(s.tr, ck, NULL, NULL, 0);
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_sig);
-    cr_assert_eq(st, EMBCL_ERR_IO, "a save past the size limit gave %s: %s", embcl_status_str(st), embcl_last_error());
-    cr_assert(strstr(embcl_last_error(), "embcl_trainer_save") && strstr(embcl_last_error(), ck) &&
-                  strstr(embcl_last_error(), "too large"),
-              "message: %s", embcl_last_error());
-    cr_assert_eq(count_temps(dir), 0, "a failed save left a temporary file");
-    size_t n_now;
-    unsigned char *now = read_whole(ck, &n_now);
-    cr_assert(now && n_now == n_good && memcmp(now, good, n_good) == 0, "the previous checkpoint changed");
-    free(now);
-
-    small_trainer back;
-    small_trainer_make(&back, rt, 5);
-    TEST_OK(embcl_trainer_load(back.tr, ck));
-    cr_assert_eq(embcl_trainer_steps_done(back.tr), 1);
-    small_trainer_free(&back);
+    expect_failed_save_kept(st, dir, ck, "too large", good, n_good, rt);
     TEST_OK(embcl_trainer_save(s.tr, ck, NULL, NULL, 0));
     free(good);
     small_trainer_free(&s);
@@ -326,19 +334,7 @@ Test(checkpoint_kill, full_tmpfs_keeps_the_previous_checkpoint)
     fclose(f);
     TEST_OK(embcl_trainer_step(s.tr, NULL));
     embcl_status st = embcl_trainer_save(s.tr, ck, NULL, NULL, 0);
-    cr_assert_eq(st, EMBCL_ERR_IO, "a save onto a full disk gave %s: %s", embcl_status_str(st), embcl_last_error());
-    cr_assert(strstr(embcl_last_error(), ck) && strstr(embcl_last_error(), "No space left"), "message: %s",
-              embcl_last_error());
-    cr_assert_eq(count_temps(dir), 0, "a failed save left a temporary file");
-    size_t n_now;
-    unsigned char *now = read_whole(ck, &n_now);
-    cr_assert(now && n_now == n_good && memcmp(now, good, n_good) == 0, "the previous checkpoint changed");
-    free(now);
-    small_trainer back;
-    small_trainer_make(&back, rt, 5);
-    TEST_OK(embcl_trainer_load(back.tr, ck));
-    cr_assert_eq(embcl_trainer_steps_done(back.tr), 1);
-    small_trainer_free(&back);
+    expect_failed_save_kept(st, dir, ck, "No space left", good, n_good, rt);
     cr_assert_eq(unlink(filler), 0);
     TEST_OK(embcl_trainer_save(s.tr, ck, NULL, NULL, 0));
     free(good);

@@ -14,27 +14,41 @@ typedef struct small_trainer {
     embcl_trainer_t tr;
 } small_trainer;
 
-static inline void small_trainer_make(small_trainer *s, embcl_runtime_t rt, uint64_t seed)
+/* The tiny model: `dim` columns (and hidden units), 2 x 3 LM batches. */
+static inline embcl_train_config small_config(int64_t dim, uint64_t seed)
 {
-    embcl_dataset_options dopt;
-    embcl_dataset_options_default(&dopt);
-    dopt.seed = seed;
-    dopt.n_sentences = 300;
-    dopt.n_topics = 2;
-    dopt.words_per_topic = 16;
-    TEST_OK(embcl_dataset_generate(&dopt, &s->ds));
     embcl_train_config cfg = embcl_train_config_default();
-    cfg.dim = 8;
+    cfg.dim = dim;
     cfg.bag_extra = 4;
-    cfg.hidden = 8;
+    cfg.hidden = dim;
     cfg.batch = 2;
     cfg.bptt = 3;
     cfg.cls_batch = 4;
     cfg.bag_len = 6;
     cfg.deterministic = 1;
     cfg.seed = seed;
+    return cfg;
+}
+
+/* A trainer of small_config(dim) on a built-in dataset of n_topics. */
+static inline void small_trainer_make_with(small_trainer *s, embcl_runtime_t rt, uint64_t seed, int64_t dim,
+                                           int n_topics)
+{
+    embcl_dataset_options dopt;
+    embcl_dataset_options_default(&dopt);
+    dopt.seed = seed;
+    dopt.n_sentences = 300;
+    dopt.n_topics = n_topics;
+    dopt.words_per_topic = 16;
+    TEST_OK(embcl_dataset_generate(&dopt, &s->ds));
+    embcl_train_config cfg = small_config(dim, seed);
     TEST_OK(embcl_trainer_create(rt, &cfg, embcl_dataset_vocab(s->ds), embcl_dataset_corpus(s->ds), NULL, NULL,
                                  NULL, &s->tr));
+}
+
+static inline void small_trainer_make(small_trainer *s, embcl_runtime_t rt, uint64_t seed)
+{
+    small_trainer_make_with(s, rt, seed, 8, 2);
 }
 
 static inline void small_trainer_free(small_trainer *s)
