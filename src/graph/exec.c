@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "graph/graph_impl.h"
+#include "optim/optim_impl.h"
 
 static embcl_status check_compiled(struct embcl_graph *g, const char *fn)
 {
@@ -99,31 +100,35 @@ static embcl_status run_step(struct embcl_graph *g, int train, const char *fn)
 }
 
 /* A training step is all or nothing: the optimizers journal what they
- * write (embcl_optim_begin), and any failure, in the update or after it,
- * puts parameters, optimizer state and the step count back. */
+ * write (optim.h, transactions; nested in the caller's own if one is
+ * open), and any failure, in the update or after it, puts parameters,
+ * optimizer state and the step count back. */
 static embcl_status run(struct embcl_graph *g, int train, const char *fn)
 {
     EMBCL_TRY(check_compiled(g, fn));
     size_t n_opt = train ? g->n_optims : 0;
+    optim_tx *tx = embcl_calloc(n_opt ? n_opt : 1, sizeof *tx, fn);
+    if (!tx)
+        return EMBCL_ERR_OUT_OF_MEMORY;
     int64_t steps = g->steps;
-    for (size_t k = 0; k < n_opt; k++) {
-        embcl_status s = embcl_optim_begin(g->optims[k]);
-        if (s != EMBCL_OK) {
-            while (k-- > 0)
-                embcl_optim_rollback(g->optims[k]);
-            return embcl_error_context(s, fn);
-        }
-    }
-    embcl_status s = run_step(g, train, fn);
+    embcl_status s = EMBCL_OK;
+    size_t opened = 0;
+    for (; opened < n_opt && s == EMBCL_OK; opened++)
+        s = optim_tx_open(g->optims[opened], &tx[opened]);
+    if (s == EMBCL_OK)
+        s = run_step(g, train, fn);
+    else
+        opened--; /* the one that failed opened nothing */
     if (s != EMBCL_OK) {
         g->steps = steps;
         embcl_error_context(s, fn);
     }
-    for (size_t k = 0; k < n_opt; k++) {
-        embcl_status u = s == EMBCL_OK ? embcl_optim_commit(g->optims[k]) : embcl_optim_rollback(g->optims[k]);
+    for (size_t k = 0; k < opened; k++) {
+        embcl_status u = optim_tx_close(g->optims[k], &tx[k], s, fn);
         if (u != EMBCL_OK)
             s = u; /* a failed restore: the state is undefined, say so */
     }
+    free(tx);
     return s;
 }
 

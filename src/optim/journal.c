@@ -212,3 +212,22 @@ embcl_status embcl_optim_rollback(embcl_optim_t opt)
     optim_journal_close(opt);
     return s;
 }
+
+embcl_status optim_tx_open(struct embcl_optim *opt, optim_tx *tx)
+{
+    tx->owned = !opt->journal.open;
+    if (tx->owned)
+        EMBCL_TRY(embcl_optim_begin(opt));
+    tx->mark = opt->journal.n;
+    return EMBCL_OK;
+}
+
+embcl_status optim_tx_close(struct embcl_optim *opt, const optim_tx *tx, embcl_status s, const char *fn)
+{
+    if (s == EMBCL_OK)
+        return tx->owned ? embcl_optim_commit(opt) : EMBCL_OK;
+    embcl_status u = optim_journal_undo(opt, tx->mark, fn);
+    if (tx->owned)
+        optim_journal_close(opt); /* nothing left to undo; lrs are the step's caller's */
+    return u;
+}

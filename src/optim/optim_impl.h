@@ -144,4 +144,17 @@ embcl_status optim_journal_undo(struct embcl_optim *opt, size_t mark, const char
 /* Drop every entry and end the transaction. */
 void optim_journal_close(struct embcl_optim *opt);
 
+/* A step of a caller of optimizers (the graph, the trainer) made all or
+ * nothing: optim_tx_open opens a transaction unless the user already has
+ * one open (then the step nests in it, from its current journal length);
+ * optim_tx_close with the step's status s keeps the step (committing
+ * what it opened) or undoes everything journaled since the open. Returns
+ * the undo's own failure, else EMBCL_OK. */
+typedef struct optim_tx {
+    size_t mark;
+    int owned;
+} optim_tx;
+embcl_status optim_tx_open(struct embcl_optim *opt, optim_tx *tx);
+embcl_status optim_tx_close(struct embcl_optim *opt, const optim_tx *tx, embcl_status s, const char *fn);
+
 #endif

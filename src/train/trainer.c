@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "optim/optim_impl.h"
 #include "train/train_impl.h"
 
 #define DIAG_STEPS 3
@@ -175,14 +176,6 @@ static embcl_status watch_unchanged_after(embcl_trainer_t tr)
     return s;
 }
 
-/* Commit both optimizers' transactions, or roll both back after s failed. */
-static embcl_status train_end_step(embcl_trainer_t tr, embcl_status s)
-{
-    embcl_status a = s == EMBCL_OK ? embcl_optim_commit(tr->table_opt) : embcl_optim_rollback(tr->table_opt);
-    embcl_status b = s == EMBCL_OK ? embcl_optim_commit(tr->dense_opt) : embcl_optim_rollback(tr->dense_opt);
-    return a != EMBCL_OK ? a : b != EMBCL_OK ? b : s;
-}
-
 static embcl_status step_once(embcl_trainer_t tr, embcl_step_result *out, const char *fn)
 {
     EMBCL_TRY(watch_unchanged(tr));
@@ -198,11 +191,11 @@ static embcl_status step_once(embcl_trainer_t tr, embcl_step_result *out, const 
     float lm = 0, cl = 0;
     /* All or nothing: until the losses are read back, a failure puts the
      * parameters and both optimizers' state back (optim.h, transactions). */
-    embcl_status s = embcl_optim_begin(tr->table_opt);
-    if (s == EMBCL_OK && (s = embcl_optim_begin(tr->dense_opt)) != EMBCL_OK)
-        embcl_optim_rollback(tr->table_opt);
+    optim_tx ttx, dtx;
+    EMBCL_TRY(optim_tx_open(tr->table_opt, &ttx));
+    embcl_status s = optim_tx_open(tr->dense_opt, &dtx);
     if (s != EMBCL_OK)
-        return s;
+        return optim_tx_close(tr->table_opt, &ttx, s, fn) == EMBCL_OK ? s : embcl_error_context(s, fn);
     s = train_collect_grads(tr, grads);
     if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
@@ -216,7 +209,8 @@ static embcl_status step_once(embcl_trainer_t tr, embcl_step_result *out, const 
         tr->step++;
     if (s != EMBCL_OK)
         embcl_error_context(s, fn);
-    EMBCL_TRY(train_end_step(tr, s));
+    embcl_status a = optim_tx_close(tr->table_opt, &ttx, s, fn), b = optim_tx_close(tr->dense_opt, &dtx, s, fn);
+    EMBCL_TRY(a != EMBCL_OK ? a : b != EMBCL_OK ? b : s);
     if (out) {
         out->step = tr->step;
         out->lm_loss = lm;

@@ -233,3 +233,54 @@ Test(fault_step, cold_step_with_each_build_failing)
     free(before.bytes);
     free(want.bytes);
 }
+
+/* A caller's own transaction around graph steps: a failing step undoes
+ * only itself, the caller's rollback undoes the steps that succeeded. */
+Test(fault_step, graph_steps_nest_in_the_callers_transaction)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.disk_cache = 0;
+    model m;
+    model_make(&m, test_runtime_with(&o), EMBCL_OPTIM_ADAGRAD, 1);
+    model_inputs(&m, 0);
+    TEST_OK(embcl_graph_step(m.g));
+    snap start = model_snap(&m);
+    TEST_OK(embcl_optim_begin(m.opt));
+    model_inputs(&m, 1);
+    TEST_OK(embcl_graph_step(m.g));
+    snap one = model_snap(&m);
+    model_inputs(&m, 2);
+    faultcl_arm(0, CL_SUCCESS);
+    TEST_OK(embcl_graph_step(m.g));
+    long n = faultcl_calls();
+    faultcl_disarm();
+    cr_assert_gt(n, 2);
+    /* roll both back, redo step 1, then fail step 2 half-way (the pool now
+     * holds buffers, so the step makes fewer calls than counted) */
+    TEST_OK(embcl_optim_rollback(m.opt));
+    snap back = model_snap(&m);
+    assert_same(&back, &start, "the caller's rollback did not undo both graph steps", 0, 0);
+    free(back.bytes);
+    TEST_OK(embcl_optim_begin(m.opt));
+    model_inputs(&m, 1);
+    TEST_OK(embcl_graph_step(m.g));
+    model_inputs(&m, 2);
+    faultcl_arm(n / 2, CL_OUT_OF_RESOURCES);
+    embcl_status s = embcl_graph_step(m.g);
+    faultcl_disarm();
+    step_check_error(s, CL_OUT_OF_RESOURCES, "embcl_graph_step", n / 2, n);
+    snap after = model_snap(&m);
+    assert_same(&after, &one, "a failed step inside the caller's transaction undid more than itself", n,
+                CL_OUT_OF_RESOURCES);
+    free(after.bytes);
+    TEST_OK(embcl_optim_rollback(m.opt));
+    after = model_snap(&m);
+    assert_same(&after, &start, "the caller's rollback after a failed step", n, CL_OUT_OF_RESOURCES);
+    free(after.bytes);
+    free(start.bytes);
+    free(one.bytes);
+    embcl_device_t dev = test_device(m.rt);
+    model_free(&m);
+    test_expect_no_tensors(dev);
+    embcl_runtime_free(m.rt);
+}
