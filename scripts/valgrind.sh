@@ -6,8 +6,8 @@
 # Valgrind runs PoCL's kernels on one thread, ~50-100x slower, so the
 # default set is the fast part of the suite: the host-only io and core
 # tests, core_test_tensor (every tensor op on PoCL), the optimizer's bad
-# input and the OpenCL fault injection of the foundation (about 30 minutes
-# on 2 idle cores). Name executables (e.g. embedding_test_errors) to run
+# input and the OpenCL fault injection of the foundation (31 minutes on 2
+# cores shared with other work, optim_test_errors 16 of them). Name executables (e.g. embedding_test_errors) to run
 # others; "all" runs every one (hours).
 #   scripts/valgrind.sh [TEST...]      (EMBCL_BUILD_DIR: default build)
 set -uo pipefail
