@@ -264,6 +264,19 @@ static void expect_failed_save_kept(embcl_status st, const char *dir, const char
     small_trainer_free(&back);
 }
 
+/* A trainer (seed 5) one step in, saved to ck; its bytes, and the
+ * trainer a second step further. */
+static unsigned char *first_checkpoint(embcl_runtime_t rt, const char *ck, small_trainer *s, size_t *n_good)
+{
+    small_trainer_make(s, rt, 5);
+    TEST_OK(embcl_trainer_step(s->tr, NULL));
+    TEST_OK(embcl_trainer_save(s->tr, ck, NULL, NULL, 0));
+    unsigned char *good = read_whole(ck, n_good);
+    cr_assert_not_null(good);
+    TEST_OK(embcl_trainer_step(s->tr, NULL));
+    return good;
+}
+
 /* A full disk, made with RLIMIT_FSIZE (SIGXFSZ ignored, so the write fails
  * with EFBIG instead of killing the process): the save fails naming the
  * file, no temporary file stays, the previous checkpoint still loads and
@@ -275,14 +288,8 @@ Test(checkpoint_kill, full_disk_keeps_the_previous_checkpoint)
     snprintf(ck, sizeof ck, "%s/ck.safetensors", dir);
     embcl_runtime_t rt = test_runtime();
     small_trainer s;
-    small_trainer_make(&s, rt, 5);
-    TEST_OK(embcl_trainer_step(s.tr, NULL));
-    TEST_OK(embcl_trainer_save(s.tr, ck, NULL, NULL, 0));
     size_t n_good;
-    unsigned char *good = read_whole(ck, &n_good);
-    cr_assert_not_null(good);
-    TEST_OK(embcl_trainer_step(s.tr, NULL));
-
+    unsigned char *good = first_checkpoint(rt, ck, &s, &n_good);
     struct rlimit old, lim;
     cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
     lim = old;
@@ -316,12 +323,8 @@ Test(checkpoint_kill, full_tmpfs_keeps_the_previous_checkpoint)
     snprintf(filler, sizeof filler, "%s/filler", dir);
     embcl_runtime_t rt = test_runtime();
     small_trainer s;
-    small_trainer_make(&s, rt, 5);
-    TEST_OK(embcl_trainer_step(s.tr, NULL));
-    TEST_OK(embcl_trainer_save(s.tr, ck, NULL, NULL, 0));
     size_t n_good;
-    unsigned char *good = read_whole(ck, &n_good);
-    cr_assert_not_null(good);
+    unsigned char *good = first_checkpoint(rt, ck, &s, &n_good);
     struct statvfs fs;
     cr_assert_eq(statvfs(dir, &fs), 0);
     size_t room = (size_t)fs.f_bavail * fs.f_bsize;
@@ -332,7 +335,6 @@ Test(checkpoint_kill, full_tmpfs_keeps_the_previous_checkpoint)
     for (size_t w = 0; w + n_good / 2 < room; w += sizeof zeros)
         fwrite(zeros, 1, sizeof zeros, f);
     fclose(f);
-    TEST_OK(embcl_trainer_step(s.tr, NULL));
     embcl_status st = embcl_trainer_save(s.tr, ck, NULL, NULL, 0);
     expect_failed_save_kept(st, dir, ck, "No space left", good, n_good, rt);
     cr_assert_eq(unlink(filler), 0);

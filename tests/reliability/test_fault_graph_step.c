@@ -126,6 +126,17 @@ static void assert_same(const snap *a, const snap *b, const char *what, long cal
               faultcl_fired_in(), (int)err);
 }
 
+/* The OpenCL calls of one graph step on step k's batch. */
+static long count_step_calls(model *m, int k)
+{
+    model_inputs(m, k);
+    faultcl_arm(0, CL_SUCCESS);
+    TEST_OK(embcl_graph_step(m->g));
+    long n = faultcl_calls();
+    faultcl_disarm();
+    return n;
+}
+
 /* Fail each call of step 3 (warm: kernels built) with each error. */
 static void each_call_of_a_step(embcl_optim_kind kind, int sparse, long *injected)
 {
@@ -138,11 +149,7 @@ static void each_call_of_a_step(embcl_optim_kind kind, int sparse, long *injecte
         TEST_OK(embcl_graph_step(m.g));
     }
     snap before = model_snap(&m);
-    model_inputs(&m, 2);
-    faultcl_arm(0, CL_SUCCESS);
-    TEST_OK(embcl_graph_step(m.g));
-    long n = faultcl_calls();
-    faultcl_disarm();
+    long n = count_step_calls(&m, 2);
     snap want = model_snap(&m);
     cr_assert_gt(n, 10, "a step made only %ld OpenCL calls", n);
     for (long call = 1; call <= n; call++)
@@ -249,11 +256,7 @@ Test(fault_step, graph_steps_nest_in_the_callers_transaction)
     model_inputs(&m, 1);
     TEST_OK(embcl_graph_step(m.g));
     snap one = model_snap(&m);
-    model_inputs(&m, 2);
-    faultcl_arm(0, CL_SUCCESS);
-    TEST_OK(embcl_graph_step(m.g));
-    long n = faultcl_calls();
-    faultcl_disarm();
+    long n = count_step_calls(&m, 2);
     cr_assert_gt(n, 2);
     /* roll both back, redo step 1, then fail step 2 half-way (the pool now
      * holds buffers, so the step makes fewer calls than counted) */
