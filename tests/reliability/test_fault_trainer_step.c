@@ -75,3 +75,59 @@ Test(fault_trainer, every_call_of_a_step_fails_cleanly)
     small_trainer_free(&s);
     embcl_runtime_free(rt);
 }
+
+/* The first step of a new trainer builds the kernels it needs: the
+ * compiler breaks at each of its builds in turn (that build and every
+ * later one fail, so the fallback from a cached binary to the source
+ * fails too). The step fails naming clBuildProgram with the checkpoint
+ * unchanged, and the retry gives the undisturbed first step's. */
+Test(fault_trainer, first_step_with_each_build_failing)
+{
+    char *dir = scratch_dir("fault_trainer_cold");
+    char before_p[512], want_p[512], now_p[512];
+    snprintf(before_p, sizeof before_p, "%s/before.safetensors", dir);
+    snprintf(want_p, sizeof want_p, "%s/want.safetensors", dir);
+    snprintf(now_p, sizeof now_p, "%s/now.safetensors", dir);
+    embcl_runtime_options o = embcl_runtime_options_default();
+    embcl_runtime_t rt = test_runtime_with(&o);
+    small_trainer s;
+    small_trainer_make(&s, rt, 7);
+    size_t nb, nw, na;
+    unsigned char *before = save_bytes(s.tr, before_p, &nb);
+    faultcl_arm_in("clBuildProgram", 0, CL_SUCCESS);
+    TEST_OK(embcl_trainer_step(s.tr, NULL));
+    long builds = faultcl_calls();
+    faultcl_disarm();
+    unsigned char *want = save_bytes(s.tr, want_p, &nw);
+    small_trainer_free(&s);
+    embcl_runtime_free(rt);
+    cr_assert_gt(builds, 0, "the first step built nothing");
+    for (long call = 1; call <= builds; call++) {
+        rt = test_runtime_with(&o);
+        small_trainer_make(&s, rt, 7);
+        /* builds fail from the call-th on: falling back from a cached
+         * binary to the source does not help */
+        faultcl_arm_from("clBuildProgram", call, CL_BUILD_PROGRAM_FAILURE);
+        embcl_status st = embcl_trainer_step(s.tr, NULL);
+        faultcl_disarm();
+        cr_assert(faultcl_fired(), "build %ld of %ld never happened", call, builds);
+        cr_assert_neq(st, EMBCL_OK, "a failed build went unnoticed (build %ld)", call);
+        cr_assert(strstr(embcl_last_error(), "embcl_trainer_step") && strstr(embcl_last_error(), "clBuildProgram"),
+                  "build %ld: %s", call, embcl_last_error());
+        unsigned char *after = save_bytes(s.tr, now_p, &na);
+        assert_bytes(after, na, before, nb, "a first step whose build failed changed the checkpoint", call,
+                     CL_BUILD_PROGRAM_FAILURE);
+        free(after);
+        TEST_OK(embcl_trainer_step(s.tr, NULL));
+        unsigned char *next = save_bytes(s.tr, now_p, &na);
+        assert_bytes(next, na, want, nw, "the first step after a failed build differs", call,
+                     CL_BUILD_PROGRAM_FAILURE);
+        free(next);
+        small_trainer_free(&s);
+        embcl_runtime_free(rt);
+    }
+    cr_log_info("trainer first step: %ld builds failed in turn", builds);
+    free(before);
+    free(want);
+    rm_dir(dir);
+}
