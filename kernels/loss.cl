@@ -6,6 +6,9 @@
  *        cooperatively. Label smoothing eps mixes the one-hot target with
  *        the uniform one: loss = (1-eps)(lse - x[y]) + eps (lse - mean(x)).
  *        Rows whose target is ignore_index give 0 and no gradient.
+ *        ce_rows can keep each row's log-sum-exp (lse_mode 1) for ce_bwd
+ *        to read (lse_mode 1) instead of reducing the row again: the
+ *        backward then reads the logits once.
  * bce_elem / bce_bwd, mse_elem / mse_bwd  elementwise losses over a rows x
  *        cols matrix, written per element (reduction none) or into a
  *        scratch buffer that sum_scaled reduces.
@@ -64,7 +67,7 @@
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1))) void
 ce_rows(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_index, float eps,
-        __global float *out, ulong out_off)
+        __global float *out, ulong out_off, __global float *lse_buf, ulong lse_off, int lse_mode)
 {
     __local float red[WGS];
     uint lid = get_local_id(0), row = get_group_id(0);
@@ -77,13 +80,17 @@ ce_rows(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_in
     const __global float *x = z + z_off + (ulong)row * z_ld;
     float lse, sumx;
     ROW_STATS(x, C, lid, red, lse, sumx);
-    if (lid == 0)
+    if (lid == 0) {
         out[out_off + row] = (1.0f - eps) * (lse - x[y]) + eps * (lse - sumx / (float)C);
+        if (lse_mode)
+            lse_buf[lse_off + row] = lse;
+    }
 }
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1))) void
 ce_bwd(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_index, float eps,
-       __global const float *dl, ulong dl_off, int dl_mode, float scale, MATW(g), int acc)
+       __global const float *dl, ulong dl_off, int dl_mode, float scale, MATW(g), int acc,
+       __global const float *lse_buf, ulong lse_off, int lse_mode)
 {
     __local float red[WGS];
     uint lid = get_local_id(0), row = get_group_id(0);
@@ -96,7 +103,11 @@ ce_bwd(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_ind
     }
     const __global float *x = z + z_off + (ulong)row * z_ld;
     float lse, sumx;
-    ROW_STATS(x, C, lid, red, lse, sumx);
+    if (lse_mode) /* uniform across the group, as above */
+        lse = lse_buf[lse_off + row];
+    else
+        ROW_STATS(x, C, lid, red, lse, sumx);
+    (void)sumx;
     float up = scale * (dl_mode == 0 ? 1.0f : dl_mode == 1 ? dl[dl_off] : dl[dl_off + row]);
     float off = eps / (float)C;
     for (uint c = lid; c < C; c += WGS) {

@@ -87,6 +87,9 @@ typedef struct embcl_runtime_options {
     const char *tuning;      /* "key=value,..." overriding the tuning table; NULL: EMBCL_TUNE */
     embcl_log_fn log;        /* warnings and notes; NULL: print warnings to stderr */
     void *log_user;
+    int context_per_device;  /* 1: each device its own OpenCL context, as devices of different
+                              * platforms have (copies between them go through the host); 0:
+                              * one context per platform, the default */
 } embcl_runtime_options;
 
 /* Defaults: every field NULL/0 except disk_cache = -1. */

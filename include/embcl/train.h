@@ -91,6 +91,8 @@ typedef struct embcl_train_info {
     int64_t train_sentences, valid_sentences;
     int64_t n_classes;        /* 0: no classifier */
     int64_t n_params;         /* trainable floats */
+    int64_t bag_len;          /* tokens per classifier bag (resolved when the config's is 0) */
+    int64_t table_width;      /* dim + bag_extra: the table's columns */
 } embcl_train_info;
 EMBCL_API embcl_status embcl_trainer_info(embcl_trainer_t tr, embcl_train_info *out);
 
@@ -104,6 +106,19 @@ typedef struct embcl_step_result {
  * the losses. */
 EMBCL_API embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out);
 EMBCL_API int64_t embcl_trainer_steps_done(embcl_trainer_t tr);
+/* The trainer's compiled graph, borrowed (freed with the trainer): for its
+ * node count, memory plan and diagnostics. NULL for a NULL trainer. */
+EMBCL_API embcl_graph_t embcl_trainer_graph(embcl_trainer_t tr);
+
+/* The inputs step `step` (0-based) of this trainer reads, exactly as
+ * embcl_trainer_step feeds them to the graph, for replaying a run elsewhere
+ * (bench/train_side_by_side.py does so in PyTorch). tokens, targets:
+ * [batch, bptt] i64; bags: [cls_batch, bag_len] i64, short sentences
+ * padded with EMBCL_VOCAB_PAD; labels: [cls_batch] i64. bags and labels may
+ * be NULL, and are left alone without a classifier. Changes no training
+ * state. */
+EMBCL_API embcl_status embcl_trainer_batch(embcl_trainer_t tr, int64_t step, int64_t *tokens, int64_t *targets,
+                                           int64_t *bags, int64_t *labels);
 
 typedef struct embcl_eval_result {
     double perplexity;          /* LM on the held-out stream */

@@ -6,5 +6,6 @@ int embcl_cmd_devices(int argc, char **argv);
 int embcl_cmd_train(int argc, char **argv);
 int embcl_cmd_export(int argc, char **argv);
 int embcl_cmd_neighbours(int argc, char **argv);
+int embcl_cmd_bench(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ static void usage(FILE *f)
             "  export CKPT OUT    write a checkpoint's word vectors as GloVe, word2vec or safetensors\n"
             "  neighbours CKPT WORD...  nearest words in a checkpoint's embedding\n"
             "  devices [--json]   list OpenCL platforms and devices, and which one EMBCL_DEVICE selects\n"
+            "  bench [--filter NAME] [--quick] [--device SEL]\n"
+            "                     quick throughput check of the main ops on the device (JSON lines)\n"
             "  version            print the version\n"
             "  help               this text\n"
             "\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
         return embcl_cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "neighbours") == 0 || strcmp(cmd, "neighbors") == 0)
         return embcl_cmd_neighbours(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return embcl_cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "devices") == 0)
         return embcl_cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -42,8 +42,9 @@ static size_t table(train_args *a, opt *o)
         {"lr", "X", "learning rate of the dense parameters", O_DBL, &c->lr},
         {"optimizer", "NAME", "dense parameters: sgd, adam, adamw, adagrad", O_OPTIM, &c->optimizer},
         {"table-lr", "X", "learning rate of the embedding table", O_DBL, &c->table_lr},
-        {"table-optimizer", "NAME", "the table: rowwise-adagrad, adagrad, adam, adamw, sgd", O_OPTIM,
-         &c->table_optimizer},
+        {"table-optimizer", "NAME",
+         "the table: rowwise-adagrad, sparseadam (over the rows each step touches), adagrad, adam, adamw, sgd",
+         O_OPTIM, &c->table_optimizer},
         {"weight-decay", "X", "weight decay of the dense parameters", O_DBL, &c->weight_decay},
         {"clip", "X", "clip the total gradient norm (0: off)", O_DBL, &c->clip},
         {"valid-pct", "N", "share of sentences held out for evaluation", O_INT, &c->valid_pct},
@@ -140,7 +141,8 @@ static int set_value(const opt *o, const char *v)
                 *(embcl_optim_kind *)o->p = optim_names[i].kind;
                 return 0;
             }
-        fprintf(stderr, "embcl train: --%s is '%s'; expected sgd, adam, adamw, adagrad or rowwise-adagrad\n",
+        fprintf(stderr,
+                "embcl train: --%s is '%s'; expected sgd, adam, adamw, adagrad, sparseadam or rowwise-adagrad\n",
                 o->name, v);
         return 2;
     case O_FLAG: return 0;

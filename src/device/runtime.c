@@ -98,7 +98,8 @@ static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
     return EMBCL_OK;
 }
 
-static embcl_status create_contexts(embcl_runtime_t rt, cl_platform_id *plat_of, cl_device_id *id_of)
+static embcl_status create_contexts(embcl_runtime_t rt, cl_platform_id *plat_of, cl_device_id *id_of,
+                                    int per_device)
 {
     static const char *fn = "embcl_runtime_create";
     rt->contexts = embcl_calloc(rt->n_devices, sizeof *rt->contexts, fn);
@@ -114,7 +115,7 @@ static embcl_status create_contexts(embcl_runtime_t rt, cl_platform_id *plat_of,
         /* every selected device of this platform joins one context */
         size_t n = 0;
         for (size_t j = i; j < rt->n_devices; j++)
-            if (plat_of[j] == plat_of[i])
+            if (plat_of[j] == plat_of[i] && (j == i || !per_device))
                 ids[n++] = id_of[j];
         cl_context_properties cp[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat_of[i], 0};
         cl_int err;
@@ -124,7 +125,7 @@ static embcl_status create_contexts(embcl_runtime_t rt, cl_platform_id *plat_of,
             break;
         rt->contexts[rt->n_contexts++] = ctx;
         for (size_t j = i; j < rt->n_devices; j++)
-            if (plat_of[j] == plat_of[i])
+            if (plat_of[j] == plat_of[i] && (j == i || !per_device))
                 rt->devices[j].ctx = ctx;
     }
     embcl_free(ids);
@@ -189,7 +190,7 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
         rt->n_devices = i + 1;
     }
     if (s == EMBCL_OK)
-        s = create_contexts(rt, plat_of, id_of);
+        s = create_contexts(rt, plat_of, id_of, o->context_per_device);
     for (size_t i = 0; s == EMBCL_OK && i < n; i++)
         s = open_device(rt, &rt->devices[i]);
     embcl_free(plat_of);

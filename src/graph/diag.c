@@ -217,8 +217,10 @@ embcl_status graph_diag_input(struct embcl_graph *g, int v, const void *host, si
                 int64_t idx = x->dtype == EMBCL_I64 ? ((const int64_t *)host)[e] : ((const int32_t *)host)[e];
                 hits += idx == pad;
             }
-            nd->idx_seen += n;
-            nd->idx_pad += hits;
+            /* Not counted yet: an evaluation (embcl_graph_forward) may be
+             * all this data is for; the step that reads it counts it. */
+            nd->pend_seen = n;
+            nd->pend_pad = hits;
         }
     }
     return EMBCL_OK;
@@ -238,6 +240,11 @@ static int looked_up(struct embcl_graph *g, const gnode *n)
 embcl_status graph_diag_before_step(struct embcl_graph *g)
 {
     static const char *fn = "embcl_graph_step";
+    if (g->steps == 0)
+        for (size_t k = 0; k < g->n_nodes; k++) {
+            g->nodes[k].idx_seen += g->nodes[k].pend_seen;
+            g->nodes[k].idx_pad += g->nodes[k].pend_pad;
+        }
     /* Without an optimizer nothing is meant to change. */
     if (g->steps != 0 || g->opt.diag_steps == 0 || g->loss < 0 || !g->opt.optim)
         return EMBCL_OK;

@@ -16,6 +16,29 @@ static embcl_status check_compiled(struct embcl_graph *g, const char *fn)
     return EMBCL_OK;
 }
 
+/* Whether value v is input `id`, or a copy of it the placement inserted. */
+static int reads_input(struct embcl_graph *g, int v, int id)
+{
+    while (v != id && g->vals[v].kind == GVAL_NODE && g->nodes[g->vals[v].node].ops == &graph_copy_ops)
+        v = g->nodes[g->vals[v].node].in[0];
+    return v == id;
+}
+
+/* Give each node reading input id the host data (see gnode_ops.host_input). */
+static embcl_status host_input_hooks(struct embcl_graph *g, int id, const void *host, int64_t numel, int64_t first,
+                                     int commit, const char *fn)
+{
+    for (size_t k = 0; k < g->n_nodes; k++) {
+        gnode *n = &g->nodes[k];
+        if (!n->ops->host_input || !n->live)
+            continue;
+        for (int i = 0; i < n->n_in; i++)
+            if (reads_input(g, n->in[i], id))
+                EMBCL_TRY(n->ops->host_input(g, n, i, host, numel, first, commit, fn));
+    }
+    return EMBCL_OK;
+}
+
 embcl_status embcl_graph_set_input(embcl_graph_t g, embcl_value input, const void *host, size_t bytes)
 {
     static const char *fn = "embcl_graph_set_input";
@@ -34,15 +57,28 @@ embcl_status embcl_graph_set_input(embcl_graph_t g, embcl_value input, const voi
     EMBCL_CHECK_ARG(host != NULL || bytes == 0, fn, "argument 'host' is NULL");
     /* Data parallel: each replica takes its rows of the batch. */
     size_t parts = v->split >= 0 ? g->opt.n_replicas : 1, share = bytes / parts;
+    int64_t per = graph_numel(v) / (int64_t)parts;
+    /* Checks on the host first, so bad data changes nothing. */
+    for (size_t r = 0; r < parts; r++) {
+        int id = v->split >= 0 ? v->split + (int)r : input;
+        embcl_status s = host_input_hooks(g, id, (const char *)host + r * share, per, (int64_t)r * per, 0, fn);
+        if (s != EMBCL_OK) {
+            embcl_error_append(" (input '%s')", v->name);
+            return s;
+        }
+    }
     for (size_t r = 0; r < parts; r++) {
         int id = v->split >= 0 ? v->split + (int)r : input;
         const char *p = (const char *)host + r * share;
         embcl_status s = embcl_tensor_upload(g->vals[id].tensor, p, share);
         if (s != EMBCL_OK) {
+            for (size_t q = 0; q < parts; q++)
+                host_input_hooks(g, v->split >= 0 ? v->split + (int)q : input, NULL, 0, 0, 0, fn);
             embcl_error_context(s, fn);
             embcl_error_append(" (input '%s')", v->name);
             return s;
         }
+        EMBCL_TRY(host_input_hooks(g, id, p, per, (int64_t)r * per, 1, fn));
         if (g->opt.diagnostics)
             EMBCL_TRY(graph_diag_input(g, id, p, (size_t)graph_numel(&g->vals[id])));
     }

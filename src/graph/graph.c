@@ -243,7 +243,7 @@ static embcl_status get_param(embcl_graph_t g, embcl_value p, const char *fn, gv
 
 embcl_status embcl_graph_param_requires_grad(embcl_graph_t g, embcl_value param, int requires_grad)
 {
-    gvalue *v;
+    gvalue *v = NULL;
     EMBCL_TRY(get_param(g, param, "embcl_graph_param_requires_grad", &v));
     v->requires_grad = requires_grad != 0;
     return EMBCL_OK;
@@ -252,7 +252,7 @@ embcl_status embcl_graph_param_requires_grad(embcl_graph_t g, embcl_value param,
 embcl_status embcl_graph_param_group(embcl_graph_t g, embcl_value param, int64_t group)
 {
     static const char *fn = "embcl_graph_param_group";
-    gvalue *v;
+    gvalue *v = NULL;
     EMBCL_TRY(get_param(g, param, fn, &v));
     EMBCL_CHECK_ARG(group >= 0 || group == EMBCL_GROUP_NONE, fn,
                     "argument 'group' is %lld; give a group index or EMBCL_GROUP_NONE", (long long)group);
@@ -280,7 +280,7 @@ static embcl_status add_range(grange **list, size_t *n, int64_t a, int64_t b, co
 embcl_status embcl_graph_param_freeze_rows(embcl_graph_t g, embcl_value param, int64_t r0, int64_t r1)
 {
     static const char *fn = "embcl_graph_param_freeze_rows";
-    gvalue *v;
+    gvalue *v = NULL;
     EMBCL_TRY(get_param(g, param, fn, &v));
     int64_t rows = param_rows(v);
     if (r0 < 0 || r1 < r0 || r1 > rows)
@@ -292,7 +292,7 @@ embcl_status embcl_graph_param_freeze_rows(embcl_graph_t g, embcl_value param, i
 embcl_status embcl_graph_param_freeze_cols(embcl_graph_t g, embcl_value param, int64_t c0, int64_t c1)
 {
     static const char *fn = "embcl_graph_param_freeze_cols";
-    gvalue *v;
+    gvalue *v = NULL;
     EMBCL_TRY(get_param(g, param, fn, &v));
     int64_t cols = v->shape[v->ndim - 1];
     if (c0 < 0 || c1 < c0 || c1 > cols)

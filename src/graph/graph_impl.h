@@ -84,7 +84,8 @@ typedef struct gnode {
     int want_grad[GNODE_MAX_IN]; /* input i's gradient is needed */
     int acc[GNODE_MAX_IN];       /* 1: add to input i's gradient; 0: overwrite it */
     int64_t fwd_step, bwd_step;
-    uint64_t idx_seen, idx_pad;  /* diagnostics: indices read, of which padding */
+    uint64_t idx_seen, idx_pad;  /* diagnostics: indices a training step read, of which padding */
+    uint64_t pend_seen, pend_pad; /* the same of the indices set last, counted when a step reads them */
     int reported;                /* diagnostics: padding reported */
 } gnode;
 
@@ -113,6 +114,13 @@ typedef struct gnode_ops {
     const void *impl;
     /* Optional: whether input i holds indices with a padding value (*pad). */
     int (*padding)(const gnode *n, int i, int64_t *pad);
+    /* Optional: input i of n is being set from host memory (numel values,
+     * the first at position `first` of the caller's array), so it can be
+     * checked there rather than read back mid-step. commit 0: check only
+     * (fail naming func, change nothing); 1: the upload is done, keep what
+     * the step needs; host NULL: the upload failed, forget it. */
+    embcl_status (*host_input)(struct embcl_graph *g, gnode *n, int i, const void *host, int64_t numel,
+                               int64_t first, int commit, const char *func);
 } gnode_ops;
 
 typedef struct gdiag_entry {

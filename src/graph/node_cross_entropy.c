@@ -6,11 +6,29 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "graph/graph_impl.h"
+#include "ops/loss_checked.h"
+
+/* The options, and what embcl_graph_set_input learnt of the targets when
+ * they came from the host: how many are not ignored (-1: unknown, the op
+ * reads them back and checks them itself, making the host wait). */
+typedef struct ce_attr {
+    embcl_cross_entropy_options o;
+    int64_t count;
+    struct embcl_tensor *lse; /* each row's log-sum-exp, forward to backward (made by the first forward) */
+} ce_attr;
+
+static void ce_free(void *p)
+{
+    ce_attr *a = p;
+    if (a)
+        embcl_tensor_free(a->lse);
+    free(a);
+}
 
 static embcl_status ce_infer(struct embcl_graph *g, gnode *n, gvalue *outs, const char *func)
 {
     const gvalue *x = &g->vals[n->in[0]], *t = &g->vals[n->in[1]];
-    const embcl_cross_entropy_options *o = n->attr;
+    const embcl_cross_entropy_options *o = &((const ce_attr *)n->attr)->o;
     char a[96], b[96];
     if (x->dtype != EMBCL_F32)
         return embcl_error(EMBCL_ERR_DTYPE, func, "argument 'logits' ('%s') is %s; it must be f32",
@@ -32,7 +50,12 @@ static embcl_status ce_infer(struct embcl_graph *g, gnode *n, gvalue *outs, cons
 static embcl_status ce_forward(struct embcl_graph *g, gnode *n)
 {
     struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_1d(graph_t(g, n->in[1]));
-    return embcl_cross_entropy(&x, &t, n->attr, graph_t(g, n->out[0]));
+    ce_attr *a = n->attr;
+    if (!a->lse) {
+        int64_t rows[1] = {(int64_t)x.rows};
+        EMBCL_TRY(embcl_tensor_new(x.dev, EMBCL_F32, 1, rows, "embcl_graph_step", &a->lse));
+    }
+    return embcl_cross_entropy_counted(&x, &t, &a->o, graph_t(g, n->out[0]), a->count, a->lse);
 }
 
 static embcl_status ce_backward(struct embcl_graph *g, gnode *n)
@@ -41,13 +64,36 @@ static embcl_status ce_backward(struct embcl_graph *g, gnode *n)
     EMBCL_TRY(graph_in_grad(g, n, 0, 0, &dx));
     struct embcl_tensor x = graph_as_2d(graph_t(g, n->in[0])), t = graph_as_1d(graph_t(g, n->in[1]));
     struct embcl_tensor dx2 = graph_as_2d(dx);
-    return embcl_cross_entropy_backward(&x, &t, n->attr, graph_out_grad(g, n, 0), &dx2, n->acc[0]);
+    const ce_attr *a = n->attr;
+    return embcl_cross_entropy_backward_counted(&x, &t, &a->o, graph_out_grad(g, n, 0), &dx2, n->acc[0], a->count,
+                                                a->lse);
+}
+
+static embcl_status ce_host_input(struct embcl_graph *g, gnode *n, int i, const void *host, int64_t numel,
+                                  int64_t first, int commit, const char *func)
+{
+    ce_attr *a = n->attr;
+    if (i != 1)
+        return EMBCL_OK;
+    if (!host) {
+        a->count = -1;
+        return EMBCL_OK;
+    }
+    const gvalue *x = &g->vals[n->in[0]];
+    int64_t classes = x->shape[x->ndim - 1], count;
+    EMBCL_TRY(embcl_ce_check_targets_host(host, g->vals[n->in[1]].dtype, numel, classes, a->o.ignore_index, first,
+                                          func, "host", &count));
+    if (commit)
+        a->count = count;
+    return EMBCL_OK;
 }
 
 static embcl_status clone_opts(struct embcl_graph *g, const gnode *n, int r, int K, struct embcl_device *dev,
                                void **out)
 {
-    return graph_clone_bytes(n->attr, sizeof(embcl_cross_entropy_options), out);
+    EMBCL_TRY(graph_clone_bytes(n->attr, sizeof(ce_attr), out));
+    ((ce_attr *)*out)->lse = NULL; /* the replica makes its own */
+    return EMBCL_OK;
 }
 
 static const gnode_ops cross_entropy_ops = {
@@ -57,8 +103,9 @@ static const gnode_ops cross_entropy_ops = {
     .infer = ce_infer,
     .forward = ce_forward,
     .backward = ce_backward,
-    .free_attr = free,
+    .free_attr = ce_free,
     .clone_attr = clone_opts,
+    .host_input = ce_host_input,
 };
 
 embcl_status embcl_graph_cross_entropy(embcl_graph_t g, embcl_value logits, embcl_value target,
@@ -68,10 +115,12 @@ embcl_status embcl_graph_cross_entropy(embcl_graph_t g, embcl_value logits, embc
     EMBCL_TRY(graph_check_building(g, fn));
     EMBCL_TRY(graph_check_value(g, logits, fn, "logits"));
     EMBCL_TRY(graph_check_value(g, target, fn, "target"));
-    embcl_cross_entropy_options *o = embcl_malloc(sizeof *o, fn);
-    if (!o)
+    ce_attr *a = embcl_malloc(sizeof *a, fn);
+    if (!a)
         return EMBCL_ERR_OUT_OF_MEMORY;
-    *o = opt ? *opt : embcl_cross_entropy_options_default();
+    a->o = opt ? *opt : embcl_cross_entropy_options_default();
+    a->count = -1;
+    a->lse = NULL;
     int in[2] = {logits, target};
-    return graph_add_node(g, &cross_entropy_ops, in, 2, 1, o, fn, out);
+    return graph_add_node(g, &cross_entropy_ops, in, 2, 1, a, fn, out);
 }

@@ -1,6 +1,7 @@
 /* Host side of kernels/loss.cl: validation (targets are read back and
- * checked before anything is written), then per-row or per-element kernels
- * and a deterministic reduction. */
+ * checked before anything is written, unless the caller checked them on the
+ * host: ops/loss_checked.h), then per-row or per-element kernels and a
+ * deterministic reduction. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "device/tuning.h"
 #include "embcl/loss.h"
 #include "ops/dense_util.h"
+#include "ops/loss_checked.h"
 
 const char *embcl_reduction_name(embcl_reduction r)
 {
@@ -105,9 +107,32 @@ static embcl_status ce_check(const char *func, struct embcl_tensor *logits, stru
     return EMBCL_OK;
 }
 
-/* Reads the targets back: each must be a class or ignore_index. */
-static embcl_status ce_check_targets(const char *func, struct embcl_tensor *target, ce_prep *p)
+embcl_status embcl_ce_check_targets_host(const void *host, embcl_dtype dtype, int64_t n, int64_t classes,
+                                         int64_t ignore_index, int64_t first, const char *func, const char *arg,
+                                         int64_t *count)
 {
+    *count = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = dtype == EMBCL_I64 ? ((const int64_t *)host)[i] : ((const int32_t *)host)[i];
+        if (v == ignore_index)
+            continue;
+        if (v < 0 || v >= classes)
+            return embcl_error(EMBCL_ERR_INDEX_RANGE, func,
+                               "argument '%s' at position %lld is %lld; classes are in [0, %lld) "
+                               "(ignore_index is %lld)", arg, (long long)(first + i), (long long)v,
+                               (long long)classes, (long long)ignore_index);
+        (*count)++;
+    }
+    return EMBCL_OK;
+}
+
+/* Each target must be a class or ignore_index: read back and checked,
+ * unless the caller gave the count of a host check (count >= 0). */
+static embcl_status ce_check_targets(const char *func, struct embcl_tensor *target, ce_prep *p, int64_t count)
+{
+    p->count = count;
+    if (count >= 0)
+        return EMBCL_OK;
     p->count = 0;
     if (p->n == 0)
         return EMBCL_OK;
@@ -120,32 +145,40 @@ static embcl_status ce_check_targets(const char *func, struct embcl_tensor *targ
         free(h);
         return embcl_error_context(s, func);
     }
-    for (int64_t i = 0; i < p->n; i++) {
-        int64_t v = target->dtype == EMBCL_I64 ? ((int64_t *)h)[i] : ((int32_t *)h)[i];
-        if (v == p->o.ignore_index)
-            continue;
-        if (v < 0 || v >= p->c) {
-            free(h);
-            return embcl_error(EMBCL_ERR_INDEX_RANGE, func,
-                               "argument 'target' at position %lld is %lld; classes are in [0, %lld) "
-                               "(ignore_index is %lld)", (long long)i, (long long)v, (long long)p->c,
-                               (long long)p->o.ignore_index);
-        }
-        p->count++;
-    }
+    s = embcl_ce_check_targets_host(h, target->dtype, p->n, p->c, p->o.ignore_index, 0, func, "target", &p->count);
     free(h);
+    return s;
+}
+
+/* A row log-sum-exp buffer (ops/loss_checked.h): [N] f32 on dev, or NULL. */
+static embcl_status check_lse(const char *func, struct embcl_tensor *lse, struct embcl_device *dev, int64_t n)
+{
+    if (!lse)
+        return EMBCL_OK;
+    EMBCL_TRY(embcl_check_f32_on(lse, dev, func, "lse"));
+    if ((int64_t)(lse->rows * lse->cols) != n || !embcl_tensor_is_contiguous(lse))
+        return embcl_error(EMBCL_ERR_SHAPE, func, "the log-sum-exp buffer holds %lld values; the logits have %lld rows",
+                           (long long)(lse->rows * lse->cols), (long long)n);
     return EMBCL_OK;
 }
 
 embcl_status embcl_cross_entropy(embcl_tensor_t logits, embcl_tensor_t target,
                                  const embcl_cross_entropy_options *opts, embcl_tensor_t loss)
 {
+    return embcl_cross_entropy_counted(logits, target, opts, loss, -1, NULL);
+}
+
+embcl_status embcl_cross_entropy_counted(embcl_tensor_t logits, embcl_tensor_t target,
+                                         const embcl_cross_entropy_options *opts, embcl_tensor_t loss, int64_t count,
+                                         embcl_tensor_t lse)
+{
     static const char *fn = "embcl_cross_entropy";
     ce_prep p;
     EMBCL_TRY(ce_check(fn, logits, target, opts, &p));
     int64_t rows[1] = {p.n};
     EMBCL_TRY(check_loss_shape(fn, "loss", loss, logits->dev, p.o.reduction, 1, rows));
-    EMBCL_TRY(ce_check_targets(fn, target, &p));
+    EMBCL_TRY(ce_check_targets(fn, target, &p, count));
+    EMBCL_TRY(check_lse(fn, lse, logits->dev, p.n));
     struct embcl_device *dev = logits->dev;
     struct embcl_tensor *per_row = loss;
     if (p.o.reduction != EMBCL_REDUCTION_NONE) {
@@ -158,9 +191,12 @@ embcl_status embcl_cross_entropy(embcl_tensor_t logits, embcl_tensor_t target,
     cl_long ig = p.o.ignore_index;
     float eps = p.o.label_smoothing;
     if (s == EMBCL_OK) {
+        cl_int lse_mode = lse != NULL;
+        struct embcl_tensor *lb = lse ? lse : per_row; /* any buffer when unused */
         embcl_karg args[] = {EMBCL_KARG(C), EMBCL_KARG_MAT(logits), EMBCL_KARG(target->buf->mem),
                              EMBCL_KARG(target->offset), EMBCL_KARG(ig), EMBCL_KARG(eps),
-                             EMBCL_KARG(per_row->buf->mem), EMBCL_KARG(per_row->offset)};
+                             EMBCL_KARG(per_row->buf->mem), EMBCL_KARG(per_row->offset), EMBCL_KARG(lb->buf->mem),
+                             EMBCL_KARG(lb->offset), EMBCL_KARG(lse_mode)};
         s = embcl_kernel_set_args(k, "ce_rows", sizeof args / sizeof args[0], args);
     }
     size_t wgs = (size_t)loss_wgs(dev), gws = (size_t)p.n * wgs;
@@ -179,6 +215,14 @@ embcl_status embcl_cross_entropy_backward(embcl_tensor_t logits, embcl_tensor_t 
                                           const embcl_cross_entropy_options *opts, embcl_tensor_t dloss,
                                           embcl_tensor_t dlogits, int accumulate)
 {
+    return embcl_cross_entropy_backward_counted(logits, target, opts, dloss, dlogits, accumulate, -1, NULL);
+}
+
+embcl_status embcl_cross_entropy_backward_counted(embcl_tensor_t logits, embcl_tensor_t target,
+                                                  const embcl_cross_entropy_options *opts, embcl_tensor_t dloss,
+                                                  embcl_tensor_t dlogits, int accumulate, int64_t count,
+                                                  embcl_tensor_t lse)
+{
     static const char *fn = "embcl_cross_entropy_backward";
     ce_prep p;
     EMBCL_TRY(ce_check(fn, logits, target, opts, &p));
@@ -187,7 +231,8 @@ embcl_status embcl_cross_entropy_backward(embcl_tensor_t logits, embcl_tensor_t 
         EMBCL_TRY(check_loss_shape(fn, "dloss", dloss, logits->dev, p.o.reduction, 1, rows));
     EMBCL_TRY(embcl_check_f32_on(dlogits, logits->dev, fn, "dlogits"));
     EMBCL_TRY(embcl_check_same_shape(dlogits, logits, fn, "dlogits", "logits"));
-    EMBCL_TRY(ce_check_targets(fn, target, &p));
+    EMBCL_TRY(ce_check_targets(fn, target, &p, count));
+    EMBCL_TRY(check_lse(fn, lse, logits->dev, p.n));
     struct embcl_device *dev = logits->dev;
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "loss", p.defs, "ce_bwd", &k));
@@ -196,11 +241,12 @@ embcl_status embcl_cross_entropy_backward(embcl_tensor_t logits, embcl_tensor_t 
     float eps = p.o.label_smoothing;
     cl_int mode = !dloss ? 0 : p.o.reduction == EMBCL_REDUCTION_NONE ? 2 : 1, acc = accumulate;
     float scale = p.o.reduction == EMBCL_REDUCTION_MEAN ? 1.0f / (float)p.count : 1.0f;
-    struct embcl_tensor *dl = dloss ? dloss : logits;
+    struct embcl_tensor *dl = dloss ? dloss : logits, *lb = lse ? lse : logits;
+    cl_int lse_mode = lse != NULL;
     embcl_karg args[] = {EMBCL_KARG(C), EMBCL_KARG_MAT(logits), EMBCL_KARG(target->buf->mem),
                          EMBCL_KARG(target->offset), EMBCL_KARG(ig), EMBCL_KARG(eps), EMBCL_KARG(dl->buf->mem),
                          EMBCL_KARG(dl->offset), EMBCL_KARG(mode), EMBCL_KARG(scale), EMBCL_KARG_MAT(dlogits),
-                         EMBCL_KARG(acc)};
+                         EMBCL_KARG(acc), EMBCL_KARG(lb->buf->mem), EMBCL_KARG(lb->offset), EMBCL_KARG(lse_mode)};
     EMBCL_TRY(embcl_kernel_set_args(k, "ce_bwd", sizeof args / sizeof args[0], args));
     size_t wgs = (size_t)loss_wgs(dev), gws = (size_t)p.n * wgs;
     return embcl_kernel_launch(dev, k, "ce_bwd", 1, &gws, &wgs, NULL);

@@ -48,6 +48,8 @@ struct embcl_lstm {
     int64_t T, B;
     uint64_t calls, drop_seed;
     struct embcl_tensor *len; /* [B] i32 */
+    int32_t *len_host;        /* what len holds: kept across calls, so equal lengths are not
+                               * uploaded again (an upload makes the host wait for the queue) */
 };
 
 embcl_lstm_config embcl_lstm_config_default(int64_t input_size, int64_t hidden_size)
@@ -103,8 +105,6 @@ static void free_saved(struct embcl_lstm *l)
         embcl_tensor_free(ly->C);
         ly->xin = ly->gates = ly->P = ly->C = NULL;
     }
-    embcl_tensor_free(l->len);
-    l->len = NULL;
     l->have_forward = 0;
 }
 
@@ -113,6 +113,8 @@ void embcl_lstm_free(embcl_lstm_t l)
     if (!l)
         return;
     free_saved(l);
+    embcl_tensor_free(l->len);
+    free(l->len_host);
     for (size_t i = 0; i < l->n_params; i++) {
         embcl_tensor_free(l->params[i].w);
         embcl_tensor_free(l->params[i].g);
@@ -522,10 +524,24 @@ embcl_status embcl_lstm_forward(embcl_lstm_t l, embcl_tensor_t x, const int64_t 
         return EMBCL_ERR_OUT_OF_MEMORY;
     for (int64_t b = 0; b < B; b++)
         len[b] = (int32_t)(lengths ? lengths[b] : T);
-    int64_t sl[1] = {B};
-    embcl_status s = embcl_tensor_new(l->dev, EMBCL_I32, 1, sl, fn, &l->len);
-    if (s == EMBCL_OK)
-        s = embcl_tensor_upload(l->len, len, (size_t)B * sizeof *len);
+    embcl_status s = EMBCL_OK;
+    if (!l->len || embcl_tensor_numel(l->len) != B || memcmp(l->len_host, len, (size_t)B * sizeof *len) != 0) {
+        embcl_tensor_free(l->len);
+        free(l->len_host);
+        l->len = NULL;
+        l->len_host = NULL;
+        int64_t sl[1] = {B};
+        s = embcl_tensor_new(l->dev, EMBCL_I32, 1, sl, fn, &l->len);
+        if (s == EMBCL_OK)
+            s = embcl_tensor_upload(l->len, len, (size_t)B * sizeof *len);
+        if (s == EMBCL_OK) {
+            l->len_host = len;
+            len = NULL;
+        } else {
+            embcl_tensor_free(l->len);
+            l->len = NULL;
+        }
+    }
     free(len);
     if (s == EMBCL_OK)
         s = forward_run(l, x, h0, c0, y, h_n, c_n, fn);

@@ -245,6 +245,7 @@ embcl_status train_model_build(struct embcl_trainer *tr, const float *pretrained
 
 void train_model_free(struct embcl_trainer *tr)
 {
+    train_sparse_table_free(tr);
     for (size_t i = 0; i < tr->n_params; i++)
         embcl_tensor_free(tr->params[i].tensor);
     embcl_graph_free(tr->g);

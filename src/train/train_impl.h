@@ -14,6 +14,10 @@ typedef struct tparam {
     int table;                 /* 1: in the table optimizer; 0: the dense one */
     int64_t c0, c1;            /* column range of the graph parameter this entry updates */
     int whole;                 /* 1: covers its graph parameter entirely */
+    /* SparseAdam on the table (sparse_table.c): the row-sparse gradient
+     * handed to it, and the rows it holds now (n_rows -1: unknown). */
+    embcl_rowsparse_t sg;
+    int64_t *rows, n_rows;
 } tparam;
 
 #define TRAIN_MAX_PARAMS 64
@@ -73,6 +77,12 @@ embcl_status train_model_build(struct embcl_trainer *tr, const float *pretrained
 void train_model_free(struct embcl_trainer *tr);
 /* Gradients of every tparam (dense), in optimizer order; caller frees each. */
 embcl_status train_collect_grads(struct embcl_trainer *tr, embcl_grad *grads);
+
+/* sparse_table.c: with SparseAdam on the table, replace the table entries'
+ * dense gradients (freed) by row-sparse ones over the rows the step
+ * touched (owned by the trainer). */
+embcl_status train_sparse_table_grads(struct embcl_trainer *tr, embcl_grad *grads);
+void train_sparse_table_free(struct embcl_trainer *tr);
 
 /* checkpoint.c helpers for the config's JSON */
 embcl_status train_config_json(const embcl_train_config *cfg, char **out);

@@ -80,6 +80,8 @@ embcl_status embcl_trainer_info(embcl_trainer_t tr, embcl_train_info *out)
     out->train_sentences = tr->n_train_sent;
     out->valid_sentences = tr->n_valid_sent;
     out->n_classes = tr->n_classes;
+    out->bag_len = tr->cfg.bag_len;
+    out->table_width = tr->W;
     for (size_t i = 0; i < tr->n_params; i++)
         out->n_params += embcl_tensor_numel(tr->params[i].tensor);
     return EMBCL_OK;
@@ -88,6 +90,31 @@ embcl_status embcl_trainer_info(embcl_trainer_t tr, embcl_train_info *out)
 int64_t embcl_trainer_steps_done(embcl_trainer_t tr)
 {
     return tr ? tr->step : 0;
+}
+
+embcl_graph_t embcl_trainer_graph(embcl_trainer_t tr)
+{
+    return tr ? tr->g : NULL;
+}
+
+embcl_status embcl_trainer_batch(embcl_trainer_t tr, int64_t step, int64_t *tokens, int64_t *targets,
+                                 int64_t *bags, int64_t *labels)
+{
+    static const char *fn = "embcl_trainer_batch";
+    EMBCL_CHECK_ARG(tr && tokens && targets, fn, "arguments 'tr', 'tokens' and 'targets' must not be NULL");
+    EMBCL_CHECK_ARG(step >= 0, fn, "argument 'step' is %lld; expected >= 0", (long long)step);
+    train_lm_window(tr, tr->train_stream, tr->ncol, step % tr->steps_per_epoch, tokens, targets);
+    if (tr->n_classes > 0 && (bags || labels)) {
+        /* train_cls_batch fills the trainer's own arrays, which the next
+         * step fills again before it reads them. */
+        EMBCL_TRY(train_cls_batch(tr, step));
+        const size_t CB = (size_t)tr->cfg.cls_batch, L = (size_t)tr->cfg.bag_len;
+        if (bags)
+            memcpy(bags, tr->host_bags, CB * L * sizeof *bags);
+        if (labels)
+            memcpy(labels, tr->host_labels, CB * sizeof *labels);
+    }
+    return EMBCL_OK;
 }
 
 static embcl_status set_inputs(embcl_trainer_t tr, int bags)
@@ -197,6 +224,8 @@ static embcl_status step_once(embcl_trainer_t tr, embcl_step_result *out, const 
     if (s != EMBCL_OK)
         return optim_tx_close(tr->table_opt, &ttx, s, fn) == EMBCL_OK ? s : embcl_error_context(s, fn);
     s = train_collect_grads(tr, grads);
+    if (s == EMBCL_OK)
+        s = train_sparse_table_grads(tr, grads);
     if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
     for (size_t i = 0; i < tr->n_params; i++)

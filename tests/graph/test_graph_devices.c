@@ -2,6 +2,7 @@
  * projection on the other. The executor inserts the copies (embedded rows
  * forward, their gradient back) and orders the queues; the numbers must be
  * those of one device, to the bit (deterministic scatter). */
+#include <embcl-opencl.h>
 #include <embcl/graph.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,17 @@ static void run(embcl_device_t td, embcl_device_t dd, const run_cfg *rc, run_res
     embcl_tensor_free(pb);
 }
 
+/* Every loss and the trained weights, to the bit. */
+static void expect_bit_identical(const run_result *one, const run_result *two, const char *how)
+{
+    for (int s = 0; s < STEPS; s++)
+        cr_assert_eq(one->loss[s], two->loss[s], "step %d: loss %.9g on one device, %.9g %s", s, one->loss[s],
+                     two->loss[s], how);
+    cr_assert(memcmp(one->table, two->table, sizeof one->table) == 0, "the tables differ after %d steps %s", STEPS,
+              how);
+    cr_assert(memcmp(one->fc, two->fc, sizeof one->fc) == 0, "fc.weight differs after %d steps %s", STEPS, how);
+}
+
 Test(graph_devices, table_on_one_device_lstm_on_the_other_matches_one_device)
 {
     static run_result one, two;
@@ -139,11 +151,7 @@ Test(graph_devices, table_on_one_device_lstm_on_the_other_matches_one_device)
     run(dev0, dev1, &adam, &two);
     cr_assert_eq(two.n_fwd, one.n_fwd + 1, "expected one copy node forward (%zu vs %zu nodes)", two.n_fwd, one.n_fwd);
     cr_assert_eq(two.n_bwd, one.n_bwd + 1, "expected the copy's backward (%zu vs %zu nodes)", two.n_bwd, one.n_bwd);
-    for (int s = 0; s < STEPS; s++)
-        cr_assert_eq(one.loss[s], two.loss[s], "step %d: loss %.9g on one device, %.9g on two", s, one.loss[s],
-                     two.loss[s]);
-    cr_assert(memcmp(one.table, two.table, sizeof one.table) == 0, "the tables differ after %d steps", STEPS);
-    cr_assert(memcmp(one.fc, two.fc, sizeof one.fc) == 0, "fc.weight differs after %d steps", STEPS);
+    expect_bit_identical(&one, &two, "on two devices");
 }
 
 /* Data parallel over both devices, the batch split in two: the same step
@@ -316,4 +324,36 @@ Test(graph_devices, data_parallel_refusals_name_the_value)
         embcl_graph_free(g);
         embcl_tensor_free(tw);
     }
+}
+
+/* The same two devices, each in its own OpenCL context (as devices of two
+ * platforms are): the copies the executor inserts go through the host, and
+ * the numbers are still those of one device, to the bit. */
+Test(graph_devices, devices_in_two_contexts_match_one_device)
+{
+    embcl_runtime_t shared = rt;
+    embcl_device_t d0 = dev0, d1 = dev1;
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.context_per_device = 1;
+    rt = test_runtime_with(&o);
+    TEST_OK(embcl_runtime_device(rt, 0, &dev0));
+    TEST_OK(embcl_runtime_device(rt, 1, &dev1));
+    cr_assert_neq(embcl_device_cl_context(dev0), embcl_device_cl_context(dev1), "the devices share a context");
+    static run_result one, two;
+    run(dev0, dev0, &adam, &one);
+    run(dev0, dev1, &adam, &two);
+    cr_assert_eq(two.n_fwd, one.n_fwd + 1, "expected one copy node forward (%zu vs %zu nodes)", two.n_fwd, one.n_fwd);
+    expect_bit_identical(&one, &two, "across two contexts");
+    /* and against the shared-context run of the suite's runtime */
+    static run_result shared_two;
+    embcl_runtime_t mine = rt;
+    embcl_device_t m0 = dev0, m1 = dev1;
+    rt = shared, dev0 = d0, dev1 = d1;
+    run(dev0, dev1, &adam, &shared_two);
+    expect_bit_identical(&shared_two, &two, "across two contexts (vs two devices in one)");
+    rt = mine, dev0 = m0, dev1 = m1;
+    test_expect_no_tensors(dev0);
+    test_expect_no_tensors(dev1);
+    embcl_runtime_free(rt);
+    rt = shared, dev0 = d0, dev1 = d1;
 }

@@ -304,3 +304,29 @@ Test(graph_seed, graph_step_equals_the_ops_called_by_hand)
     embcl_lstm_free(lstm);
     release(&m);
 }
+
+/* Data only evaluated (embcl_graph_forward) is not what trains: a held-out
+ * pass of mostly padding before training must not be reported, and the
+ * share is that of the data the first step read. */
+Test(graph_seed, padding_share_counts_only_what_a_step_reads)
+{
+    model m;
+    build(&m, PADDING);
+    feed(&m, PADDING);
+    TEST_OK(embcl_graph_forward(m.g));
+    TEST_OK(embcl_graph_forward(m.g));
+    train(&m, CORRECT, 3);
+    embcl_diag d;
+    const embcl_diag *f = find(&m, EMBCL_DIAG_PADDING, "embedding.weight", &d);
+    cr_assert_null(f, "evaluated data was counted: %s", f ? f->message : "");
+    release(&m);
+    /* The other way round: evaluated clean data, then steps on padding. */
+    build(&m, PADDING);
+    feed(&m, CORRECT);
+    TEST_OK(embcl_graph_forward(m.g));
+    train(&m, PADDING, 3);
+    f = find(&m, EMBCL_DIAG_PADDING, "embedding.weight", &d);
+    cr_assert_not_null(f, "no padding finding");
+    cr_assert_float_eq(f->share, 19.0 / 24.0, 1e-9, "share %g: the evaluated data was mixed in", f->share);
+    release(&m);
+}
