@@ -23,13 +23,16 @@ static void assert_bytes(const unsigned char *a, size_t na, const unsigned char 
               faultcl_fired_in(), (int)err);
 }
 
-Test(fault_trainer, every_call_of_a_step_fails_cleanly)
+/* Every call of step 5 of a trainer whose table trains with table_opt. */
+static void every_call_fails_cleanly(embcl_optim_kind table_opt)
 {
     embcl_runtime_options o = embcl_runtime_options_default();
     o.disk_cache = 0;
     embcl_runtime_t rt = test_runtime_with(&o);
     small_trainer s;
-    small_trainer_make(&s, rt, 7);
+    embcl_train_config cfg = small_config(8, 7);
+    cfg.table_optimizer = table_opt;
+    small_trainer_make_cfg(&s, rt, 7, 2, &cfg);
     char *dir = scratch_dir("fault_trainer");
     char before_p[512], want_p[512], now_p[512];
     snprintf(before_p, sizeof before_p, "%s/before.safetensors", dir);
@@ -68,12 +71,26 @@ Test(fault_trainer, every_call_of_a_step_fails_cleanly)
         assert_bytes(next, na, want, nw, "the step after a failure differs from an undisturbed one", call, err);
         free(next);
     }
-    cr_log_info("trainer step: %ld OpenCL calls, %ld faults injected", n, injected);
+    cr_log_info("trainer step (table %s): %ld OpenCL calls, %ld faults injected", embcl_optim_kind_name(table_opt), n,
+                injected);
     free(before);
     free(want);
     rm_dir(dir);
     small_trainer_free(&s);
     embcl_runtime_free(rt);
+}
+
+/* Row-wise Adagrad on the table (dense gradient), Adam on the rest. */
+Test(fault_trainer, every_call_of_a_step_fails_cleanly)
+{
+    every_call_fails_cleanly(EMBCL_OPTIM_ROWWISE_ADAGRAD);
+}
+
+/* SparseAdam on the table: row-sparse gradients of the rows the step
+ * touched, journaled row by row. */
+Test(fault_trainer, every_call_of_a_sparse_adam_step_fails_cleanly)
+{
+    every_call_fails_cleanly(EMBCL_OPTIM_SPARSE_ADAM);
 }
 
 /* The first step of a new trainer builds the kernels it needs: the

@@ -30,9 +30,9 @@ static inline embcl_train_config small_config(int64_t dim, uint64_t seed)
     return cfg;
 }
 
-/* A trainer of small_config(dim) on a built-in dataset of n_topics. */
-static inline void small_trainer_make_with(small_trainer *s, embcl_runtime_t rt, uint64_t seed, int64_t dim,
-                                           int n_topics)
+/* A trainer of cfg on a built-in dataset of n_topics. */
+static inline void small_trainer_make_cfg(small_trainer *s, embcl_runtime_t rt, uint64_t seed, int n_topics,
+                                          const embcl_train_config *cfg)
 {
     embcl_dataset_options dopt;
     embcl_dataset_options_default(&dopt);
@@ -41,9 +41,16 @@ static inline void small_trainer_make_with(small_trainer *s, embcl_runtime_t rt,
     dopt.n_topics = n_topics;
     dopt.words_per_topic = 16;
     TEST_OK(embcl_dataset_generate(&dopt, &s->ds));
+    TEST_OK(embcl_trainer_create(rt, cfg, embcl_dataset_vocab(s->ds), embcl_dataset_corpus(s->ds), NULL, NULL, NULL,
+                                 &s->tr));
+}
+
+/* A trainer of small_config(dim) on a built-in dataset of n_topics. */
+static inline void small_trainer_make_with(small_trainer *s, embcl_runtime_t rt, uint64_t seed, int64_t dim,
+                                           int n_topics)
+{
     embcl_train_config cfg = small_config(dim, seed);
-    TEST_OK(embcl_trainer_create(rt, &cfg, embcl_dataset_vocab(s->ds), embcl_dataset_corpus(s->ds), NULL, NULL,
-                                 NULL, &s->tr));
+    small_trainer_make_cfg(s, rt, seed, n_topics, &cfg);
 }
 
 static inline void small_trainer_make(small_trainer *s, embcl_runtime_t rt, uint64_t seed)
