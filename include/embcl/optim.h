@@ -147,9 +147,12 @@ EMBCL_API embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *gra
  * Outside a transaction nothing is copied: a step whose OpenCL call fails
  * after earlier parameters' updates were enqueued leaves those updated
  * (the failing parameter's own update and step count are not). That is the
- * default so that bare optimizers pay no bandwidth for the copies (a dense
- * Adam step would read and write its tensors twice more); the graph
- * executor and the trainer open a transaction around every step.
+ * default so that bare optimizers pay no bandwidth for the copies (on PoCL,
+ * 2 cores, a dense Adam step over 4M floats took ~9 ms alone and ~29 ms in
+ * a transaction; a row-sparse step copies only its rows); the graph
+ * executor and the trainer open a transaction around every step, and nest
+ * in one the caller already has open (a failing graph step then undoes
+ * only itself).
  * If the restore itself fails (the device is gone) its error is returned
  * and the state is undefined: reload a checkpoint on a new runtime. */
 /* Fails (EMBCL_ERR_STATE) if a transaction is already open. */
