@@ -2,9 +2,9 @@
 # Installs what is missing, builds embcl with warnings as errors, and runs
 # every test. Then (CI) a second build with AddressSanitizer + UBSan runs
 # the fast part of the suite: the core, io and optim labels and the fault
-# injection tests of reliability (~5 more minutes on 2 idle cores: the
-# build ~2, the tests ~3; measured 6.5 + 10 minutes on 2 cores shared with
-# three other builds). Extra arguments go to ctest (e.g. -L embedding) and skip the
+# injection tests of reliability (measured from a clean build directory on
+# 2 cores: build 2.8 min, tests 2.4 min; about twice that when the cores are
+# shared with other builds). Extra arguments go to ctest (e.g. -L embedding) and skip the
 # sanitizer pass, as do EMBCL_SANITIZE_PASS=0 and a build that is itself
 # sanitized (EMBCL_CMAKE_ARGS=-DEMBCL_SANITIZE=ON, the README's full run).
 set -euo pipefail
