@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "graph/graph_impl.h"
+#include "optim/optim_impl.h"
 
 static embcl_status check_compiled(struct embcl_graph *g, const char *fn)
 {
@@ -91,9 +92,8 @@ static embcl_status node_failed(embcl_status s, const char *fn, const gnode *n, 
     return s;
 }
 
-static embcl_status run(struct embcl_graph *g, int train, const char *fn)
+static embcl_status run_step(struct embcl_graph *g, int train, const char *fn)
 {
-    EMBCL_TRY(check_compiled(g, fn));
     if (train && g->opt.diagnostics)
         EMBCL_TRY(graph_diag_before_step(g));
     g->training = train;
@@ -133,6 +133,39 @@ static embcl_status run(struct embcl_graph *g, int train, const char *fn)
             EMBCL_TRY(graph_diag_after_step(g));
     }
     return EMBCL_OK;
+}
+
+/* A training step is all or nothing: the optimizers journal what they
+ * write (optim.h, transactions; nested in the caller's own if one is
+ * open), and any failure, in the update or after it, puts parameters,
+ * optimizer state and the step count back. */
+static embcl_status run(struct embcl_graph *g, int train, const char *fn)
+{
+    EMBCL_TRY(check_compiled(g, fn));
+    size_t n_opt = train ? g->n_optims : 0;
+    optim_tx *tx = embcl_calloc(n_opt ? n_opt : 1, sizeof *tx, fn);
+    if (!tx)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    int64_t steps = g->steps;
+    embcl_status s = EMBCL_OK;
+    size_t opened = 0;
+    for (; opened < n_opt && s == EMBCL_OK; opened++)
+        s = optim_tx_open(g->optims[opened], &tx[opened]);
+    if (s == EMBCL_OK)
+        s = run_step(g, train, fn);
+    else
+        opened--; /* the one that failed opened nothing */
+    if (s != EMBCL_OK) {
+        g->steps = steps;
+        embcl_error_context(s, fn);
+    }
+    for (size_t k = 0; k < opened; k++) {
+        embcl_status u = optim_tx_close(g->optims[k], &tx[k], s, fn);
+        if (u != EMBCL_OK)
+            s = u; /* a failed restore: the state is undefined, say so */
+    }
+    free(tx);
+    return s;
 }
 
 embcl_status embcl_graph_step(embcl_graph_t g)

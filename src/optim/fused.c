@@ -26,8 +26,6 @@ embcl_status embcl_optim_step_fused(embcl_optim_t opt, size_t param, const embcl
         return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "parameter %zu: the %s optimizer has %zu parameters", param,
                            opt->fam->name, opt->n_params);
     optim_param *p = &opt->params[param];
-    const embcl_optim_hparams *hp = &opt->groups[p->group].hp;
-    const optim_family *f = opt->fam;
     EMBCL_TRY(embcl_optim_sparse_allowed(opt, param, fn));
     EMBCL_TRY(embcl_check_dtype(g->rows, EMBCL_F32, fn, "rows"));
     if (g->rows->cols != p->cols || g->rows->dev != opt->dev)
@@ -46,9 +44,7 @@ embcl_status embcl_optim_step_fused(embcl_optim_t opt, size_t param, const embcl
     optim_src src = {g->rows, g->seg->uniq, g->seg->nnz, g->seg, g->pos_bag, g->pos_scale};
     /* masks before the step is counted: a failed upload leaves no trace */
     EMBCL_TRY(embcl_optim_sync_masks(opt, p, fn));
-    p->steps++;
-    if (src.nnz == 0)
-        return EMBCL_OK;
-    embcl_status s = f->update(opt, p, hp, &src);
-    return s == EMBCL_OK ? s : embcl_error_context(s, fn);
+    size_t mark = optim_journal_mark(opt);
+    embcl_status s = embcl_optim_update(opt, param, &src, fn);
+    return s == EMBCL_OK ? s : embcl_optim_step_failed(opt, mark, s, fn);
 }

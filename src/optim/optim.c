@@ -114,6 +114,7 @@ void embcl_optim_free(embcl_optim_t opt)
 {
     if (!opt)
         return;
+    optim_journal_close(opt);
     for (size_t i = 0; i < opt->n_params; i++)
         param_clear(&opt->params[i]);
     free(opt->params);
@@ -452,20 +453,41 @@ embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *grads, size_t
         EMBCL_TRY(check_grad(opt, i, &grads[i], fn));
     for (size_t i = 0; i < n; i++)
         EMBCL_TRY(embcl_optim_sync_masks(opt, &opt->params[i], fn));
+    size_t mark = optim_journal_mark(opt);
     for (size_t i = 0; i < n; i++) {
         optim_param *p = &opt->params[i];
         if (p->frozen || (!grads[i].dense && !grads[i].sparse))
             continue;
-        const embcl_optim_hparams *hp = &opt->groups[p->group].hp;
-        p->steps++;
-        embcl_status s = EMBCL_OK;
         optim_src src = {grads[i].dense, NULL, 0, NULL, NULL, NULL};
+        embcl_status s = EMBCL_OK;
         if (!grads[i].dense)
             s = embcl_optim_sparse_parts(grads[i].sparse, fn, &src.ids, &src.rows, &src.nnz);
-        if (s == EMBCL_OK && (grads[i].dense || src.nnz > 0))
-            s = opt->fam->update(opt, p, hp, &src);
+        if (s == EMBCL_OK)
+            s = embcl_optim_update(opt, i, &src, fn);
         if (s != EMBCL_OK)
-            return embcl_error_context(s, fn);
+            return embcl_optim_step_failed(opt, mark, s, fn);
     }
     return EMBCL_OK;
+}
+
+embcl_status embcl_optim_update(struct embcl_optim *opt, size_t i, const optim_src *src, const char *fn)
+{
+    optim_param *p = &opt->params[i];
+    EMBCL_TRY(optim_journal_record(opt, i, src, fn));
+    p->steps++;
+    if (src->ids && src->nnz == 0)
+        return EMBCL_OK;
+    embcl_status s = opt->fam->update(opt, p, &opt->groups[p->group].hp, src);
+    if (s != EMBCL_OK)
+        p->steps--; /* one enqueue: it failed, nothing of it runs */
+    return s;
+}
+
+embcl_status embcl_optim_step_failed(struct embcl_optim *opt, size_t mark, embcl_status s, const char *fn)
+{
+    embcl_error_context(s, fn);
+    if (!opt->journal.open)
+        return s;
+    embcl_status u = optim_journal_undo(opt, mark, fn);
+    return u == EMBCL_OK ? s : u;
 }

@@ -70,6 +70,15 @@ typedef struct optim_family {
                            const optim_src *src);
 } optim_family;
 
+/* Undo records of an open transaction (journal.c). */
+typedef struct optim_journal {
+    int open;
+    struct optim_journal_entry *e;
+    size_t n, cap;
+    double *lr;      /* each group's lr at begin (schedules may change it) */
+    size_t n_lr;
+} optim_journal;
+
 struct embcl_optim {
     struct embcl_device *dev;
     embcl_optim_kind kind;
@@ -79,6 +88,7 @@ struct embcl_optim {
     size_t n_groups;
     optim_param *params;
     size_t n_params;
+    optim_journal journal;
 };
 
 extern const optim_family embcl_optim_sgd_family;
@@ -113,5 +123,38 @@ embcl_status embcl_optim_sparse_info(embcl_rowsparse_t g, const char *fn, int64_
  * next written). */
 embcl_status embcl_optim_sparse_parts(embcl_rowsparse_t g, const char *fn, const struct embcl_tensor **ids,
                                       const struct embcl_tensor **values, int64_t *nnz);
+
+/* optim.c: one parameter's update from src, journaled inside a
+ * transaction, its step counted (checks done; frozen parameters are the
+ * caller's to skip). A failure leaves the step count as it was. */
+embcl_status embcl_optim_update(struct embcl_optim *opt, size_t i, const optim_src *src, const char *fn);
+/* The end of a step that failed with s after journal mark `mark`: inside a
+ * transaction what the step wrote is restored. Returns s (or the restore's
+ * own failure). */
+embcl_status embcl_optim_step_failed(struct embcl_optim *opt, size_t mark, embcl_status s, const char *fn);
+
+/* journal.c. Inside a transaction, record what updating parameter `param`
+ * from src is about to write (and its step count) before the update is
+ * enqueued; no-op outside one. */
+embcl_status optim_journal_record(struct embcl_optim *opt, size_t param, const optim_src *src, const char *fn);
+/* The journal's length: a failing step undoes back to the mark it took. */
+static inline size_t optim_journal_mark(const struct embcl_optim *opt) { return opt->journal.n; }
+/* Restore the entries after `mark`, newest first, and drop them. */
+embcl_status optim_journal_undo(struct embcl_optim *opt, size_t mark, const char *fn);
+/* Drop every entry and end the transaction. */
+void optim_journal_close(struct embcl_optim *opt);
+
+/* A step of a caller of optimizers (the graph, the trainer) made all or
+ * nothing: optim_tx_open opens a transaction unless the user already has
+ * one open (then the step nests in it, from its current journal length);
+ * optim_tx_close with the step's status s keeps the step (committing
+ * what it opened) or undoes everything journaled since the open. Returns
+ * the undo's own failure, else EMBCL_OK. */
+typedef struct optim_tx {
+    size_t mark;
+    int owned;
+} optim_tx;
+embcl_status optim_tx_open(struct embcl_optim *opt, optim_tx *tx);
+embcl_status optim_tx_close(struct embcl_optim *opt, const optim_tx *tx, embcl_status s, const char *fn);
 
 #endif

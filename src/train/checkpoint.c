@@ -214,7 +214,9 @@ embcl_status embcl_trainer_load(embcl_trainer_t tr, const char *path)
     static const char *fn = "embcl_trainer_load";
     EMBCL_CHECK_ARG(tr && path, fn, "arguments 'tr' and 'path' must not be NULL");
     embcl_safetensors_t st;
-    EMBCL_TRY(embcl_safetensors_open(path, &st));
+    embcl_status opened = embcl_safetensors_open(path, &st);
+    if (opened != EMBCL_OK) /* named as the caller's call, not the reader's */
+        return embcl_error_context(opened, fn);
     float *host[TRAIN_MAX_PARAMS + 1] = {0};
     void *dblob = NULL, *tblob = NULL;
     size_t dlen = 0, tlen = 0;
@@ -262,7 +264,9 @@ embcl_status embcl_checkpoint_table(const char *path, int all_columns, float **r
     *rows = NULL;
     *vocab = NULL;
     embcl_safetensors_t st;
-    EMBCL_TRY(embcl_safetensors_open(path, &st));
+    embcl_status opened = embcl_safetensors_open(path, &st);
+    if (opened != EMBCL_OK) /* named as the caller's call, not the reader's */
+        return embcl_error_context(opened, fn);
     const char *cfg_s = embcl_safetensors_meta(st, "config"), *voc = embcl_safetensors_meta(st, "vocab");
     embcl_train_config cfg;
     embcl_st_info info;

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "optim/optim_impl.h"
 #include "train/train_impl.h"
 
 #define DIAG_STEPS 3
@@ -139,7 +140,7 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
     if (tr->step == DIAG_STEPS && !tr->snapshots) /* resumed past step 0: nothing to compare with */
         return EMBCL_OK;
     static const char *fn = "embcl_trainer_step";
-    if (tr->step == 0) {
+    if (tr->step == 0 && !tr->snapshots) { /* a retried first step keeps them */
         tr->snapshots = embcl_calloc(tr->n_params, sizeof *tr->snapshots, fn);
         if (!tr->snapshots)
             return EMBCL_ERR_OUT_OF_MEMORY;
@@ -158,6 +159,7 @@ static embcl_status watch_unchanged(embcl_trainer_t tr)
             return s;
         }
         if (tr->step == 0) {
+            free(tr->snapshots[i]);
             tr->snapshots[i] = now;
             continue;
         }
@@ -193,10 +195,17 @@ static embcl_status update(embcl_trainer_t tr, embcl_grad *grads, double *norm)
     return embcl_optim_step(tr->dense_opt, dense, nd);
 }
 
-embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
+/* The check after a step, made as if the step were counted already. */
+static embcl_status watch_unchanged_after(embcl_trainer_t tr)
 {
-    static const char *fn = "embcl_trainer_step";
-    EMBCL_CHECK_ARG(tr != NULL, fn, "argument 'tr' is NULL");
+    tr->step++;
+    embcl_status s = watch_unchanged(tr);
+    tr->step--;
+    return s;
+}
+
+static embcl_status step_once(embcl_trainer_t tr, embcl_step_result *out, const char *fn)
+{
     EMBCL_TRY(watch_unchanged(tr));
     const int64_t k = train_mpi_data_step(tr);
     int64_t w = k % tr->steps_per_epoch;
@@ -208,21 +217,33 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
     embcl_grad grads[TRAIN_MAX_PARAMS];
     memset(grads, 0, sizeof grads);
     double norm = 0;
-    embcl_status s = train_collect_grads(tr, grads);
+    float lm = 0, cl = 0;
+    /* All or nothing: until the losses are read back, a failure puts the
+     * parameters and both optimizers' state back (optim.h, transactions). */
+    optim_tx ttx, dtx;
+    EMBCL_TRY(optim_tx_open(tr->table_opt, &ttx));
+    embcl_status s = optim_tx_open(tr->dense_opt, &dtx);
+    if (s != EMBCL_OK)
+        return optim_tx_close(tr->table_opt, &ttx, s, fn) == EMBCL_OK ? s : embcl_error_context(s, fn);
+    s = train_collect_grads(tr, grads);
     if (s == EMBCL_OK)
         s = train_sparse_table_grads(tr, grads);
     if (s == EMBCL_OK)
         s = update(tr, grads, &norm);
     for (size_t i = 0; i < tr->n_params; i++)
         embcl_tensor_free(grads[i].dense);
-    EMBCL_TRY(s);
-    float lm = 0, cl = 0;
-    EMBCL_TRY(embcl_graph_download(tr->g, tr->lm_loss, &lm, sizeof lm));
-    if (tr->n_classes > 0)
-        EMBCL_TRY(embcl_graph_download(tr->g, tr->cls_loss, &cl, sizeof cl));
-    EMBCL_TRY(train_mpi_losses(tr, &lm, &cl));
-    tr->step++;
-    EMBCL_TRY(watch_unchanged(tr));
+    if (s == EMBCL_OK)
+        s = embcl_graph_download(tr->g, tr->lm_loss, &lm, sizeof lm);
+    if (s == EMBCL_OK && tr->n_classes > 0)
+        s = embcl_graph_download(tr->g, tr->cls_loss, &cl, sizeof cl);
+    if (s == EMBCL_OK)
+        s = train_mpi_losses(tr, &lm, &cl);
+    if (s == EMBCL_OK && (s = watch_unchanged_after(tr)) == EMBCL_OK)
+        tr->step++;
+    if (s != EMBCL_OK)
+        embcl_error_context(s, fn);
+    embcl_status a = optim_tx_close(tr->table_opt, &ttx, s, fn), b = optim_tx_close(tr->dense_opt, &dtx, s, fn);
+    EMBCL_TRY(a != EMBCL_OK ? a : b != EMBCL_OK ? b : s);
     if (out) {
         out->step = tr->step;
         out->lm_loss = lm;
@@ -230,6 +251,14 @@ embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
         out->grad_norm = norm;
     }
     return EMBCL_OK;
+}
+
+embcl_status embcl_trainer_step(embcl_trainer_t tr, embcl_step_result *out)
+{
+    static const char *fn = "embcl_trainer_step";
+    EMBCL_CHECK_ARG(tr != NULL, fn, "argument 'tr' is NULL");
+    embcl_status s = step_once(tr, out, fn);
+    return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }
 
 embcl_status embcl_trainer_evaluate(embcl_trainer_t tr, embcl_eval_result *out)

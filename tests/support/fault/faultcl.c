@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "faultcl.h"
 
@@ -9,14 +10,30 @@ static long armed_at, calls;
 static cl_int armed_err;
 static int fired;
 static const char *fired_in = "";
+static const char *only_in; /* count only this function's calls (NULL: all) */
+static int sticky;          /* fail every counted call from armed_at on */
 
 void faultcl_arm(long n, cl_int err)
 {
     armed_at = n;
     armed_err = err;
+    only_in = NULL;
+    sticky = 0;
     calls = 0;
     fired = 0;
     fired_in = "";
+}
+
+void faultcl_arm_in(const char *function, long n, cl_int err)
+{
+    faultcl_arm(n, err);
+    only_in = function;
+}
+
+void faultcl_arm_from(const char *function, long n, cl_int err)
+{
+    faultcl_arm_in(function, n, err);
+    sticky = 1;
 }
 
 void faultcl_disarm(void)
@@ -42,10 +59,13 @@ const char *faultcl_fired_in(void)
 /* Count this call; true if it is the one to fail. */
 static int should_fail(const char *name)
 {
+    if (only_in && strcmp(only_in, name) != 0)
+        return 0;
     calls++;
-    if (armed_at > 0 && calls == armed_at) {
+    if (armed_at > 0 && (calls == armed_at || (sticky && calls > armed_at))) {
+        if (!fired)
+            fired_in = name;
         fired = 1;
-        fired_in = name;
         return 1;
     }
     return 0;

@@ -11,6 +11,11 @@
 
 /* Count calls from now on; the n-th (1-based) fails with err. n = 0 only counts. */
 void faultcl_arm(long n, cl_int err);
+/* The same, counting only calls to `function` (e.g. "clBuildProgram"). */
+void faultcl_arm_in(const char *function, long n, cl_int err);
+/* The same, failing every later call to `function` too (a compiler that
+ * stays broken: a retry from source fails as well). */
+void faultcl_arm_from(const char *function, long n, cl_int err);
 void faultcl_disarm(void);
 /* Calls counted since the last arm. */
 long faultcl_calls(void);

@@ -1,0 +1,30 @@
+/* Optimizer journal (src/optim/journal.c): the rows a row-sparse update is
+ * about to write are copied aside, and copied back if the step is rolled
+ * back.
+ *
+ * Variants (-D): none. Tunables: none (the host sizes the range from
+ * journal.WGS).
+ * Layout: a matrix of `cols` floats per row at m + m_off with row stride
+ * m_ld (column views of a wider table have m_ld > cols); the copy is packed,
+ * row k holding matrix row ids[k] (ids unique, so the scatter never races).
+ * Kernels journal_gather, journal_scatter: 2-D range, dim 0 over columns,
+ * dim 1 over the nnz rows, one float per work-item. */
+#include "common.h"
+
+__kernel void journal_gather(__global float *copy, __global const float *m, ulong m_off, ulong m_ld,
+                             __global const long *ids, ulong nnz, ulong cols)
+{
+    const ulong c = get_global_id(0), k = get_global_id(1);
+    if (c >= cols || k >= nnz)
+        return;
+    copy[k * cols + c] = m[m_off + (ulong)ids[k] * m_ld + c];
+}
+
+__kernel void journal_scatter(__global float *m, ulong m_off, ulong m_ld, __global const float *copy,
+                              __global const long *ids, ulong nnz, ulong cols)
+{
+    const ulong c = get_global_id(0), k = get_global_id(1);
+    if (c >= cols || k >= nnz)
+        return;
+    m[m_off + (ulong)ids[k] * m_ld + c] = copy[k * cols + c];
+}
