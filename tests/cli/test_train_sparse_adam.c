@@ -10,6 +10,7 @@
 
 #include "cli_run.h"
 #include "test_util.h"
+#include "trainer_small.h"
 
 TEST_DEVICE_FIXTURE
 TestSuite(train_sparse_adam, .init = test_device_setup, .fini = test_device_teardown);
@@ -18,13 +19,6 @@ TestSuite(train_sparse_adam, .init = test_device_setup, .fini = test_device_tear
 
 static void run(embcl_optim_kind table_optim, double *lm, double *cls, float **table)
 {
-    embcl_dataset_options o;
-    embcl_dataset_options_default(&o);
-    o.n_sentences = 800;
-    o.n_topics = 2;
-    o.words_per_topic = 16;
-    embcl_dataset_t ds;
-    TEST_OK(embcl_dataset_generate(&o, &ds));
     embcl_train_config c = embcl_train_config_default();
     c.dim = 16;
     c.bag_extra = 4;
@@ -34,8 +28,9 @@ static void run(embcl_optim_kind table_optim, double *lm, double *cls, float **t
     c.table_optimizer = table_optim;
     c.table_lr = 0.01;
     c.deterministic = 1;
-    embcl_trainer_t tr;
-    TEST_OK(embcl_trainer_create(rt, &c, embcl_dataset_vocab(ds), embcl_dataset_corpus(ds), NULL, NULL, NULL, &tr));
+    small_trainer st;
+    small_trainer_make_data(&st, rt, c.seed, 800, 2, &c);
+    embcl_trainer_t tr = st.tr;
     for (int i = 0; i < STEPS; i++) {
         embcl_step_result r;
         TEST_OK(embcl_trainer_step(tr, &r));
@@ -43,8 +38,7 @@ static void run(embcl_optim_kind table_optim, double *lm, double *cls, float **t
         cls[i] = r.cls_loss;
     }
     TEST_OK(embcl_trainer_table(tr, table, NULL, NULL));
-    embcl_trainer_free(tr);
-    embcl_dataset_free(ds);
+    small_trainer_free(&st);
 }
 
 Test(train_sparse_adam, sparse_adam_on_the_tied_table_follows_adam)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include "trainer_small.h"
 
 static long n_waits;
 static char last_wait[64];
@@ -241,21 +242,15 @@ Test(graph_waits, bad_target_fails_at_set_input_and_changes_nothing)
 
 Test(graph_waits, train_model_step_waits_no_more_than_its_ops_do)
 {
-    embcl_dataset_options o;
-    embcl_dataset_options_default(&o);
-    o.n_sentences = 600;
-    o.n_topics = 2;
-    o.words_per_topic = 16;
-    embcl_dataset_t ds;
-    TEST_OK(embcl_dataset_generate(&o, &ds));
     embcl_train_config c = embcl_train_config_default();
     c.dim = 16;
     c.bag_extra = 4;
     c.batch = 4;
     c.bptt = 5;
     c.cls_batch = 4;
-    embcl_trainer_t tr;
-    TEST_OK(embcl_trainer_create(rt, &c, embcl_dataset_vocab(ds), embcl_dataset_corpus(ds), NULL, NULL, NULL, &tr));
+    small_trainer st;
+    small_trainer_make_data(&st, rt, c.seed, 600, 2, &c);
+    embcl_trainer_t tr = st.tr;
     for (int i = 0; i < 4; i++) /* past the first steps' diagnostics */
         TEST_OK(embcl_trainer_step(tr, NULL));
     embcl_graph_t g = embcl_trainer_graph(tr);
@@ -264,8 +259,7 @@ Test(graph_waits, train_model_step_waits_no_more_than_its_ops_do)
     n_waits = 0;
     embcl_status s = embcl_graph_step(g);
     long waits = n_waits;
-    embcl_trainer_free(tr);
-    embcl_dataset_free(ds);
+    small_trainer_free(&st);
     TEST_OK(s);
     cr_assert_leq(waits, WAITS_TODAY, "the model's step made the host wait %ld times, more than %d (last: %s)",
                   waits, WAITS_TODAY, last_wait);

@@ -30,19 +30,27 @@ static inline embcl_train_config small_config(int64_t dim, uint64_t seed)
     return cfg;
 }
 
-/* A trainer of cfg on a built-in dataset of n_topics. */
-static inline void small_trainer_make_cfg(small_trainer *s, embcl_runtime_t rt, uint64_t seed, int n_topics,
-                                          const embcl_train_config *cfg)
+/* A trainer of cfg on a built-in dataset of n_sentences over n_topics
+ * (16 words each) drawn from data_seed. */
+static inline void small_trainer_make_data(small_trainer *s, embcl_runtime_t rt, uint64_t data_seed,
+                                           int64_t n_sentences, int n_topics, const embcl_train_config *cfg)
 {
     embcl_dataset_options dopt;
     embcl_dataset_options_default(&dopt);
-    dopt.seed = seed;
-    dopt.n_sentences = 300;
+    dopt.seed = data_seed;
+    dopt.n_sentences = n_sentences;
     dopt.n_topics = n_topics;
     dopt.words_per_topic = 16;
     TEST_OK(embcl_dataset_generate(&dopt, &s->ds));
     TEST_OK(embcl_trainer_create(rt, cfg, embcl_dataset_vocab(s->ds), embcl_dataset_corpus(s->ds), NULL, NULL, NULL,
                                  &s->tr));
+}
+
+/* A trainer of cfg on a built-in dataset of 300 sentences over n_topics. */
+static inline void small_trainer_make_cfg(small_trainer *s, embcl_runtime_t rt, uint64_t seed, int n_topics,
+                                          const embcl_train_config *cfg)
+{
+    small_trainer_make_data(s, rt, seed, 300, n_topics, cfg);
 }
 
 /* A trainer of small_config(dim) on a built-in dataset of n_topics. */
