@@ -35,7 +35,25 @@ typedef struct embcl_index_facts {
     size_t offset, n;
     long long min, max, first, last;
     int nondecreasing;
+    /* Which values in [min, max] occur (bit v - min), when that range is
+     * small enough to keep a bitmap of (NULL otherwise), and how many
+     * distinct values there are: so the deterministic scatter knows how
+     * many rows a batch touched without reading it back. Owned by the
+     * buffer (freed by embcl_index_facts_clear). */
+    unsigned char *seen;
+    long long distinct;
 } embcl_index_facts;
+
+/* Drop what the facts hold (the bitmap) and mark them invalid. */
+void embcl_index_facts_clear(embcl_index_facts *f);
+/* Whether value v occurs, when the facts have a bitmap covering it. */
+static inline int embcl_index_facts_has(const embcl_index_facts *f, long long v)
+{
+    if (v < f->min || v > f->max)
+        return 0;
+    unsigned long long b = (unsigned long long)(v - f->min);
+    return (f->seen[b >> 3] >> (b & 7)) & 1;
+}
 
 /* A device buffer, shared by a tensor and its views through refs. */
 typedef struct embcl_buffer {

@@ -122,6 +122,7 @@ void embcl_buffer_release(embcl_buffer *b)
         if (!s) { /* no room to keep it: give it back to OpenCL */
             clReleaseMemObject(b->mem);
             pool->stats.cl_frees++;
+            embcl_index_facts_clear(&b->facts);
             embcl_free(b);
             return;
         }
@@ -132,6 +133,7 @@ void embcl_buffer_release(embcl_buffer *b)
     pool->free_slots[pool->n_free].size = b->size;
     pool->n_free++;
     pool->stats.bytes_cached += b->size;
+    embcl_index_facts_clear(&b->facts);
     embcl_free(b);
 }
 

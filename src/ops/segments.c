@@ -255,8 +255,14 @@ embcl_status embcl_segments_build(struct embcl_tensor *indices, int64_t num_rows
         s = work_alloc(dev, r.n, &p, func, &w);
         if (s == EMBCL_OK)
             s = run_sort(indices, num_rows, skip, &p, &w, &r, func);
+        /* {first bad position or -1, distinct rows}: known on the host when
+         * the upload's facts prove the range and counted the values, which
+         * spares the step a wait on the device. */
         cl_int info[2] = {-1, 0};
-        if (s == EMBCL_OK)
+        const embcl_index_facts *fx = embcl_tensor_facts(indices, 1);
+        if (s == EMBCL_OK && fx && fx->seen && fx->min >= 0 && fx->max < num_rows)
+            info[1] = (cl_int)(fx->distinct - (skip >= 0 && embcl_index_facts_has(fx, skip)));
+        else if (s == EMBCL_OK)
             s = read_ints(dev, w.info->buf->mem, 0, info, sizeof info, func);
         work_free(&w);
         if (s == EMBCL_OK && info[0] >= 0)

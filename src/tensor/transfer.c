@@ -35,9 +35,42 @@ static void rect_of(const struct embcl_tensor *t, size_t origin[3], size_t regio
     *pitch = t->ld * es;
 }
 
-/* min / max / first / last / order of the integers being uploaded: one pass
- * over data the host already has, so that index and offset checks of later
- * ops cost no device work and no wait (src/ops/embedding_check.c). */
+void embcl_index_facts_clear(embcl_index_facts *f)
+{
+    free(f->seen);
+    f->seen = NULL;
+    f->valid = 0;
+}
+
+/* Value ranges up to this many get a bitmap of the values seen (2 MB at
+ * most), enough for tables of 16M rows; beyond, the scatter reads its
+ * count of distinct rows back from the device. */
+#define FACTS_BITMAP_MAX_RANGE (1LL << 24)
+
+static void learn_distinct(embcl_index_facts *f, const int32_t *p32, const int64_t *p64, size_t n)
+{
+    long long range = f->max - f->min + 1;
+    if (f->max - f->min >= FACTS_BITMAP_MAX_RANGE || range <= 0)
+        return;
+    unsigned char *seen = calloc((size_t)(range + 7) / 8, 1);
+    if (!seen) /* the facts stay useful without it */
+        return;
+    long long distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned long long b = (unsigned long long)((p64 ? (long long)p64[i] : (long long)p32[i]) - f->min);
+        unsigned char m = (unsigned char)(1u << (b & 7));
+        distinct += !(seen[b >> 3] & m);
+        seen[b >> 3] |= m;
+    }
+    f->seen = seen;
+    f->distinct = distinct;
+}
+
+/* min / max / first / last / order / distinct values of the integers
+ * being uploaded: passes over data the host already has, so that index and
+ * offset checks of later ops cost no device work and no wait
+ * (src/ops/embedding_check.c), nor does counting the rows a batch touches
+ * (src/ops/segments.c). */
 static void learn_facts(struct embcl_tensor *t, const void *host, size_t n)
 {
     const int64_t *p64 = host;
@@ -56,6 +89,8 @@ static void learn_facts(struct embcl_tensor *t, const void *host, size_t n)
     }
     f.last = prev;
     f.nondecreasing = !down;
+    learn_distinct(&f, wide ? NULL : p32, wide ? p64 : NULL, n);
+    embcl_index_facts_clear(&t->buf->facts);
     t->buf->facts = f;
 }
 

@@ -118,10 +118,21 @@ static void fetch(const embcl_segments *s, int32_t *perm, int64_t *uniq, int32_t
     free(st);
 }
 
-/* v: n indices, built against num_rows rows (d only for the messages). */
-static void check_values(int64_t *v, int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip)
+/* v: n indices, built against num_rows rows (d only for the messages).
+ * Uploaded indices let the host count the distinct rows from the upload's
+ * facts; a device-written copy makes the device count them (read back):
+ * both are checked. */
+static void check_values_on(int64_t *v, int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip,
+                            int device_written)
 {
     embcl_tensor_t t = upload_indices(v, n, dt);
+    if (device_written && n > 0) {
+        embcl_tensor_t c;
+        TEST_OK(embcl_tensor_create(dev, dt, 1, &n, &c));
+        TEST_OK(embcl_tensor_copy(c, t));
+        embcl_tensor_free(t);
+        t = c;
+    }
     embcl_segments s;
     TEST_OK(embcl_segments_build(t, num_rows, skip, "test", "indices", &s));
     ref_seg r = reference(v, n, skip);
@@ -147,6 +158,12 @@ static void check_values(int64_t *v, int64_t n, int64_t num_rows, enum dist d, e
     ref_free_seg(&r);
     embcl_segments_free(&s);
     embcl_tensor_free(t);
+}
+
+static void check_values(int64_t *v, int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip)
+{
+    check_values_on(v, n, num_rows, d, dt, skip, 0);
+    check_values_on(v, n, num_rows, d, dt, skip, 1);
 }
 
 static void check_case(int64_t n, int64_t num_rows, enum dist d, embcl_dtype dt, int64_t skip, uint64_t seed)
