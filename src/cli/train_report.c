@@ -21,7 +21,8 @@ static void print_neighbours(FILE *out, const float *rows, int64_t V, int64_t D,
     fprintf(out, "\n");
 }
 
-/* Query words for purity: the most frequent words of each topic. */
+/* Query words for purity: the most frequent words of each topic. V: the
+ * dataset's words (word_topic's length), not the table's rows. */
 static size_t topic_queries(const embcl_dataset_truth *t, int64_t V, int64_t *q)
 {
     size_t n = 0;
@@ -92,8 +93,8 @@ int report_quality(embcl_trainer_t tr, embcl_vocab_t vocab, const embcl_dataset_
     center(rows, V, D);
     if (truth) {
         int64_t *qs = malloc((size_t)(truth->n_topics * QUERIES_PER_TOPIC) * sizeof *qs);
-        size_t nq = qs ? topic_queries(truth, V, qs) : 0;
         /* word_topic covers the dataset's words; <eos> came after. */
+        size_t nq = qs ? topic_queries(truth, V - 1, qs) : 0;
         int32_t *label = malloc((size_t)V * sizeof *label);
         if (label && qs) {
             for (int64_t w = 0; w < V; w++)
