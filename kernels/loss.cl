@@ -18,7 +18,7 @@
  * 1.0), 1 (one scalar, reductions mean and sum) or 2 (one per element or
  * row, reduction none), times `scale` (1/count for mean).
  * Tunables (-D): WGS work-group size (a power of two), TIDX target index type
- * (int or long). */
+ * (int or long), VW floats per work-item step in the cross-entropy rows (1, 4, 8). */
 #include "common.h"
 
 #ifndef WGS
@@ -26,6 +26,9 @@
 #endif
 #ifndef TIDX
 #define TIDX long
+#endif
+#ifndef VW
+#define VW 1
 #endif
 
 #define MAT(p) __global const float *p, ulong p##_off, ulong p##_ld
@@ -47,15 +50,46 @@
     } while (0)
 #define ADD(a, b) ((a) + (b))
 
+/* Rows are walked in blocks of VW floats per work-item (exp on a vector
+ * type is what lets PoCL use its vectorised exp: the scalar one made the
+ * softmax the largest cost of the embcl train step), then the C % VW tail
+ * one float per work-item. The order of every sum is fixed. */
+#if VW == 1
+#define VT float
+#define VLD(c, p) ((p)[c])
+#define VMAX(v) (v)
+#define VSUM(v) (v)
+#else
+#define VT EMBCL_CAT(float, VW)
+#define VLD(c, p) EMBCL_CAT(vload, VW)(0, (p) + (c))
+#if VW == 4
+#define VMAX(v) fmax(fmax((v).s0, (v).s1), fmax((v).s2, (v).s3))
+#define VSUM(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
+#elif VW == 8
+#define VMAX(v) fmax(fmax(fmax((v).s0, (v).s1), fmax((v).s2, (v).s3)), fmax(fmax((v).s4, (v).s5), fmax((v).s6, (v).s7)))
+#define VSUM(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#else
+#error "loss.cl: VW is 1, 4 or 8"
+#endif
+#endif
+#define VEND(C) ((C) / VW * VW)
+
 /* log-sum-exp and sum of the row's logits */
 #define ROW_STATS(x, C, lid, red, lse, sumx)                          \
     do {                                                              \
         float m_ = -INFINITY;                                         \
-        for (uint c_ = lid; c_ < C; c_ += WGS)                        \
+        for (uint c_ = lid * VW; c_ < VEND(C); c_ += WGS * VW)        \
+            m_ = fmax(m_, VMAX(VLD(c_, x)));                          \
+        for (uint c_ = VEND(C) + lid; c_ < C; c_ += WGS)              \
             m_ = fmax(m_, x[c_]);                                     \
         REDUCE(red, m_, fmax);                                        \
         float e_ = 0.0f, s_x = 0.0f;                                  \
-        for (uint c_ = lid; c_ < C; c_ += WGS) {                      \
+        for (uint c_ = lid * VW; c_ < VEND(C); c_ += WGS * VW) {      \
+            VT v_ = VLD(c_, x);                                       \
+            e_ += VSUM(exp(v_ - m_));                                 \
+            s_x += VSUM(v_);                                          \
+        }                                                             \
+        for (uint c_ = VEND(C) + lid; c_ < C; c_ += WGS) {            \
             e_ += exp(x[c_] - m_);                                    \
             s_x += x[c_];                                             \
         }                                                             \
@@ -110,11 +144,24 @@ ce_bwd(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_ind
     (void)sumx;
     float up = scale * (dl_mode == 0 ? 1.0f : dl_mode == 1 ? dl[dl_off] : dl[dl_off + row]);
     float off = eps / (float)C;
-    for (uint c = lid; c < C; c += WGS) {
-        float v = exp(x[c] - lse) - off - ((long)c == y ? 1.0f - eps : 0.0f);
-        v *= up;
+    for (uint c = lid * VW; c < VEND(C); c += WGS * VW) {
+        VT v = (exp(VLD(c, x) - lse) - off) * up;
+#if VW == 1
+        VT g0 = acc ? gr[c] : 0.0f;
+        gr[c] = g0 + v;
+#else
+        VT g0 = acc ? VLD(c, gr) : (VT)0.0f;
+        EMBCL_CAT(vstore, VW)(g0 + v, 0, gr + c);
+#endif
+    }
+    for (uint c = VEND(C) + lid; c < C; c += WGS) {
+        float v = (exp(x[c] - lse) - off) * up;
         gr[c] = acc ? gr[c] + v : v;
     }
+    /* The target's own term, after its block: one work-item, no race. */
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (lid == 0)
+        gr[y] -= (1.0f - eps) * up;
 }
 
 #define IDS                        \

@@ -77,6 +77,9 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_GPU, NULL, "elementwise.WGS", 256},
     {EMBCL_DEVICE_CPU, NULL, "loss.WGS", 64},
     {EMBCL_DEVICE_GPU, NULL, "loss.WGS", 256},
+    /* cross-entropy rows in float8 steps on CPUs: PoCL vectorises exp only on vector types */
+    {EMBCL_DEVICE_CPU, NULL, "loss.VW", 8},
+    {EMBCL_DEVICE_GPU, NULL, "loss.VW", 1},
     {EMBCL_DEVICE_CPU, NULL, "lstm.WGS", 1024},
     {EMBCL_DEVICE_GPU, NULL, "lstm.WGS", 256},
 };

@@ -102,8 +102,11 @@ static embcl_status ce_check(const char *func, struct embcl_tensor *logits, stru
     if (!(p->o.label_smoothing >= 0.0f && p->o.label_smoothing <= 1.0f))
         return embcl_error(EMBCL_ERR_INVALID_ARG, func, "label_smoothing is %g; it must be in [0, 1]",
                            (double)p->o.label_smoothing);
-    snprintf(p->defs, sizeof p->defs, "-DWGS=%lld -DTIDX=%s", loss_wgs(logits->dev),
-             target->dtype == EMBCL_I64 ? "long" : "int");
+    long long vw = embcl_tune_get(logits->dev, "loss.VW", 1);
+    if (vw != 4 && vw != 8)
+        vw = 1;
+    snprintf(p->defs, sizeof p->defs, "-DWGS=%lld -DTIDX=%s -DVW=%lld", loss_wgs(logits->dev),
+             target->dtype == EMBCL_I64 ? "long" : "int", vw);
     return EMBCL_OK;
 }
 

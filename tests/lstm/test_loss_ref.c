@@ -16,10 +16,14 @@ static embcl_reduction reduction_of(const ref_case *c)
                                   : strcmp(r, "sum") == 0 ? EMBCL_REDUCTION_SUM : EMBCL_REDUCTION_MEAN;
 }
 
-Test(loss_ref, cross_entropy_matches_pytorch)
+/* tuning: NULL for the device's table, else overrides ("loss.VW=1,..."). */
+static void cross_entropy_cases(const char *tuning)
 {
     ref_file *f = ref_load(ref_path("lstm/loss.ref"));
-    embcl_runtime_t rt = test_runtime();
+    embcl_runtime_options ro = embcl_runtime_options_default();
+    if (tuning)
+        ro.tuning = tuning;
+    embcl_runtime_t rt = test_runtime_with(&ro);
     embcl_device_t dev = test_device(rt);
     int seen = 0;
     for (int i = 0; i < f->n_cases; i++) {
@@ -46,6 +50,20 @@ Test(loss_ref, cross_entropy_matches_pytorch)
     cr_assert_eq(seen, 18, "expected 18 cross-entropy cases, found %d", seen);
     embcl_runtime_free(rt);
     ref_free(f);
+}
+
+Test(loss_ref, cross_entropy_matches_pytorch)
+{
+    cross_entropy_cases(NULL);
+}
+
+/* The other row walks: one float per work-item (GPUs), float4 steps, and
+ * groups narrower than a row's blocks (C = 130 and 5: blocks and tails). */
+Test(loss_ref, cross_entropy_matches_pytorch_in_every_row_walk)
+{
+    cross_entropy_cases("loss.VW=1,loss.WGS=256");
+    cross_entropy_cases("loss.VW=4,loss.WGS=16");
+    cross_entropy_cases("loss.VW=8,loss.WGS=2");
 }
 
 Test(loss_ref, bce_and_mse_match_pytorch)
