@@ -66,15 +66,18 @@ static void draw_indices(const bcase *c, int64_t *idx)
 }
 
 /* The host gather bound: out[b] = sum of the bag's rows, one thread per
- * compute unit over contiguous ranges of bags, as a tuned CPU gather would
- * do it: the rows of the bag PF_AHEAD bags ahead are prefetched line by
- * line while this bag is summed (a random gather waits on memory, not on
- * adds), four rows are added per step into a register-sized block of the
- * output, and the block is stored once. It reads the same rows and writes
- * the same bytes as the kernel. */
-#define PF_AHEAD 2
-#define BLK 32 /* floats per accumulator block: 8 SSE registers */
-typedef float v4f __attribute__((vector_size(16)));
+ * compute unit over contiguous ranges of bags, as a tuned CPU gather does
+ * it (caffe2's generated EmbeddingLookup kernels are the model): a random
+ * gather waits on memory, not on adds, so while the row at position q is
+ * summed, the row PF_AHEAD positions later is prefetched, one 64-byte line
+ * between the loads of each line of this row (requests spread among the
+ * loads keep more misses in flight than a burst per row or per bag did);
+ * a block of the output stays in registers across the bag's rows and is
+ * stored once. It reads the same rows and writes the same bytes as the
+ * kernel. */
+#define PF_AHEAD 16 /* positions */
+#define BLK 64      /* floats per accumulator block: 8 AVX registers */
+typedef float v8f __attribute__((vector_size(32)));
 
 typedef struct gather_job {
     const float *w;
@@ -83,73 +86,42 @@ typedef struct gather_job {
     int64_t D, L, b0, b1;
 } gather_job;
 
-static void prefetch_bag(const gather_job *j, int64_t b)
-{
-    if (b >= j->b1)
-        return;
-    for (int64_t k = 0; k < j->L; k++) {
-        const char *r = (const char *)(j->w + j->idx[b * j->L + k] * j->D);
-        for (int64_t c = 0; c < j->D * 4; c += 64)
-            __builtin_prefetch(r + c, 0, 3);
-    }
-}
-
-/* NV vectors of 4 floats from column c0 of the bag's rows, added four rows
- * per step into registers (NV a constant: the accumulators stay in
- * registers, as the kernel's do), then stored once. */
+/* NV vectors of 8 floats from column c0 of bag b's rows (NV a constant:
+ * the accumulators stay in registers, as the kernel's do), then stored. */
 #define SUM_ROWS(NV)                                                                                   \
     {                                                                                                  \
-        v4f acc[NV] = {0};                                                                             \
-        int64_t k = 0;                                                                                 \
-        for (; k + 4 <= j->L; k += 4) {                                                                \
-            const float *r0 = j->w + ix[k] * j->D + c0, *r1 = j->w + ix[k + 1] * j->D + c0;            \
-            const float *r2 = j->w + ix[k + 2] * j->D + c0, *r3 = j->w + ix[k + 3] * j->D + c0;        \
+        v8f acc[NV] = {0};                                                                             \
+        for (int64_t q = b * j->L; q < (b + 1) * j->L; q++) {                                          \
+            int64_t qa = q + PF_AHEAD < end ? q + PF_AHEAD : end - 1;                                  \
+            const float *r = j->w + j->idx[q] * j->D + c0;                                             \
+            const char *ahead = (const char *)(j->w + j->idx[qa] * j->D + c0);                         \
             _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                     \
             {                                                                                          \
-                v4f a, b2, c, d;                                                                       \
-                memcpy(&a, r0 + 4 * v, 16);                                                            \
-                memcpy(&b2, r1 + 4 * v, 16);                                                           \
-                memcpy(&c, r2 + 4 * v, 16);                                                            \
-                memcpy(&d, r3 + 4 * v, 16);                                                            \
-                acc[v] += (a + b2) + (c + d);                                                          \
-            }                                                                                          \
-        }                                                                                              \
-        for (; k < j->L; k++) {                                                                        \
-            const float *r = j->w + ix[k] * j->D + c0;                                                 \
-            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                     \
-            {                                                                                          \
-                v4f a;                                                                                 \
-                memcpy(&a, r + 4 * v, 16);                                                             \
+                v8f a;                                                                                 \
+                memcpy(&a, r + 8 * v, 32);                                                             \
                 acc[v] += a;                                                                           \
+                if (v % 2 == 0)                                                                        \
+                    __builtin_prefetch(ahead + 32 * v, 0, 3);                                          \
             }                                                                                          \
         }                                                                                              \
-        memcpy(o + c0, acc, sizeof acc);                                                               \
+        memcpy(j->out + b * j->D + c0, acc, sizeof acc);                                               \
     }
-
-static void sum_rows(const gather_job *j, const int64_t *ix, int64_t c0, int64_t w, float *o)
-{
-    if (w == BLK)
-        SUM_ROWS(BLK / 4)
-    else if (w == 16)
-        SUM_ROWS(4)
-    else if (w == 4)
-        SUM_ROWS(1)
-    else /* the bench's D are multiples of 4 */
-        for (int64_t c = c0; c < c0 + w; c += 4)
-            sum_rows(j, ix, c, 4, o);
-}
 
 static void *gather_part(void *p)
 {
-    gather_job *j = p;
-    for (int64_t b = j->b0; b < j->b0 + PF_AHEAD; b++)
-        prefetch_bag(j, b);
-    for (int64_t b = j->b0; b < j->b1; b++) {
-        prefetch_bag(j, b + PF_AHEAD);
-        const int64_t *ix = j->idx + b * j->L;
-        for (int64_t c0 = 0; c0 < j->D; c0 += BLK)
-            sum_rows(j, ix, c0, j->D - c0 < BLK ? j->D - c0 : BLK, j->out + b * j->D);
-    }
+    const gather_job *j = p;
+    int64_t end = j->b1 * j->L;
+    for (int64_t b = j->b0; b < j->b1; b++)
+        for (int64_t c0 = 0; c0 < j->D; c0 += BLK) {
+            int64_t w = j->D - c0 < BLK ? j->D - c0 : BLK;
+            if (w == BLK)
+                SUM_ROWS(BLK / 8)
+            else if (w == 16) /* the bench's D are multiples of 16 */
+                SUM_ROWS(2)
+            else
+                for (; c0 < j->D; c0 += 16)
+                    SUM_ROWS(2)
+        }
     return NULL;
 }
 

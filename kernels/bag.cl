@@ -7,8 +7,8 @@
  *   CH     vectors each work-item accumulates in registers per pass over a bag
  *   LANES  work-items sharing one bag's (or one segment's) columns: NDRange
  *          dimension 0; dimension 1 walks bags, positions or segments.
- *   PREFETCH k    touch the rows of the bag k ahead before summing this one's
- *                 (CPUs; 0 off)
+ *   PREFETCH k    while summing the row at position p, prefetch the row at
+ *                 position p + k of the index stream (CPUs; 0 off)
  * CPUs (PoCL) want LANES 1 and wide VW*CH (a work-item walks whole rows);
  * GPUs want LANES 32 and small VW (neighbouring work-items read
  * neighbouring floats of one row).
@@ -87,50 +87,70 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
     }
 }
 
+/* acc[k] += SCALE LOAD(k, row) over the bag's rows (SCALE empty, or a
+ * per-sample weight: without weights no register holds a factor of 1). */
+#define SUM_ROWS(T, W, NV, NR, LOAD, SCALE)                                                         \
+    for (ulong p = s; p < e; p++) {                                                                  \
+        long r = (long)idx[p];                                                                       \
+        if (r == pad)                                                                                \
+            continue;                                                                                \
+        __global const float *row = w + (ulong)r * ld + c;                                           \
+        __global const float *ahead = AHEAD_ROW(p, row);                                             \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                    \
+            if (k < NR) {                                                                            \
+                acc[k] += SCALE LOAD(k, row);                                                        \
+                PF_LINE(ahead, k, W);                                                                \
+            }                                                                                        \
+        cnt++;                                                                                       \
+    }
+
 /* NV accumulators of type T over columns [c, c + NR * width) of one bag
  * (NR <= NV: the last block of a row may be short; the guards are uniform
- * branches, and the fixed NV keeps the accumulators in registers).
+ * branches, and the fixed NV keeps the accumulators in registers). Max and
+ * the sums walk the bag in separate loops: in one loop with the mode tested
+ * per row, the max's positions and masks took the registers and most sum
+ * accumulators lived on the stack (a load and a store per vector per row).
  * Max keeps the first position that holds each column's maximum: a later
  * value replaces it only if strictly greater. */
-#define POOL_COLS(T, IT, NV, NR, LOAD, STORE, ISTORE)                                                 \
+#define POOL_COLS(T, IT, W, NV, NR, LOAD, STORE, ISTORE)                                            \
     {                                                                                                \
         T acc[NV];                                                                                   \
-        IT pos[NV];                                                                                  \
-        EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                                               \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                    \
             acc[k] = (T)(0.0f);                                                                      \
-            pos[k] = (IT)(-1);                                                                       \
-        }                                                                                            \
         uint cnt = 0;                                                                                \
-        for (ulong p = s; p < e; p++) {                                                              \
-            long r = (long)idx[p];                                                                   \
-            if (r == pad)                                                                            \
-                continue;                                                                            \
-            __global const float *row = w + (ulong)r * ld + c;                                       \
-            if (mode == MODE_MAX) {                                                                  \
-                EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                                       \
+        if (mode == MODE_MAX) {                                                                      \
+            IT pos[NV];                                                                              \
+            EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                \
+                pos[k] = (IT)(-1);                                                                   \
+            for (ulong p = s; p < e; p++) {                                                          \
+                long r = (long)idx[p];                                                               \
+                if (r == pad)                                                                        \
+                    continue;                                                                        \
+                __global const float *row = w + (ulong)r * ld + c;                                   \
+                __global const float *ahead = AHEAD_ROW(p, row);                                     \
+                EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                          \
                     if (k < NR) {                                                                    \
                         T v = LOAD(k, row);                                                          \
                         IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                       \
                         acc[k] = select(acc[k], v, m);                                               \
                         pos[k] = select(pos[k], (IT)((int)p), m);                                    \
+                        PF_LINE(ahead, k, W);                                                        \
                     }                                                                                \
                 }                                                                                    \
-            } else {                                                                                 \
-                float sw = psw ? psw[p] : 1.0f;                                                      \
-                EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                         \
-                    if (k < NR)                                                                      \
-                        acc[k] += sw * LOAD(k, row);                                                 \
+                cnt++;                                                                               \
             }                                                                                        \
-            cnt++;                                                                                   \
-        }                                                                                            \
-        float scale = (mode == MODE_MEAN && cnt > 1) ? 1.0f / (float)cnt : 1.0f;                     \
-        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                                 \
-            if (k < NR)                                                                              \
-                STORE(acc[k] * scale, k, out + c);                                                   \
-        if (mode == MODE_MAX)                                                                        \
-            EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                             \
+            EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                \
                 if (k < NR)                                                                          \
                     ISTORE(pos[k], k, mpos + c);                                                     \
+        } else if (psw) {                                                                            \
+            SUM_ROWS(T, W, NV, NR, LOAD, psw[p] *)                                                   \
+        } else {                                                                                     \
+            SUM_ROWS(T, W, NV, NR, LOAD, )                                                           \
+        }                                                                                            \
+        float scale = (mode == MODE_MEAN && cnt > 1) ? 1.0f / (float)cnt : 1.0f;                     \
+        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                    \
+            if (k < NR)                                                                              \
+                STORE(acc[k] * scale, k, out + c);                                                   \
     }
 
 /* The short last block of a row (nr < CH vectors from column c) in pieces
@@ -154,50 +174,54 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
         }                                                                                            \
     }
 
-/* Prefetch every 64-byte line of rows idx[s .. e): on CPUs the misses and
- * page walks of a random gather then overlap, where summing would wait for
- * them one bag at a time. OpenCL's prefetch() compiles to nothing on PoCL;
- * clang's builtin gives the CPU's prefetch instruction, which, unlike a
- * load, retires at once and leaves the reorder window to the summing (CPU
- * devices only: global memory is the host's flat memory there). Elsewhere
- * a volatile load per line does the touching. */
+/* Prefetch: while the row at position p is summed, the lines of the row at
+ * position p + PREFETCH of the index stream (the next bags' rows: a
+ * work-group walks consecutive bags) are requested, one line between the
+ * loads of each 64-byte step. On CPUs a random gather waits on memory, not
+ * on adds; spreading the requests among the loads kept twice as many misses
+ * in flight as a burst of a whole row's (or bag's) requests did (a C gather
+ * on the bench machine: 2.2 vs 3.1 ms). OpenCL's prefetch() compiles to
+ * nothing on PoCL; clang's builtin gives the CPU's prefetch instruction,
+ * which never faults (CPU devices only: global memory is the host's flat
+ * memory there). Elsewhere nothing is prefetched.
+ * AHEAD_ROW(p, row) is the row to prefetch, at the columns of `row`, using
+ * pool_bag's idx, w, ld, c and pn (positions in the stream; 0: no stream,
+ * the row itself, which is harmless). */
 #if PREFETCH && EMBCL_CPU && defined(__clang__)
+#define PF_ON 1
 #define TOUCH_LINE(ptr) __builtin_prefetch((const void *)(ulong)(ptr), 0, 3)
+#define AHEAD_ROW(p, row) (pn ? w + (ulong)(long)idx[min((ulong)(p) + PREFETCH, pn - 1)] * ld + c : (row))
+#define PF_LINE(ahead, k, W)                                                                         \
+    do {                                                                                             \
+        if (((k) * (W)) % 16 == 0)                                                                   \
+            TOUCH_LINE((ahead) + (k) * (W));                                                         \
+    } while (0)
 #else
-#define TOUCH_LINE(ptr) (void)*(volatile __global const float *)(ptr)
+#define PF_ON 0
+#define TOUCH_LINE(ptr) (void)(ptr)
+#define AHEAD_ROW(p, row) (row)
+#define PF_LINE(ahead, k, W) (void)(ahead)
 #endif
-static void touch_rows(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e)
-{
-#if PREFETCH
-    for (ulong p = s; p < e; p++) {
-        __global const float *row = w + (ulong)(long)idx[p] * ld;
-        for (ulong c = 0; c < D; c += 16)
-            TOUCH_LINE(row + c);
-    }
-#endif
-}
 
-/* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos),
- * first touching rows of bag [ts, te) (PREFETCH: the next bag's, so they
- * arrive while this one is summed). */
+/* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos);
+ * pn: positions in idx, for the prefetch (0: none). */
 static void pool_bag(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
-                     ulong ts, ulong te, __global const float *psw, long pad, int mode, __global float *out,
+                     ulong pn, __global const float *psw, long pad, int mode, __global float *out,
                      __global int *mpos, uint lane)
 {
-    touch_rows(w, ld, D, idx, ts, te);
     ulong dv = D / VW * VW;
     for (ulong c = (ulong)lane * BS; c < dv; c += LANES * BS) {
         int nr = (int)min((ulong)CH, (dv - c) / VW);
         /* whole blocks with the guards folded away; the row's last, short block apart */
         if (nr == CH)
-            POOL_COLS(VT, IVT, CH, CH, VLOAD, VSTORE, IVSTORE)
+            POOL_COLS(VT, IVT, VW, CH, CH, VLOAD, VSTORE, IVSTORE)
         else
-            SHORT_BLOCK(POOL_COLS(VT, IVT, 4, 4, VLOAD, VSTORE, IVSTORE), POOL_COLS(VT, IVT, 2, 2, VLOAD, VSTORE, IVSTORE),
-                        POOL_COLS(VT, IVT, 1, 1, VLOAD, VSTORE, IVSTORE))
+            SHORT_BLOCK(POOL_COLS(VT, IVT, VW, 4, 4, VLOAD, VSTORE, IVSTORE), POOL_COLS(VT, IVT, VW, 2, 2, VLOAD, VSTORE, IVSTORE),
+                        POOL_COLS(VT, IVT, VW, 1, 1, VLOAD, VSTORE, IVSTORE))
     }
 #if VW > 1
     for (ulong c = dv + lane; c < D; c += LANES)
-        POOL_COLS(float, int, 1, 1, SLOAD, SSTORE, SSTORE)
+        POOL_COLS(float, int, 1, 1, 1, SLOAD, SSTORE, SSTORE)
 #endif
 }
 
@@ -211,23 +235,18 @@ __kernel void bag_fwd(__global const float *w, ulong w_off, ulong ld, ulong D, _
     ulong b = get_global_id(1);
     if (b >= B)
         return;
-    ulong s, e, ts = 0, te = 0;
+    ulong s, e;
     offs = offs ? offs + offs_off : offs;
     bag_range(offs, base, n_offs, fixed_l, n, b, &s, &e);
-#if PREFETCH
-    /* The first bag of a group touches its own rows, the others the next
-     * bag's (a CPU runs a group's work-items in order). */
-    if (get_local_id(1) == 0) {
-        for (ulong a = b; a < b + PREFETCH && a < B; a++) {
-            bag_range(offs, base, n_offs, fixed_l, n, a, &ts, &te);
-            touch_rows(w + w_off, ld, D, idx + idx_off, ts, te);
-        }
-    }
-    ts = te = 0;
-    if (b + PREFETCH < B)
-        bag_range(offs, base, n_offs, fixed_l, n, b + PREFETCH, &ts, &te);
+#if PF_ON
+    /* The first bag of a group requests the rows its own first positions
+     * hold; later positions are requested PREFETCH ahead. */
+    if (get_local_id(1) == 0)
+        for (ulong p = s; p < min(e, s + PREFETCH); p++)
+            for (ulong c = 0; c < D; c += 16)
+                TOUCH_LINE(w + w_off + (ulong)(long)idx[idx_off + p] * ld + c);
 #endif
-    pool_bag(w + w_off, ld, D, idx + idx_off, s, e, ts, te, psw ? psw + psw_off : psw, pad, mode,
+    pool_bag(w + w_off, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
 }
 
@@ -253,8 +272,9 @@ __kernel void bag_fwd_tables(__global const float *w0, __global const float *w1,
     __global const ulong *m = meta + tg * 4;
     ulong s, e;
     bag_range(offs + offs_off, 0, n_offs, 0, n, g0 + g, &s, &e);
-    touch_rows(w + m[0], m[1], m[2], idx + idx_off, s, e);
-    pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, 0, 0, psw ? psw + psw_off : psw, pad, mode,
+    /* the next bag in the stream may be another table's: look ahead
+     * within this bag only */
+    pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, e, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld + m[3], (__global int *)0, get_global_id(0));
 }
 

@@ -38,7 +38,7 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.CH", 8},
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.LANES", 1},
     {EMBCL_DEVICE_CPU, NULL, "bag_fwd.WGS", 256},
-    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.PREFETCH", 1}, /* ~30% less CPU time on a 1M-row gather */
+    {EMBCL_DEVICE_CPU, NULL, "bag_fwd.PREFETCH", 16}, /* positions ahead (kernels/bag.cl) */
     {EMBCL_DEVICE_GPU, NULL, "bag_fwd.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "bag_fwd.CH", 1},
     {EMBCL_DEVICE_GPU, NULL, "bag_fwd.LANES", 32},

@@ -31,6 +31,8 @@ emb_tune emb_tune_for(struct embcl_device *dev, const char *op)
         t.lanes = 1;
     if (t.wgs < t.lanes)
         t.wgs = t.lanes;
+    if (t.prefetch < 0)
+        t.prefetch = 0;
     return t;
 }
 
