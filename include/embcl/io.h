@@ -197,8 +197,10 @@ typedef struct embcl_st_tensor {
 /* Write tensors[n] and metadata (n_meta pairs: keys[i] -> values[i]; may be
  * 0) to path atomically: a temporary file in the same directory, fsync,
  * rename over path, fsync of the directory. On failure path is untouched
- * and no temporary file is left. Names must be unique and not
- * "__metadata__". */
+ * and no temporary file is left. A writer killed mid-write leaves its
+ * "<path>.tmp.<pid>.XXXXXX"; the next successful save of path removes those
+ * whose process is gone and that nobody wrote for 60 seconds. Names must be
+ * unique and not "__metadata__". */
 EMBCL_API embcl_status embcl_safetensors_save(const char *path, const embcl_st_tensor *tensors, size_t n,
                                               const char *const *meta_keys,
                                               const char *const *meta_values, size_t n_meta);

@@ -1,12 +1,15 @@
 /* File images and atomic writes for the io layer. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -97,16 +100,67 @@ static char *dir_of(const char *path, const char *func)
     return d;
 }
 
+/* Temporary files are "<path>.tmp.<pid>.XXXXXX": a writer killed
+ * mid-write (SIGKILL, power loss) leaves one behind, and the pid tells a
+ * later save whose it was. */
+#define TMP_AGE_S 60
+
+/* If name is "<base>.tmp.<pid>.XXXXXX", its pid, else 0. */
+static long stale_pid(const char *name, const char *base)
+{
+    size_t nb = strlen(base);
+    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp.", 5) != 0)
+        return 0;
+    const char *p = name + nb + 5;
+    char *end;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (errno || end == p || pid <= 0 || *end != '.' || strlen(end + 1) != 6)
+        return 0;
+    return pid;
+}
+
+/* Remove what killed writers of path left: temporary files of path whose
+ * writer is gone (no such process here) and which nobody has written for
+ * TMP_AGE_S seconds (on a shared file system the pid may be another
+ * machine's, whose writer is still busy). Best effort: a file that cannot be
+ * removed is left, and the save that called this has succeeded anyway. */
+static void sweep_stale_temps(const char *path, const char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t nd = strlen(dir);
+    time_t now = time(NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = stale_pid(e->d_name, base);
+        if (pid == 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        size_t n = nd + 1 + strlen(e->d_name) + 1;
+        char *full = malloc(n);
+        if (!full)
+            break;
+        snprintf(full, n, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= TMP_AGE_S)
+            unlink(full);
+        free(full);
+    }
+    closedir(d);
+}
+
 embcl_status io_write_atomic(const char *path, const char *func, io_fill_fn fill, void *ctx)
 {
     if (!path || !*path)
         return embcl_error(EMBCL_ERR_INVALID_ARG, func, "path is %s", path ? "empty" : "NULL");
-    size_t n = strlen(path);
-    char *tmp = embcl_malloc(n + 16, func);
+    size_t n = strlen(path) + 40;
+    char *tmp = embcl_malloc(n, func);
     if (!tmp)
         return EMBCL_ERR_OUT_OF_MEMORY;
     /* same directory as path, so rename() cannot cross file systems */
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    snprintf(tmp, n, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0) {
         embcl_status s = embcl_error(EMBCL_ERR_IO, func, "cannot create a temporary file beside '%s': %s",
@@ -141,6 +195,8 @@ embcl_status io_write_atomic(const char *path, const char *func, io_fill_fn fill
             s = embcl_error(EMBCL_ERR_IO, func, "fsync directory '%s': %s", dir, strerror(errno));
         close(dfd);
     }
+    if (s == EMBCL_OK)
+        sweep_stale_temps(path, dir);
     free(dir);
     return s;
 }

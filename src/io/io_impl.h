@@ -25,7 +25,9 @@ void io_image_close(io_image *img);
 
 /* Write path atomically: write(fd, ctx) fills a temporary file in the same
  * directory, then fsync, rename over path, fsync the directory. On any
- * failure the temporary file is removed and path is left as it was. */
+ * failure the temporary file is removed and path is left as it was. After a
+ * success, temporary files of path that killed writers left are removed
+ * (src/io/file.c: sweep_stale_temps). */
 typedef embcl_status (*io_fill_fn)(int fd, void *ctx, const char *func, const char *path);
 embcl_status io_write_atomic(const char *path, const char *func, io_fill_fn fill, void *ctx);
 /* write() all of buf, retrying short writes; EMBCL_ERR_IO naming func, path. */
