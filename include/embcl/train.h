@@ -171,7 +171,8 @@ EMBCL_API embcl_status embcl_analogy(const float *rows, int64_t V, int64_t dim, 
 
 /* Topic purity: for each word w with label[w] >= 0 (words[n] of them, or
  * all such words when words is NULL), the share of its k nearest
- * neighbours (among words with a label >= 0) with w's label, averaged. */
+ * neighbours (among words with a label >= 0) with w's label, averaged.
+ * A word outside [0, V) is EMBCL_ERR_INDEX_RANGE, naming its position. */
 EMBCL_API embcl_status embcl_neighbour_purity(const float *rows, int64_t V, int64_t dim, const int32_t *label,
                                               const int64_t *words, size_t n, size_t k, double *purity);
 

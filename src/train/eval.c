@@ -84,6 +84,12 @@ embcl_status embcl_neighbour_purity(const float *rows, int64_t V, int64_t dim, c
 {
     static const char *fn = "embcl_neighbour_purity";
     EMBCL_CHECK_ARG(rows && label && purity && k > 0, fn, "arguments must not be NULL and k > 0");
+    EMBCL_CHECK_ARG(V >= 0 && dim > 0, fn, "V = %lld and dim = %lld: V must be >= 0 and dim > 0", (long long)V,
+                    (long long)dim);
+    for (size_t i = 0; words && i < n; i++)
+        if (words[i] < 0 || words[i] >= V)
+            return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "words[%zu] = %lld is outside [0, %lld)", i,
+                               (long long)words[i], (long long)V);
     *purity = 0;
     /* Unit rows of the labelled words, so a neighbour search is dot products. */
     int64_t *lab_ids = embcl_malloc((size_t)(V ? V : 1) * sizeof *lab_ids, fn);
@@ -111,7 +117,7 @@ embcl_status embcl_neighbour_purity(const float *rows, int64_t V, int64_t dim, c
     size_t n_q = words ? n : (size_t)nl;
     for (size_t q = 0; q < n_q; q++) {
         int64_t w = words ? words[q] : lab_ids[q];
-        if (w < 0 || w >= V || label[w] < 0)
+        if (label[w] < 0)
             continue;
         int64_t wi = -1;
         for (int64_t i = 0; i < nl && wi < 0; i++)

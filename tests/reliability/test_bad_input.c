@@ -118,6 +118,15 @@ Test(bad_input, evaluation_helpers)
                "7");
     TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_neighbour_purity(rows, 4, 2, label, words, 2, 0, &purity),
                "embcl_neighbour_purity", "k > 0");
+    int64_t stray[3] = {0, 1, 4};
+    purity = -1;
+    TEST_FAILS(EMBCL_ERR_INDEX_RANGE, embcl_neighbour_purity(rows, 4, 2, label, stray, 3, 1, &purity),
+               "embcl_neighbour_purity", "words[2] = 4");
+    cr_assert_eq(purity, -1, "a rejected call wrote its result");
+    /* the words in range still count: with k = 3 every other word is a
+     * neighbour, one of three shares each word's label */
+    TEST_OK(embcl_neighbour_purity(rows, 4, 2, label, stray, 2, 3, &purity));
+    cr_assert_float_eq(purity, 1.0 / 3.0, 1e-12, "purity %g", purity);
 }
 
 Test(bad_input, checkpoints_of_another_model_missing_or_not_checkpoints)
