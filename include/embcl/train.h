@@ -142,7 +142,10 @@ EMBCL_API embcl_status embcl_trainer_table(embcl_trainer_t tr, float **rows, int
 EMBCL_API embcl_status embcl_trainer_save(embcl_trainer_t tr, const char *path, const char *const *meta_keys,
                                           const char *const *meta_values, size_t n_meta);
 /* Restore parameters, optimizer state and step from a checkpoint saved by a
- * trainer of the same shapes; checked before anything is written. */
+ * trainer of the same shapes; checked before anything is written. All or
+ * nothing: the current state is copied to the host first (a read of the
+ * model), and a device failure while writing puts it back; only if putting
+ * it back fails too is the state undefined (the error says so). */
 EMBCL_API embcl_status embcl_trainer_load(embcl_trainer_t tr, const char *path);
 
 /* The config stored in a checkpoint's "config" metadata. */

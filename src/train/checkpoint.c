@@ -209,6 +209,77 @@ static embcl_status read_blob(embcl_safetensors_t st, const char *name, const ch
     return EMBCL_OK;
 }
 
+/* What a load writes: the parameters (host copies; slot TRAIN_MAX_PARAMS is
+ * the table) and both optimizers' state blobs. */
+typedef struct trainer_image {
+    float *host[TRAIN_MAX_PARAMS + 1];
+    void *dblob, *tblob;
+    size_t dlen, tlen;
+} trainer_image;
+
+static void image_free(trainer_image *im)
+{
+    for (size_t i = 0; i <= TRAIN_MAX_PARAMS; i++)
+        free(im->host[i]);
+    free(im->dblob);
+    free(im->tblob);
+    memset(im, 0, sizeof *im);
+}
+
+static size_t f32_bytes(embcl_tensor_t t)
+{
+    return (size_t)embcl_tensor_numel(t) * sizeof(float);
+}
+
+/* The trainer's current image, read from the device. */
+static embcl_status image_take(embcl_trainer_t tr, trainer_image *im)
+{
+    static const char *fn = "embcl_trainer_load";
+    embcl_status s = EMBCL_OK;
+    for (size_t i = 0; i <= tr->n_params && s == EMBCL_OK; i++) {
+        size_t slot = i == tr->n_params ? TRAIN_MAX_PARAMS : i;
+        if (i < tr->n_params && tr->params[i].table)
+            continue;
+        embcl_tensor_t t = slot == TRAIN_MAX_PARAMS ? tr->table : tr->params[i].tensor;
+        im->host[slot] = embcl_malloc(f32_bytes(t) + 1, fn);
+        s = im->host[slot] ? embcl_tensor_download(t, im->host[slot], f32_bytes(t)) : EMBCL_ERR_OUT_OF_MEMORY;
+    }
+    for (int which = 0; which < 2 && s == EMBCL_OK; which++) {
+        embcl_optim_t opt = which ? tr->table_opt : tr->dense_opt;
+        void **blob = which ? &im->tblob : &im->dblob;
+        size_t *len = which ? &im->tlen : &im->dlen;
+        s = embcl_optim_state_size(opt, len);
+        if (s == EMBCL_OK)
+            *blob = embcl_malloc(*len + 1, fn);
+        if (s == EMBCL_OK && !*blob)
+            s = EMBCL_ERR_OUT_OF_MEMORY;
+        if (s == EMBCL_OK)
+            s = embcl_optim_state_save(opt, *blob, *len, len);
+    }
+    return s;
+}
+
+/* Write an image into the trainer (optimizer state, then the parameters). */
+static embcl_status image_put(embcl_trainer_t tr, const trainer_image *im)
+{
+    embcl_status s = embcl_optim_state_load(tr->dense_opt, im->dblob, im->dlen);
+    if (s == EMBCL_OK)
+        s = embcl_optim_state_load(tr->table_opt, im->tblob, im->tlen);
+    if (s == EMBCL_OK)
+        s = embcl_tensor_upload(tr->table, im->host[TRAIN_MAX_PARAMS], f32_bytes(tr->table));
+    for (size_t i = 0; i < tr->n_params && s == EMBCL_OK; i++)
+        if (!tr->params[i].table)
+            s = embcl_tensor_upload(tr->params[i].tensor, im->host[i], f32_bytes(tr->params[i].tensor));
+    if (s == EMBCL_OK)
+        s = embcl_device_finish(tr->dev);
+    return s;
+}
+
+/* All or nothing: everything is read from the file and checked, and the
+ * trainer's current image is copied to the host, before anything is
+ * written; a device failure while writing puts the copy back. The copy
+ * costs a read of the model per load (loads are rare; a half-loaded model
+ * that trains on is worse). */
 embcl_status embcl_trainer_load(embcl_trainer_t tr, const char *path)
 {
     static const char *fn = "embcl_trainer_load";
@@ -217,41 +288,41 @@ embcl_status embcl_trainer_load(embcl_trainer_t tr, const char *path)
     embcl_status opened = embcl_safetensors_open(path, &st);
     if (opened != EMBCL_OK) /* named as the caller's call, not the reader's */
         return embcl_error_context(opened, fn);
-    float *host[TRAIN_MAX_PARAMS + 1] = {0};
-    void *dblob = NULL, *tblob = NULL;
-    size_t dlen = 0, tlen = 0;
+    trainer_image in = {0}, old = {0};
     embcl_status s = EMBCL_OK;
     const char *fmt = embcl_safetensors_meta(st, "format"), *step = embcl_safetensors_meta(st, "step");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 || !step)
         s = embcl_error(EMBCL_ERR_FORMAT, fn, "%s: not an embcl checkpoint (metadata 'format' is '%s', expected '%s')",
                         path, fmt ? fmt : "(none)", CKPT_FORMAT);
-    /* Everything is read and checked before anything is written. */
     if (s == EMBCL_OK)
-        s = read_f32(st, "embedding.weight", tr->table, &host[TRAIN_MAX_PARAMS]);
+        s = read_f32(st, "embedding.weight", tr->table, &in.host[TRAIN_MAX_PARAMS]);
     for (size_t i = 0; i < tr->n_params && s == EMBCL_OK; i++)
         if (!tr->params[i].table)
-            s = read_f32(st, tr->params[i].name, tr->params[i].tensor, &host[i]);
+            s = read_f32(st, tr->params[i].name, tr->params[i].tensor, &in.host[i]);
     if (s == EMBCL_OK)
-        s = read_blob(st, "optimizer.dense.blob", "optimizer.dense.blob_bytes", tr->dense_opt, &dblob, &dlen);
+        s = read_blob(st, "optimizer.dense.blob", "optimizer.dense.blob_bytes", tr->dense_opt, &in.dblob, &in.dlen);
     if (s == EMBCL_OK)
-        s = read_blob(st, "optimizer.table.blob", "optimizer.table.blob_bytes", tr->table_opt, &tblob, &tlen);
+        s = read_blob(st, "optimizer.table.blob", "optimizer.table.blob_bytes", tr->table_opt, &in.tblob, &in.tlen);
     if (s == EMBCL_OK)
-        s = embcl_optim_state_load(tr->dense_opt, dblob, dlen);
-    if (s == EMBCL_OK)
-        s = embcl_optim_state_load(tr->table_opt, tblob, tlen);
-    if (s == EMBCL_OK)
-        s = embcl_tensor_upload(tr->table, host[TRAIN_MAX_PARAMS],
-                                (size_t)embcl_tensor_numel(tr->table) * sizeof(float));
-    for (size_t i = 0; i < tr->n_params && s == EMBCL_OK; i++)
-        if (!tr->params[i].table)
-            s = embcl_tensor_upload(tr->params[i].tensor, host[i],
-                                    (size_t)embcl_tensor_numel(tr->params[i].tensor) * sizeof(float));
+        s = image_take(tr, &old);
+    if (s == EMBCL_OK) {
+        s = image_put(tr, &in);
+        if (s != EMBCL_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", embcl_last_error());
+            embcl_status r = image_put(tr, &old);
+            if (r == EMBCL_OK) /* the first failure is the one to report */
+                s = embcl_error(s, fn, "%s: %s (the trainer is as before the call)", path, why);
+            else
+                s = embcl_error(r, fn, "%s: %s; putting the previous state back failed too: %s (the trainer's "
+                                "state is undefined: load a checkpoint on a new runtime)",
+                                path, why, embcl_last_error());
+        }
+    }
     if (s == EMBCL_OK)
         tr->step = strtoll(step, NULL, 10);
-    for (size_t i = 0; i <= TRAIN_MAX_PARAMS; i++)
-        free(host[i]);
-    free(dblob);
-    free(tblob);
+    image_free(&in);
+    image_free(&old);
     embcl_safetensors_close(st);
     return s == EMBCL_OK ? s : embcl_error_context(s, fn);
 }

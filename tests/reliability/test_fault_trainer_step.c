@@ -93,6 +93,58 @@ Test(fault_trainer, every_call_of_a_sparse_adam_step_fails_cleanly)
     every_call_fails_cleanly(EMBCL_OPTIM_SPARSE_ADAM);
 }
 
+/* embcl_trainer_load with each OpenCL call failing in turn: a named error
+ * and the trainer as before the call (its checkpoint byte for byte), then
+ * the same load without a fault gives the loaded checkpoint's bytes. */
+Test(fault_trainer, every_call_of_a_load_fails_cleanly)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.disk_cache = 0;
+    embcl_runtime_t rt = test_runtime_with(&o);
+    small_trainer s;
+    embcl_train_config cfg = small_config(8, 7);
+    small_trainer_make_cfg(&s, rt, 7, 2, &cfg);
+    char *dir = scratch_dir("fault_load");
+    char a_p[512], b_p[512], now_p[512];
+    snprintf(a_p, sizeof a_p, "%s/a.safetensors", dir);
+    snprintf(b_p, sizeof b_p, "%s/b.safetensors", dir);
+    snprintf(now_p, sizeof now_p, "%s/now.safetensors", dir);
+    TEST_OK(embcl_trainer_step(s.tr, NULL));
+    size_t na, nb;
+    unsigned char *a = save_bytes(s.tr, a_p, &na);
+    for (int k = 0; k < 3; k++)
+        TEST_OK(embcl_trainer_step(s.tr, NULL));
+    unsigned char *b = save_bytes(s.tr, b_p, &nb);
+    TEST_OK(embcl_trainer_load(s.tr, a_p));
+    faultcl_arm(0, CL_SUCCESS);
+    TEST_OK(embcl_trainer_load(s.tr, b_p));
+    long n = faultcl_calls();
+    faultcl_disarm();
+    cr_assert_gt(n, 5, "a load made only %ld OpenCL calls", n);
+    for (long call = 1; call <= n; call++) {
+        cl_int err = step_errors[(size_t)call % N_STEP_ERRORS];
+        TEST_OK(embcl_trainer_load(s.tr, a_p));
+        faultcl_arm(call, err);
+        embcl_status st = embcl_trainer_load(s.tr, b_p);
+        faultcl_disarm();
+        step_check_error(st, err, "embcl_trainer_load", call, n);
+        size_t nn;
+        unsigned char *now = save_bytes(s.tr, now_p, &nn);
+        assert_bytes(now, nn, a, na, "a failed load changed the trainer", call, err);
+        free(now);
+        TEST_OK(embcl_trainer_load(s.tr, b_p));
+        now = save_bytes(s.tr, now_p, &nn);
+        assert_bytes(now, nn, b, nb, "the load after a failure differs from an undisturbed one", call, err);
+        free(now);
+    }
+    cr_log_info("trainer load: %ld OpenCL calls, each failed once", n);
+    free(a);
+    free(b);
+    rm_dir(dir);
+    small_trainer_free(&s);
+    embcl_runtime_free(rt);
+}
+
 /* The first step of a new trainer builds the kernels it needs: the
  * compiler breaks at each of its builds in turn (that build and every
  * later one fail, so the fallback from a cached binary to the source
