@@ -87,22 +87,27 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
     }
 }
 
-/* acc[k] += SCALE LOAD(k, row) over the bag's rows (SCALE empty, or a
- * per-sample weight: without weights no register holds a factor of 1). */
-#define SUM_ROWS(T, W, NV, NR, LOAD, SCALE)                                                         \
+/* BODY once per row of the bag that is not padding, with p its position,
+ * row its columns from c, ahead the row to prefetch (AHEAD_ROW); cnt
+ * counts the rows. */
+#define FOR_ROWS(BODY)                                                                               \
     for (ulong p = s; p < e; p++) {                                                                  \
         long r = (long)idx[p];                                                                       \
         if (r == pad)                                                                                \
             continue;                                                                                \
         __global const float *row = w + (ulong)r * ld + c;                                           \
         __global const float *ahead = AHEAD_ROW(p, row);                                             \
-        EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                    \
-            if (k < NR) {                                                                            \
-                acc[k] += SCALE LOAD(k, row);                                                        \
-                PF_LINE(ahead, k, W);                                                                \
-            }                                                                                        \
+        BODY                                                                                         \
         cnt++;                                                                                       \
     }
+
+/* acc[k] += SCALE LOAD(k, row) over the bag's rows (SCALE empty, or a
+ * per-sample weight: without weights no register holds a factor of 1). */
+#define SUM_ROWS(T, W, NV, NR, LOAD, SCALE)                                                         \
+    FOR_ROWS(EMBCL_UNROLL for (int k = 0; k < NV; k++) if (k < NR) {                                \
+        acc[k] += SCALE LOAD(k, row);                                                                \
+        PF_LINE(ahead, k, W);                                                                        \
+    })
 
 /* NV accumulators of type T over columns [c, c + NR * width) of one bag
  * (NR <= NV: the last block of a row may be short; the guards are uniform
@@ -122,23 +127,13 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
             IT pos[NV];                                                                              \
             EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                \
                 pos[k] = (IT)(-1);                                                                   \
-            for (ulong p = s; p < e; p++) {                                                          \
-                long r = (long)idx[p];                                                               \
-                if (r == pad)                                                                        \
-                    continue;                                                                        \
-                __global const float *row = w + (ulong)r * ld + c;                                   \
-                __global const float *ahead = AHEAD_ROW(p, row);                                     \
-                EMBCL_UNROLL for (int k = 0; k < NV; k++) {                                          \
-                    if (k < NR) {                                                                    \
-                        T v = LOAD(k, row);                                                          \
-                        IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                       \
-                        acc[k] = select(acc[k], v, m);                                               \
-                        pos[k] = select(pos[k], (IT)((int)p), m);                                    \
-                        PF_LINE(ahead, k, W);                                                        \
-                    }                                                                                \
-                }                                                                                    \
-                cnt++;                                                                               \
-            }                                                                                        \
+            FOR_ROWS(EMBCL_UNROLL for (int k = 0; k < NV; k++) if (k < NR) {                         \
+                T v = LOAD(k, row);                                                                  \
+                IT m = cnt == 0 ? (IT)(-1) : (IT)isgreater(v, acc[k]);                               \
+                acc[k] = select(acc[k], v, m);                                                       \
+                pos[k] = select(pos[k], (IT)((int)p), m);                                            \
+                PF_LINE(ahead, k, W);                                                                \
+            })                                                                                       \
             EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                \
                 if (k < NR)                                                                          \
                     ISTORE(pos[k], k, mpos + c);                                                     \
