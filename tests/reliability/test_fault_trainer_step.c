@@ -23,16 +23,24 @@ static void assert_bytes(const unsigned char *a, size_t na, const unsigned char 
               faultcl_fired_in(), (int)err);
 }
 
-/* Every call of step 5 of a trainer whose table trains with table_opt. */
-static void every_call_fails_cleanly(embcl_optim_kind table_opt)
+/* A small trainer whose table trains with table_opt, on a runtime of its
+ * own without the disk cache (every build is a real one). */
+static embcl_runtime_t fault_trainer_make(small_trainer *s, embcl_optim_kind table_opt)
 {
     embcl_runtime_options o = embcl_runtime_options_default();
     o.disk_cache = 0;
     embcl_runtime_t rt = test_runtime_with(&o);
-    small_trainer s;
     embcl_train_config cfg = small_config(8, 7);
     cfg.table_optimizer = table_opt;
-    small_trainer_make_cfg(&s, rt, 7, 2, &cfg);
+    small_trainer_make_cfg(s, rt, 7, 2, &cfg);
+    return rt;
+}
+
+/* Every call of step 5 of a trainer whose table trains with table_opt. */
+static void every_call_fails_cleanly(embcl_optim_kind table_opt)
+{
+    small_trainer s;
+    embcl_runtime_t rt = fault_trainer_make(&s, table_opt);
     char *dir = scratch_dir("fault_trainer");
     char before_p[512], want_p[512], now_p[512];
     snprintf(before_p, sizeof before_p, "%s/before.safetensors", dir);
@@ -93,17 +101,14 @@ Test(fault_trainer, every_call_of_a_sparse_adam_step_fails_cleanly)
     every_call_fails_cleanly(EMBCL_OPTIM_SPARSE_ADAM);
 }
 
-/* embcl_trainer_load with each OpenCL call failing in turn: a named error
+/* embcl_trainer_load (SparseAdam on the table: its state is one more blob)
+ * with each OpenCL call failing in turn: a named error
  * and the trainer as before the call (its checkpoint byte for byte), then
  * the same load without a fault gives the loaded checkpoint's bytes. */
 Test(fault_trainer, every_call_of_a_load_fails_cleanly)
 {
-    embcl_runtime_options o = embcl_runtime_options_default();
-    o.disk_cache = 0;
-    embcl_runtime_t rt = test_runtime_with(&o);
     small_trainer s;
-    embcl_train_config cfg = small_config(8, 7);
-    small_trainer_make_cfg(&s, rt, 7, 2, &cfg);
+    embcl_runtime_t rt = fault_trainer_make(&s, EMBCL_OPTIM_SPARSE_ADAM);
     char *dir = scratch_dir("fault_load");
     char a_p[512], b_p[512], now_p[512];
     snprintf(a_p, sizeof a_p, "%s/a.safetensors", dir);
