@@ -71,8 +71,8 @@ static void save(const char *dir, const char *name)
 
 Test(stale_temps, a_save_removes_what_dead_writers_left_and_nothing_else)
 {
+    long dead = dead_pid(), live = (long)getppid(); /* first: the child copies nothing to free */
     char *dir = test_tempdir("stale_temps");
-    long dead = dead_pid(), live = (long)getppid();
     char gone_old[128], gone_new[128], alive_old[128], other_file[128], own[128];
     snprintf(gone_old, sizeof gone_old, "w.safetensors.tmp.%ld.aB3xYz", dead);
     snprintf(gone_new, sizeof gone_new, "w.safetensors.tmp.%ld.Qw12Er", dead);
@@ -106,9 +106,10 @@ Test(stale_temps, a_save_removes_what_dead_writers_left_and_nothing_else)
 
 Test(stale_temps, a_failed_save_removes_nothing)
 {
+    long dead = dead_pid();
     char *dir = test_tempdir("stale_temps_fail");
     char gone_old[128];
-    snprintf(gone_old, sizeof gone_old, "w.safetensors.tmp.%ld.aB3xYz", dead_pid());
+    snprintf(gone_old, sizeof gone_old, "w.safetensors.tmp.%ld.aB3xYz", dead);
     make_file(dir, gone_old, 120);
     char path[768];
     snprintf(path, sizeof path, "%s/w.safetensors", dir);
