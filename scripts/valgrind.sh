@@ -22,7 +22,7 @@ fi
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
   tests=(core_test_status core_test_ref_reader
-         io_test_json io_test_vocab io_test_corpus io_test_pretrained io_test_safetensors io_test_fuzz_replay
+         io_test_json io_test_vocab io_test_corpus io_test_pretrained io_test_safetensors io_test_fuzz_replay io_test_stale_temps
          core_test_tensor optim_test_errors reliability_test_fault_foundation)
 elif [ "${tests[0]}" = all ]; then
   tests=()
