@@ -180,12 +180,11 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
  * which never faults (CPU devices only: global memory is the host's flat
  * memory there). Elsewhere nothing is prefetched.
  * AHEAD_ROW(p, row) is the row to prefetch, at the columns of `row`, using
- * pool_bag's idx, w, ld, c and pn (positions in the stream; 0: no stream,
- * the row itself, which is harmless). */
+ * pool_bag's idx, w, ld, c and pn (the positions it may look at: p < pn). */
 #if PREFETCH && EMBCL_CPU && defined(__clang__)
 #define PF_ON 1
 #define TOUCH_LINE(ptr) __builtin_prefetch((const void *)(ulong)(ptr), 0, 3)
-#define AHEAD_ROW(p, row) (pn ? w + (ulong)(long)idx[min((ulong)(p) + PREFETCH, pn - 1)] * ld + c : (row))
+#define AHEAD_ROW(p, row) (w + (ulong)(long)idx[min((ulong)(p) + PREFETCH, pn - 1)] * ld + c)
 #define PF_LINE(ahead, k, W)                                                                         \
     do {                                                                                             \
         if (((k) * (W)) % 16 == 0)                                                                   \
@@ -199,7 +198,7 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
 #endif
 
 /* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos);
- * pn: positions in idx, for the prefetch (0: none). */
+ * the prefetch looks at positions below pn (>= e). */
 static void pool_bag(__global const float *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
                      ulong pn, __global const float *psw, long pad, int mode, __global float *out,
                      __global int *mpos, uint lane)
@@ -344,7 +343,7 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
  * each column to the positions that held its argmax. The masked walk is a
  * loop of its own: with the mask tested per load, the mask's registers
  * pushed accumulators onto the stack for every mode. */
-#define SEG_WALK(T, NV, NR, LOAD, TERM)                                                             \
+#define SEG_WALK(NV, NR, TERM)                                                             \
     for (int q = k0; q < k1; q++) {                                                                  \
         int p = perm[q];                                                                             \
         ulong b = (ulong)pos_bag[p];                                                                 \
@@ -360,9 +359,9 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
         EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                    \
             acc[k] = (T)(0.0f);                                                                      \
         if (mr)                                                                                      \
-            SEG_WALK(T, NV, NR, LOAD, MASK(f * LOAD(k, gr), k))                                      \
+            SEG_WALK(NV, NR, MASK(f * LOAD(k, gr), k))                                      \
         else                                                                                         \
-            SEG_WALK(T, NV, NR, LOAD, f * LOAD(k, gr))                                               \
+            SEG_WALK(NV, NR, f * LOAD(k, gr))                                               \
         if (!dense && STREAM_OK(T, dr + c)) {                                                        \
             EMBCL_UNROLL for (int k = 0; k < NV; k++)                                                \
                 if (k < NR)                                                                          \

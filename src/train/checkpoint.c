@@ -231,31 +231,32 @@ static size_t f32_bytes(embcl_tensor_t t)
     return (size_t)embcl_tensor_numel(t) * sizeof(float);
 }
 
-/* The trainer's current image, read from the device. */
+/* A new host copy of tensor t. */
+static embcl_status take_f32(embcl_tensor_t t, float **dst)
+{
+    *dst = embcl_malloc(f32_bytes(t) + 1, "embcl_trainer_load");
+    return *dst ? embcl_tensor_download(t, *dst, f32_bytes(t)) : EMBCL_ERR_OUT_OF_MEMORY;
+}
+
+/* A copy of optimizer opt's state. */
+static embcl_status take_blob(embcl_optim_t opt, void **blob, size_t *len)
+{
+    EMBCL_TRY(embcl_optim_state_size(opt, len));
+    *blob = embcl_malloc(*len + 1, "embcl_trainer_load");
+    return *blob ? embcl_optim_state_save(opt, *blob, *len, len) : EMBCL_ERR_OUT_OF_MEMORY;
+}
+
+/* The trainer's current image, read from the device (what image_put writes). */
 static embcl_status image_take(embcl_trainer_t tr, trainer_image *im)
 {
-    static const char *fn = "embcl_trainer_load";
-    embcl_status s = EMBCL_OK;
-    for (size_t i = 0; i <= tr->n_params && s == EMBCL_OK; i++) {
-        size_t slot = i == tr->n_params ? TRAIN_MAX_PARAMS : i;
-        if (i < tr->n_params && tr->params[i].table)
-            continue;
-        embcl_tensor_t t = slot == TRAIN_MAX_PARAMS ? tr->table : tr->params[i].tensor;
-        im->host[slot] = embcl_malloc(f32_bytes(t) + 1, fn);
-        s = im->host[slot] ? embcl_tensor_download(t, im->host[slot], f32_bytes(t)) : EMBCL_ERR_OUT_OF_MEMORY;
-    }
-    for (int which = 0; which < 2 && s == EMBCL_OK; which++) {
-        embcl_optim_t opt = which ? tr->table_opt : tr->dense_opt;
-        void **blob = which ? &im->tblob : &im->dblob;
-        size_t *len = which ? &im->tlen : &im->dlen;
-        s = embcl_optim_state_size(opt, len);
-        if (s == EMBCL_OK)
-            *blob = embcl_malloc(*len + 1, fn);
-        if (s == EMBCL_OK && !*blob)
-            s = EMBCL_ERR_OUT_OF_MEMORY;
-        if (s == EMBCL_OK)
-            s = embcl_optim_state_save(opt, *blob, *len, len);
-    }
+    embcl_status s = take_f32(tr->table, &im->host[TRAIN_MAX_PARAMS]);
+    for (size_t i = 0; i < tr->n_params && s == EMBCL_OK; i++)
+        if (!tr->params[i].table)
+            s = take_f32(tr->params[i].tensor, &im->host[i]);
+    if (s == EMBCL_OK)
+        s = take_blob(tr->dense_opt, &im->dblob, &im->dlen);
+    if (s == EMBCL_OK)
+        s = take_blob(tr->table_opt, &im->tblob, &im->tlen);
     return s;
 }
 
