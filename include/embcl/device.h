@@ -48,7 +48,12 @@ typedef struct embcl_device_info {
     char driver_version[128];
     char device_version[128];    /* "OpenCL 3.0 ..." */
     char opencl_c_version[64];   /* "OpenCL C 1.2 ..." */
-    embcl_device_type type;
+    embcl_device_type type;      /* what the device reports */
+    /* The type whose code paths embcl takes on this device (base defines,
+     * tuning rows, launch shapes, placement, the scatter `embcl train`
+     * picks): `type`, unless the runtime's device_class option says
+     * otherwise. embcl_device_list() gives `type`. */
+    embcl_device_type device_class;
     uint32_t compute_units;
     uint32_t max_clock_mhz;
     uint64_t global_mem_bytes;
@@ -90,6 +95,10 @@ typedef struct embcl_runtime_options {
     int context_per_device;  /* 1: each device its own OpenCL context, as devices of different
                               * platforms have (copies between them go through the host); 0:
                               * one context per platform, the default */
+    const char *device_class; /* "gpu" or "cpu": treat every selected device as one of that type
+                               * (device_class in its info), so a CPU runs every GPU code path;
+                               * "auto": each device as it reports itself. NULL:
+                               * EMBCL_DEVICE_CLASS, else "auto" */
 } embcl_runtime_options;
 
 /* Defaults: every field NULL/0 except disk_cache = -1. */

@@ -106,6 +106,7 @@ struct embcl_runtime {
     size_t n_tune;
     embcl_log_fn log;
     void *log_user;
+    embcl_device_type device_class; /* 0: each device as it reports itself */
     int warned_cache;
     embcl_cache_stats cache_stats;
 };
@@ -129,6 +130,17 @@ void embcl_log(struct embcl_runtime *rt, embcl_log_level level, const char *fmt,
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* Whether embcl takes its GPU (or CPU) code paths on dev: by its
+ * device_class, which the runtime's device_class option can set. */
+static inline int embcl_dev_is_gpu(const struct embcl_device *dev)
+{
+    return dev->info.device_class == EMBCL_DEVICE_GPU;
+}
+static inline int embcl_dev_is_cpu(const struct embcl_device *dev)
+{
+    return dev->info.device_class == EMBCL_DEVICE_CPU;
+}
 
 /* Fill `info` for one OpenCL device. */
 embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi, int di,

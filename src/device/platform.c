@@ -93,6 +93,7 @@ embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi
                  : (type & CL_DEVICE_TYPE_CPU)         ? EMBCL_DEVICE_CPU
                  : (type & CL_DEVICE_TYPE_ACCELERATOR) ? EMBCL_DEVICE_ACCELERATOR
                                                        : EMBCL_DEVICE_OTHER;
+    info->device_class = info->type;
     cl_uint u;
     cl_ulong ul;
     size_t sz;

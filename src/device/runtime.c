@@ -82,6 +82,14 @@ static embcl_status resolve_options(embcl_runtime_t rt, const embcl_runtime_opti
     const char *tune = env_or(o->tuning, "EMBCL_TUNE");
     if (tune)
         EMBCL_TRY(embcl_tuning_parse(rt, tune));
+    const char *cls = env_or(o->device_class, "EMBCL_DEVICE_CLASS");
+    if (cls && strcmp(cls, "gpu") == 0)
+        rt->device_class = EMBCL_DEVICE_GPU;
+    else if (cls && strcmp(cls, "cpu") == 0)
+        rt->device_class = EMBCL_DEVICE_CPU;
+    else if (cls && strcmp(cls, "auto") != 0)
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "device class '%s'%s is not 'gpu', 'cpu' or 'auto'", cls,
+                           o->device_class ? "" : " (from EMBCL_DEVICE_CLASS)");
     return EMBCL_OK;
 }
 
@@ -94,7 +102,7 @@ static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
     EMBCL_TRY(embcl_cl_check(err, fn, "clCreateCommandQueue"));
     snprintf(d->base_options, sizeof d->base_options,
              "-cl-std=CL1.2 -DEMBCL_CPU=%d -DEMBCL_GPU=%d -DEMBCL_HAS_FP64=%d",
-             d->info.type == EMBCL_DEVICE_CPU, d->info.type == EMBCL_DEVICE_GPU, d->info.has_fp64);
+             embcl_dev_is_cpu(d), embcl_dev_is_gpu(d), d->info.has_fp64);
     return EMBCL_OK;
 }
 
@@ -184,6 +192,8 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
         d->rt = rt;
         d->index = i;
         d->info = list[picked[i]];
+        if (rt->device_class)
+            d->info.device_class = rt->device_class;
         s = lookup_ids(&d->info, &plat_of[i], &id_of[i]);
         d->platform = plat_of[i];
         d->id = id_of[i];

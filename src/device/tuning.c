@@ -94,7 +94,7 @@ long long embcl_tune_get(struct embcl_device *dev, const char *key, long long fa
         const tune_entry *e = &table[i];
         if (strcmp(e->key, key) != 0)
             continue;
-        if (e->type_mask && !(e->type_mask & (int)dev->info.type))
+        if (e->type_mask && !(e->type_mask & (int)dev->info.device_class))
             continue;
         if (e->vendor && !strcasestr(dev->info.vendor, e->vendor))
             continue;

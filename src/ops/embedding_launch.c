@@ -89,11 +89,11 @@ embcl_status emb_launch_flat(struct embcl_device *dev, cl_kernel k, const char *
 {
     if (n == 0)
         return EMBCL_OK;
-    size_t wgs = fit_wgs(dev, k, dev->info.type == EMBCL_DEVICE_CPU ? 1024 : 256);
+    size_t wgs = fit_wgs(dev, k, embcl_dev_is_cpu(dev) ? 1024 : 256);
     size_t cu = dev->info.compute_units ? dev->info.compute_units : 1;
     /* Enough groups to fill the device, no more than the work needs: each
      * work-item strides over the rest. */
-    size_t groups = cu * (dev->info.type == EMBCL_DEVICE_CPU ? 4 : 16);
+    size_t groups = cu * (embcl_dev_is_cpu(dev) ? 4 : 16);
     while (wgs > 1 && (n + wgs - 1) / wgs < cu)
         wgs /= 2;
     size_t need = (n + wgs - 1) / wgs;
