@@ -2,6 +2,7 @@
  * kernels, from the tuning table (src/device/tuning.c: "<op>.VW", ".CH",
  * ".LANES", ".WGS"). */
 #include <stdio.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "device/tuning.h"
@@ -51,8 +52,10 @@ embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_
                             cl_kernel *k, emb_tune *t)
 {
     *t = emb_tune_for(dev, op);
-    char defs[160];
+    char defs[176];
     emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
+    if (eb->table_bf16)
+        strcat(defs, " -DTABLE_BF16=1");
     return embcl_kernel_get(dev, "bag", defs, kname, k);
 }
 
