@@ -2,8 +2,8 @@
  * about to write are copied aside, and copied back if the step is rolled
  * back.
  *
- * Variants (-D): none. Tunables: none (the host sizes the range from
- * journal.WGS).
+ * Variants (-D): ELEM_T float (default) | ushort (a bf16 parameter's
+ * rows). Tunables: none (the host sizes the range from journal.WGS).
  * Layout: a matrix of `cols` floats per row at m + m_off with row stride
  * m_ld (column views of a wider table have m_ld > cols); the copy is packed,
  * row k holding matrix row ids[k] (ids unique, so the scatter never races).
@@ -11,7 +11,11 @@
  * dim 1 over the nnz rows, one float per work-item. */
 #include "common.h"
 
-__kernel void journal_gather(__global float *copy, __global const float *m, ulong m_off, ulong m_ld,
+#ifndef ELEM_T
+#define ELEM_T float
+#endif
+
+__kernel void journal_gather(__global ELEM_T *copy, __global const ELEM_T *m, ulong m_off, ulong m_ld,
                              __global const long *ids, ulong nnz, ulong cols)
 {
     const ulong c = get_global_id(0), k = get_global_id(1);
@@ -20,7 +24,7 @@ __kernel void journal_gather(__global float *copy, __global const float *m, ulon
     copy[k * cols + c] = m[m_off + (ulong)ids[k] * m_ld + c];
 }
 
-__kernel void journal_scatter(__global float *m, ulong m_off, ulong m_ld, __global const float *copy,
+__kernel void journal_scatter(__global ELEM_T *m, ulong m_off, ulong m_ld, __global const ELEM_T *copy,
                               __global const long *ids, ulong nnz, ulong cols)
 {
     const ulong c = get_global_id(0), k = get_global_id(1);

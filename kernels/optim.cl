@@ -18,6 +18,10 @@
  *   LANES=1|2|..|32  rowwise_adagrad: work-items sharing one row.
  *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
  *               sum |x|^p.
+ *   TABLE_BF16=1  the parameter is bf16 (kernels/bf16.h): loaded as float,
+ *               updated in float with f32 state, stored rounded (stochastic
+ *               or nearest, by the TABLE_ROUND_ARGS after the row arguments);
+ *               element index pr * cols + c picks the random bits.
  * Layout: a parameter is a rows x cols matrix at p + p_off with row stride
  * p_ld (column views have p_ld > cols); the gradient likewise; state
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
@@ -74,6 +78,7 @@
 
 #define OPT_T VT
 #include "optim_rows.h"
+#include "bf16.h"
 
 #if FUSED
 #define ROW_ARGS                                                                                        \
@@ -106,9 +111,9 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
 #define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
 #endif
 
-#define COMMON_ARGS                                                                               \
-    __global float *p, ulong p_off, ulong p_ld, __global const float *g, ulong g_off, ulong g_ld, \
-        ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS
+#define COMMON_ARGS                                                                                 \
+    __global TABLE_T *p, ulong p_off, ulong p_ld, __global const float *g, ulong g_off, ulong g_ld, \
+        ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS TABLE_ROUND_ARGS
 
 #if RMASK
 #define ROW_FROZEN(pr) (rmask[pr] != 0)
@@ -132,16 +137,16 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
     const ulong pr = PROW(r);                                     \
     if (ROW_FROZEN(pr) || COL_FROZEN(c))                          \
         return;                                                   \
-    __global float *pp = p + p_off + pr * p_ld + c;               \
+    __global TABLE_T *pp = p + p_off + pr * p_ld + c;             \
     const ulong s = pr * cols + c;
 
 __kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float dampening,
                   int use_momentum, int nesterov, int first)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
+    VT w = TABLE_VLOAD(0, pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
     optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     if (use_momentum)
         VST(b, buf + s);
 }
@@ -150,9 +155,9 @@ __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global 
                    float decay, float wd, float beta1, float beta2, float eps, float neg_step, float bc2_sqrt)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
+    VT w = TABLE_VLOAD(0, pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
     optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     VST(mm, m + s);
     VST(vv, v2 + s);
     if (amsgrad)
@@ -162,9 +167,9 @@ __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global 
 __kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, float eps)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), ss = VLD(sum + s);
+    VT w = TABLE_VLOAD(0, pp), ss = VLD(sum + s);
     optim_adagrad(&w, GRAD_VEC(r, c), &ss, clr, wd, eps);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     VST(ss, sum + s);
 }
 
@@ -172,9 +177,9 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
                           float neg_step)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
+    VT w = TABLE_VLOAD(0, pp), mm = VLD(m + s), vv = VLD(v2 + s);
     optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     VST(mm, m + s);
     VST(vv, v2 + s);
 }
@@ -213,7 +218,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         const ulong r = get_global_id(0) / LANES;
         const ulong pr = r < rows ? PROW(r) : 0;
         const int live = r < rows ? !ROW_FROZEN(pr) : 0;
-        __global float *prow = p + p_off + pr * p_ld;
+        __global TABLE_T *prow = p + p_off + pr * p_ld;
         VT acc = 0.0f;
         float rs = live ? row_sum[pr] : 0.0f;
 #if ROW_CACHE
@@ -228,7 +233,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
             if (cached)
                 gcache[v] = graw;
 #endif
-            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), graw, wd_mode, wd);
+            VT gg = optim_rowwise_adagrad_grad(TABLE_VLOAD(0, prow + v * VW), graw, wd_mode, wd);
             acc += gg * gg;
         }
         float sq = VSUM(acc);
@@ -252,13 +257,13 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         for (ulong v = lane; v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
-            VT w = VLD(prow + v * VW);
+            VT w = TABLE_VLOAD(0, prow + v * VW);
 #if ROW_CACHE
             optim_rowwise_adagrad(&w, cached ? gcache[v] : GRAD_VEC(r, v * VW), k, c);
 #else
             optim_rowwise_adagrad(&w, GRAD_VEC(r, v * VW), k, c);
 #endif
-            VST(w, prow + v * VW);
+            TABLE_VSTORE(w, prow + v * VW, pr * cols + v * VW);
         }
     }
 }
