@@ -12,7 +12,11 @@
  * Times are wall-clock per call including the index checks (the indices are
  * uploaded, so the upload's facts settle them without device work) and a
  * device finish, best of the repeats; the dense backward includes zeroing
- * the [V, D] gradient (PyTorch allocates a zeroed one per backward). */
+ * the [V, D] gradient (PyTorch allocates a zeroed one per backward).
+ * Cases with ",dtype=bf16" run bag_fwd on a bf16 table (the same values
+ * rounded to bf16; out f32): gbps counts 2-byte rows, and bound_frac still
+ * compares with the f32 host gather of those values, so above 1 is bf16
+ * beating the f32 ceiling. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <pthread.h>
@@ -25,6 +29,7 @@
 typedef struct bcase {
     int64_t V, D, B, L;
     int zipf;
+    int bf16; /* bag_fwd on a bf16 table */
 } bcase;
 
 static uint64_t splitmix64(uint64_t x)
@@ -226,8 +231,9 @@ int main(int argc, char **argv)
     int64_t V = quick ? 100000 : 1000000;
     int reps = quick ? 3 : 10;
     const bcase cases[] = {
-        {V, 128, 4096, 20, 0}, {V, 128, 4096, 20, 1}, {V, 16, 4096, 20, 0},
-        {V, 64, 4096, 20, 0},  {V, 256, 4096, 20, 0},
+        {V, 128, 4096, 20, 0, 0}, {V, 128, 4096, 20, 1, 0}, {V, 16, 4096, 20, 0, 0},
+        {V, 64, 4096, 20, 0, 0},  {V, 256, 4096, 20, 0, 0},
+        {V, 128, 4096, 20, 0, 1}, {V, 64, 4096, 20, 0, 1}, {V, 128, 4096, 20, 1, 1},
     };
     static const struct {
         const char *name;
@@ -250,8 +256,8 @@ int main(int argc, char **argv)
         for (size_t bi = 0; bi < sizeof benches / sizeof benches[0]; bi++)
             any |= bench_selected(filter, benches[bi].name);
         char cs[128];
-        snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s", (long long)c->V, (long long)c->D,
-                 (long long)c->B, (long long)c->L, c->zipf ? "zipf" : "uniform");
+        snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s%s", (long long)c->V, (long long)c->D,
+                 (long long)c->B, (long long)c->L, c->zipf ? "zipf" : "uniform", c->bf16 ? ",dtype=bf16" : "");
         if (!any || (only_case && !strstr(cs, only_case)))
             continue;
         int64_t n = c->B * c->L;
@@ -261,6 +267,11 @@ int main(int argc, char **argv)
         float *out_h = malloc((size_t)(c->B * c->D) * sizeof *out_h);
         for (int64_t i = 0; i < c->V * c->D; i++)
             wh[i] = (float)(splitmix64((uint64_t)i + 77) >> 40) * (1.0f / 16777216.0f) - 0.5f;
+        uint16_t *wb = c->bf16 ? malloc((size_t)(c->V * c->D) * sizeof *wb) : NULL;
+        if (wb) { /* the host gather sums the very values the bf16 table holds */
+            bench_check(embcl_bf16_from_f32(wh, wb, (size_t)(c->V * c->D)), "to bf16");
+            bench_check(embcl_bf16_to_f32(wb, wh, (size_t)(c->V * c->D)), "from bf16");
+        }
         draw_indices(c, ih);
         for (int64_t b = 0; b < c->B; b++)
             oh[b] = b * c->L;
@@ -268,8 +279,12 @@ int main(int argc, char **argv)
 
         run_state s = {.dev = dev, .V = c->V};
         int64_t ws[2] = {c->V, c->D}, os[2] = {c->B, c->D};
-        bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, ws, &s.w), "table");
-        bench_check(embcl_tensor_upload(s.w, wh, (size_t)(c->V * c->D) * sizeof *wh), "upload");
+        bench_check(embcl_tensor_create(dev, wb ? EMBCL_BF16 : EMBCL_F32, 2, ws, &s.w), "table");
+        if (wb)
+            bench_check(embcl_tensor_upload(s.w, wb, (size_t)(c->V * c->D) * sizeof *wb), "upload");
+        else
+            bench_check(embcl_tensor_upload(s.w, wh, (size_t)(c->V * c->D) * sizeof *wh), "upload");
+        free(wb);
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &n, &s.idx), "indices");
         bench_check(embcl_tensor_upload(s.idx, ih, (size_t)n * sizeof *ih), "upload");
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &c->B, &s.offs), "offsets");
@@ -281,11 +296,13 @@ int main(int argc, char **argv)
         s.o.mode = EMBCL_BAG_SUM;
         s.bags = (embcl_bags){s.idx, s.offs, NULL};
         /* Bytes a gather must move: the looked-up rows read, the bags written. */
-        double bytes = ((double)n + (double)c->B) * (double)c->D * 4.0;
+        double bytes = ((double)n * (c->bf16 ? 2.0 : 4.0) + (double)c->B * 4.0) * (double)c->D;
         for (size_t bi = 0; bi < sizeof benches / sizeof benches[0]; bi++) {
             if (!bench_selected(filter, benches[bi].name))
                 continue;
             op_kind op = benches[bi].op;
+            if (c->bf16 && op != FWD) /* the backward never reads the table: the f32 cases measure it */
+                continue;
             if (op == BWD_SPARSE && !s.sparse)
                 bench_check(embcl_rowsparse_create(dev, c->V, c->D, n, &s.sparse), "rowsparse");
             if ((op == BWD_DENSE || op == BWD_DENSE_ATOMIC) && !s.grad)

@@ -8,7 +8,10 @@ bag_fwd: F.embedding_bag(mode="sum"). bag_bwd_sparse: the backward of a
 sparse=True bag (PyTorch returns an uncoalesced COO gradient; embcl a
 coalesced one). bag_bwd_dense*: the backward into a fresh dense gradient
 (PyTorch allocates and zeroes it; embcl's timing zeroes its own). Best of the
-repeats, after a warm-up.
+repeats, after a warm-up. Cases ending ",dtype=bf16": bag_fwd on a
+torch.bfloat16 table (PyTorch 2.x; its output is bf16, embcl's f32); where
+this PyTorch has no CPU bf16 embedding_bag (1.13) torch_ms is null with a
+torch_note saying why.
 """
 import argparse
 import json
@@ -59,6 +62,7 @@ def main():
     reps = 3 if args.quick else 10
     cases = [(V, 128, 4096, 20, False), (V, 128, 4096, 20, True), (V, 16, 4096, 20, False),
              (V, 64, 4096, 20, False), (V, 256, 4096, 20, False)]
+    bf16_cases = [(V, 128, 4096, 20, False), (V, 64, 4096, 20, False), (V, 128, 4096, 20, True)]
     sel = lambda name: args.filter is None or args.filter in name  # noqa: E731
     for V_, D, B, L, zipf in cases:
         case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'}"
@@ -83,6 +87,20 @@ def main():
 
             ms = best_ms(step, reps if sparse else max(2, (reps + 1) // 2))
             print(json.dumps({"bench": name, "case": case, "torch_ms": round(ms, 4)}), flush=True)
+    for V_, D, B, L, zipf in bf16_cases if sel("bag_fwd") else []:
+        case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'},dtype=bf16"
+        n = B * L
+        idx = torch.from_numpy(draw(V_, n, zipf))
+        offs = torch.arange(0, n, L, dtype=torch.int64)
+        w = (torch.rand(V_, D) - 0.5).to(torch.bfloat16)
+        row = {"bench": "bag_fwd", "case": case}
+        try:
+            with torch.no_grad():
+                row["torch_ms"] = round(best_ms(lambda: F.embedding_bag(idx, w, offs, mode="sum"), reps), 4)
+        except RuntimeError as e:
+            row["torch_ms"] = None
+            row["torch_note"] = f"torch {torch.__version__}: {str(e).splitlines()[0][:160]}"
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
