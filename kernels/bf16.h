@@ -69,8 +69,32 @@ static inline ushort embcl_f_to_bf16(float f, ulong seed, int stochastic, ulong 
     return stochastic ? embcl_f_to_bf16_sr(f, embcl_bf16_bits(seed, i)) : embcl_f_to_bf16_rne(f);
 }
 
-/* Vector loads and stores of N elements (the stores element by element
- * through the scalar rounding: the random bits are per element anyway). */
+/* 16 random bits for each of the 4 elements from index i (a multiple of 4)
+ * on: the four pieces of one draw, as embcl_bf16_bits gives them one by one. */
+static inline uint4 embcl_bf16_bits4(ulong seed, ulong i)
+{
+    ulong z = embcl_mix64(seed, i >> 2);
+    return (uint4)((uint)z & 0xffffu, (uint)(z >> 16) & 0xffffu, (uint)(z >> 32) & 0xffffu, (uint)(z >> 48));
+}
+static inline uint2 embcl_bf16_bits2(ulong seed, ulong i)
+{
+    return (uint2)(embcl_bf16_bits(seed, i), embcl_bf16_bits(seed, i + 1));
+}
+static inline uint8 embcl_bf16_bits8(ulong seed, ulong i)
+{
+    return (uint8)(embcl_bf16_bits4(seed, i), embcl_bf16_bits4(seed, i + 4));
+}
+static inline uint16 embcl_bf16_bits16(ulong seed, ulong i)
+{
+    return (uint16)(embcl_bf16_bits8(seed, i), embcl_bf16_bits8(seed, i + 8));
+}
+
+/* Vector loads and stores of N elements. The stores round lane by lane
+ * exactly as embcl_f_to_bf16 does, in vector arithmetic (a store per lane
+ * through private memory cost the fused row-wise Adagrad step on a bf16
+ * table more than the halved row traffic saved, on PoCL). A vector whose
+ * first index is not a multiple of 4 (never, in the kernels: vectors start
+ * at multiples of their width) takes the per-lane bits instead. */
 #define EMBCL_BF16_VFUNCS(N)                                                                            \
     static inline EMBCL_CAT(float, N) EMBCL_CAT(embcl_bf16_vload, N)(size_t k, __global const ushort *p) \
     {                                                                                                   \
@@ -79,12 +103,20 @@ static inline ushort embcl_f_to_bf16(float f, ulong seed, int stochastic, ulong 
     static inline void EMBCL_CAT(embcl_bf16_vstore, N)(EMBCL_CAT(float, N) v, __global ushort *p,        \
                                                        ulong seed, int stochastic, ulong i)             \
     {                                                                                                   \
-        float t[N];                                                                                     \
-        EMBCL_CAT(vstore, N)(v, 0, t);                                                                  \
-        ushort h[N];                                                                                    \
-        for (int j = 0; j < N; j++)                                                                     \
-            h[j] = embcl_f_to_bf16(t[j], seed, stochastic, i + (ulong)j);                               \
-        EMBCL_CAT(vstore, N)(EMBCL_CAT(vload, N)(0, h), 0, p);                                          \
+        typedef EMBCL_CAT(uint, N) UV;                                                                  \
+        UV u = EMBCL_CAT(as_uint, N)(v), r = (UV)0u;                                                    \
+        if (stochastic && N > 2 && (i & 3)) {                                                           \
+            uint t[N];                                                                                  \
+            for (int j = 0; j < N; j++)                                                                 \
+                t[j] = embcl_bf16_bits(seed, i + (ulong)j);                                             \
+            r = EMBCL_CAT(vload, N)(0, t);                                                              \
+        } else if (stochastic) {                                                                        \
+            r = EMBCL_CAT(embcl_bf16_bits, N)(seed, i);                                                 \
+        }                                                                                               \
+        UV h = (u + (stochastic ? r : (UV)0x7fffu + ((u >> 16) & 1u))) >> 16;                           \
+        UV q = (u >> 16) | select((UV)0u, (UV)0x40u, (u & 0x007fffffu) != 0u);                          \
+        h = select(h, q, (u & 0x7f800000u) == 0x7f800000u);                                             \
+        EMBCL_CAT(vstore, N)(EMBCL_CAT(convert_ushort, N)(h), 0, p);                                    \
     }
 EMBCL_BF16_VFUNCS(2)
 EMBCL_BF16_VFUNCS(4)

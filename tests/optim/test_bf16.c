@@ -377,6 +377,28 @@ Test(bf16_optim, stochastic_rounding_is_reproducible_from_its_seed)
     ones_close(&o);
 }
 
+/* The bits come from (seed, element): a device tuned to another vector
+ * width rounds identically. */
+Test(bf16_optim, stochastic_rounding_does_not_depend_on_the_vector_width)
+{
+    uint16_t *base = bits_after(11, 2);
+    const char *tunings[] = {"optim.VW=1", "optim.VW=2", "optim.VW=16"};
+    embcl_device_t own = dev;
+    for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; t++) {
+        embcl_runtime_options o = embcl_runtime_options_default();
+        o.tuning = tunings[t];
+        embcl_runtime_t rt2 = test_runtime_with(&o);
+        dev = test_device(rt2);
+        uint16_t *other = bits_after(11, 2);
+        test_expect_no_tensors(dev);
+        dev = own;
+        embcl_runtime_free(rt2);
+        cr_assert_eq(memcmp(base, other, R * DU * sizeof *base), 0, "%s rounds differently", tunings[t]);
+        free(other);
+    }
+    free(base);
+}
+
 Test(bf16_optim, rollback_restores_the_bf16_table_and_replays_the_same_bits)
 {
     ones o;
