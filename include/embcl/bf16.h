@@ -17,8 +17,10 @@
  *    as they are, because what reads them (Linear, LSTM, the losses) is
  *    f32, rounding would only lose bits, and the saving that matters is in
  *    the n rows read, not the B rows written. Round `out` with
- *    embcl_tensor_convert for a bf16 result. max_norm on a bf16 table fails
- *    with EMBCL_ERR_UNSUPPORTED (renormalising in place would round again);
+ *    embcl_tensor_convert for a bf16 result. per_sample_weights stay f32
+ *    (PyTorch wants them in the weight's dtype; f32 holds every bf16 value).
+ *    max_norm on a bf16 table fails with EMBCL_ERR_UNSUPPORTED
+ *    (renormalising in place would round again);
  *  - the backward passes: gradients are f32 (dense [V, D] or row-sparse)
  *    whatever the table's dtype; grad_psw reads the bf16 table;
  *  - optimizers: embcl_optim_add_param takes a bf16 parameter for every
