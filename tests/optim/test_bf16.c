@@ -423,6 +423,26 @@ Test(bf16_optim, rollback_restores_the_bf16_table_and_replays_the_same_bits)
     ones_close(&o);
 }
 
+Test(bf16_optim, rollback_of_a_dense_step_restores_the_bf16_table)
+{
+    ones o;
+    ones_open(&o, EMBCL_BF16, EMBCL_BF16_STOCHASTIC, 5);
+    size_t bytes = R * DU * sizeof(uint16_t);
+    uint16_t *start = malloc(bytes), *now = malloc(bytes);
+    TEST_OK(embcl_tensor_download(o.t, start, bytes));
+    embcl_grad g = {o.g, NULL}; /* [R, DU] ones: a dense gradient of the table's shape */
+    TEST_OK(embcl_optim_begin(o.opt));
+    TEST_OK(embcl_optim_step(o.opt, &g, 1));
+    TEST_OK(embcl_tensor_download(o.t, now, bytes));
+    cr_assert_neq(memcmp(start, now, bytes), 0, "the dense step moved nothing");
+    TEST_OK(embcl_optim_rollback(o.opt));
+    TEST_OK(embcl_tensor_download(o.t, now, bytes));
+    cr_assert_eq(memcmp(start, now, bytes), 0, "rollback of a dense step left a changed bf16 table");
+    free(start);
+    free(now);
+    ones_close(&o);
+}
+
 Test(bf16_optim, only_f32_and_bf16_parameters)
 {
     int64_t shape[2] = {4, 4};
