@@ -21,6 +21,8 @@
  *    (PyTorch wants them in the weight's dtype; f32 holds every bf16 value).
  *    max_norm on a bf16 table fails with EMBCL_ERR_UNSUPPORTED
  *    (renormalising in place would round again);
+ *  - embcl_embedding_bag_tables and its backward (FBGEMM's TBE): every
+ *    table of a call bf16, or every one f32;
  *  - the backward passes: gradients are f32 (dense [V, D] or row-sparse)
  *    whatever the table's dtype; grad_psw reads the bf16 table;
  *  - optimizers: embcl_optim_add_param takes a bf16 parameter for every
@@ -29,8 +31,8 @@
  *    in float from the bf16 weight and written back rounded (below);
  *  - safetensors: dtype "BF16" (safetensors.torch.load_file gives
  *    torch.bfloat16).
- * Not bf16: embcl_embedding_bag_tables, the graph executor and embcl train
- * (their tables are f32).
+ * Not bf16: the graph executor and embcl train (the trained model's decoder
+ * reads the table through an f32 GEMM).
  */
 #ifndef EMBCL_BF16_H
 #define EMBCL_BF16_H

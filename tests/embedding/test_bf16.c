@@ -3,6 +3,7 @@
  * host and on the device; Embedding / EmbeddingBag (sum, mean, max,
  * per_sample_weights, padding, include_last_offset, 2-D input) on a bf16
  * table within rel 1e-5 of PyTorch's float32 ops on the bf16-rounded table;
+ * table-batched bags over bf16 tables;
  * the backward passes' f32 gradients; init and from_pretrained; safetensors
  * "BF16" round trips; and the named errors of what bf16 does not take. */
 #include <math.h>
@@ -117,7 +118,8 @@ Test(bf16, conversions_match_torch_rounding_bit_for_bit)
     size_t n = (size_t)x->numel;
     uint16_t *host = malloc(n * sizeof *host);
     TEST_OK(embcl_bf16_from_f32(x->f32, host, n));
-    embcl_tensor_t f = emb_upload(dev, x), b = new_tensor(EMBCL_BF16, 1, x->shape), back = new_tensor(EMBCL_F32, 1, x->shape);
+    embcl_tensor_t f = emb_upload(dev, x), b = new_tensor(EMBCL_BF16, 1, x->shape);
+    embcl_tensor_t back = new_tensor(EMBCL_F32, 1, x->shape);
     TEST_OK(embcl_tensor_convert(b, f));
     uint16_t *devb = download_bf16(b);
     TEST_OK(embcl_tensor_convert(back, b));
@@ -373,6 +375,54 @@ Test(bf16, safetensors_round_trip_is_bit_exact)
     free(dir);
 }
 
+/* TBE over bf16 tables: the f32 call on the same (rounded) values, within
+ * float tolerance (the same sums in the same order). */
+Test(bf16, table_batched_bags_read_bf16_tables)
+{
+    enum { T = 3, B = 4 };
+    int64_t Vt[T] = {20, 7, 30}, Dt[T] = {8, 3, 16};
+    embcl_tensor_t wb[T], wf[T];
+    for (int t = 0; t < T; t++) {
+        int64_t shape[2] = {Vt[t], Dt[t]};
+        wb[t] = new_tensor(EMBCL_BF16, 2, shape);
+        wf[t] = new_tensor(EMBCL_F32, 2, shape);
+        TEST_OK(embcl_embedding_init_normal(wb[t], 5 + (uint64_t)t, EMBCL_PADDING_NONE));
+        TEST_OK(embcl_tensor_convert(wf[t], wb[t]));
+    }
+    int64_t lens[T * B] = {2, 0, 3, 1, 4, 2, 1, 1, 3, 3, 0, 2}, n = 0, offs[T * B];
+    int64_t idx[64];
+    for (int g = 0; g < T * B; g++) {
+        offs[g] = n;
+        for (int64_t j = 0; j < lens[g]; j++, n++)
+            idx[n] = (n * 7 + 3) % Vt[g / B];
+    }
+    int64_t nb = T * B, oshape[2] = {B, 8 + 3 + 16};
+    embcl_tensor_t ti = new_tensor(EMBCL_I64, 1, &n), to = new_tensor(EMBCL_I64, 1, &nb);
+    TEST_OK(embcl_tensor_upload(ti, idx, (size_t)n * sizeof *idx));
+    TEST_OK(embcl_tensor_upload(to, offs, sizeof offs));
+    embcl_bags bags = {ti, to, NULL};
+    embcl_tensor_t ob = new_tensor(EMBCL_F32, 2, oshape), of = new_tensor(EMBCL_F32, 2, oshape);
+    for (int mode = 0; mode < 2; mode++) {
+        embcl_embedding_options o = embcl_embedding_options_default();
+        o.mode = mode ? EMBCL_BAG_MEAN : EMBCL_BAG_SUM;
+        TEST_OK(embcl_embedding_bag_tables(T, wb, &bags, &o, ob));
+        TEST_OK(embcl_embedding_bag_tables(T, wf, &bags, &o, of));
+        float *a = emb_download_f32(ob), *b = emb_download_f32(of);
+        test_assert_close(a, b, (size_t)(B * oshape[1]), 1e-6, 0.0,
+                          mode ? "mean over bf16 tables" : "sum over bf16 tables");
+        free(a);
+        free(b);
+    }
+    for (int t = 0; t < T; t++) {
+        embcl_tensor_free(wb[t]);
+        embcl_tensor_free(wf[t]);
+    }
+    embcl_tensor_free(ti);
+    embcl_tensor_free(to);
+    embcl_tensor_free(ob);
+    embcl_tensor_free(of);
+}
+
 Test(bf16, what_bf16_does_not_take_is_refused_by_name)
 {
     int64_t shape[2] = {8, 4}, n = 3;
@@ -397,14 +447,18 @@ Test(bf16, what_bf16_does_not_take_is_refused_by_name)
     for (int i = 0; i < 32; i++)
         cr_assert_eq(h[i], 0x3f00, "the refused call wrote the table");
     free(h);
-    /* table-batched bags are f32 */
+    /* the tables of one table-batched call share a dtype */
     embcl_tensor_t offs = new_tensor(EMBCL_I64, 1, &n);
     int64_t o3[3] = {0, 1, 2};
     TEST_OK(embcl_tensor_upload(offs, o3, sizeof o3));
     embcl_bags bags = {idx, offs, NULL};
     embcl_embedding_options ob = embcl_embedding_options_default();
-    TEST_FAILS(EMBCL_ERR_DTYPE, embcl_embedding_bag_tables(1, &w, &bags, &ob, out), "embcl_embedding_bag_tables",
-               "bf16");
+    embcl_tensor_t mixed[2] = {f, w};
+    int64_t wide_shape[2] = {3, 8};
+    embcl_tensor_t wide = new_tensor(EMBCL_F32, 2, wide_shape);
+    TEST_FAILS(EMBCL_ERR_DTYPE, embcl_embedding_bag_tables(2, mixed, &bags, &ob, wide), "embcl_embedding_bag_tables",
+               "weights[1]", "bf16", "f32");
+    embcl_tensor_free(wide);
     embcl_tensor_free(w);
     embcl_tensor_free(f);
     embcl_tensor_free(i32);
