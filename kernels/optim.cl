@@ -135,23 +135,25 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
     __global float *pp = p + p_off + pr * p_ld + c;               \
     const ulong s = pr * cols + c;
 
-__kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float dampening,
+__kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float one_m_damp,
                   int use_momentum, int nesterov, int first)
 {
     FOR_THIS_VECTOR
     VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
-    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
+    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, one_m_damp, use_momentum, nesterov, first);
     VST(w, pp);
     if (use_momentum)
         VST(b, buf + s);
 }
 
 __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global float *vmax, int amsgrad,
-                   float decay, float wd, float beta1, float beta2, float eps, float neg_step, float bc2_sqrt)
+                   float decay, float wd, float beta1, float beta2, float one_m_b1, float one_m_b2, float eps,
+                   float neg_step, float bc2_sqrt)
 {
     FOR_THIS_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
-    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
+    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, one_m_b1, one_m_b2, eps, neg_step,
+               bc2_sqrt);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
@@ -168,12 +170,12 @@ __kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, flo
     VST(ss, sum + s);
 }
 
-__kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float beta1, float beta2, float eps,
-                          float neg_step)
+__kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float one_m_b1, float one_m_b2,
+                          float eps, float neg_step)
 {
     FOR_THIS_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
-    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
+    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, one_m_b1, one_m_b2, eps, neg_step);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);

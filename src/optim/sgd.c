@@ -35,8 +35,8 @@ static embcl_status update(struct embcl_optim *opt, optim_param *p, const embcl_
                            const optim_src *src)
 {
     cl_mem buf = p->n_state ? p->state[0]->buf->mem : p->t->buf->mem;
-    float lr = (float)hp->lr, wd = (float)hp->weight_decay, mom = (float)hp->momentum,
-          damp = (float)hp->dampening;
+    float lr = (float)hp->lr, wd = (float)hp->weight_decay, mom = (float)hp->momentum;
+    float damp = (float)(1.0 - hp->dampening); /* PyTorch's alpha=1 - dampening, rounded once */
     cl_int use_m = hp->momentum != 0.0, nesterov = hp->nesterov != 0, first = p->steps == 1;
     embcl_karg extra[] = {EMBCL_KARG(buf),  EMBCL_KARG(lr),    EMBCL_KARG(wd),       EMBCL_KARG(mom),
                           EMBCL_KARG(damp), EMBCL_KARG(use_m), EMBCL_KARG(nesterov), EMBCL_KARG(first)};

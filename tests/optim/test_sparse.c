@@ -29,6 +29,9 @@ Test(optim_sparse, rowwise_adagrad_l2) { run("rowwise_l2_sparse", 0); }
 Test(optim_sparse, rowwise_adagrad_decoupled) { run("rowwise_decoupled_sparse", 0); }
 Test(optim_sparse, rowwise_adagrad_on_column_view) { run("rowwise_l2_sparse", 1); }
 
+/* beta1 0.99, beta2 0.9999, at 1e-5: see optim_parity.adam_beta2_9999. */
+Test(optim_sparse, sparse_adam_beta2_9999) { run("sparse_adam_beta2_9999", 0); }
+
 /* The bytes of the parameter and the optimizer state. */
 static size_t snapshot(optim_run *r, unsigned char *buf)
 {
