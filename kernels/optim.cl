@@ -22,8 +22,8 @@
  * p_ld (column views have p_ld > cols); the gradient likewise; state
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
  * indexed by the parameter row.
- * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
- * vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
+ * Kernels sgd, adam, adagrad, sparse_adam, rows_to_dense (2-D range: dim 0
+ * over a row's vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
  * (1-D, LANES work-items per row), norm_partial (1-D, grid-strided, one
  * partial result per work-group, local scratch of the group's size),
  * scale_2d (2-D, one element per work-item). */
@@ -179,6 +179,18 @@ __kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, fl
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
+}
+
+/* The gradient rows (row-sparse or fused) written to their parameter rows
+ * of `out`, a packed rows x cols matrix the host zeroed: for updates that
+ * move rows the gradient does not name (SGD with momentum). Frozen rows
+ * and columns are the update's to skip. */
+__kernel void rows_to_dense(COMMON_ARGS, __global float *out)
+{
+    const ulong r = get_global_id(1), c = get_global_id(0) * VW;
+    if (r >= rows || c >= cols)
+        return;
+    VST(GRAD_VEC(r, c), out + PROW(r) * cols + c);
 }
 
 /* Row-wise Adagrad: the mean of squares needs the whole row before any

@@ -180,10 +180,13 @@ EMBCL_API embcl_status embcl_embedding_bag_backward(embcl_tensor_t grad_out, emb
  * result as the row-sparse backward (option sparse = 1) followed by
  * embcl_optim_step with that gradient, within float rounding (1e-5); the
  * parameter's step count advances as with embcl_optim_step.
- * optim:    SGD (no momentum, no weight decay), Adagrad (no weight decay),
- *           SparseAdam or row-wise Adagrad: what takes row-sparse
- *           gradients; others fail as embcl_optim_step does with a
- *           row-sparse gradient. Frozen rows / columns / parameters stay.
+ * optim:    SGD (no weight decay), Adagrad (no weight decay), SparseAdam
+ *           or row-wise Adagrad: what takes row-sparse gradients; others
+ *           fail as embcl_optim_step does with a row-sparse gradient. SGD
+ *           with momentum moves every row its buffer holds (see
+ *           embcl_optim_step): the summed rows then go into a zeroed dense
+ *           scratch for a dense update. Frozen rows / columns / parameters
+ *           stay.
  * grad_out: as for the backward ([n, D] per index; [B, D] per bag), f32,
  *           on the optimizer's device, D = the parameter's columns.
  * indices / bags, opt: as given to the forward (opt may be NULL). Modes
