@@ -120,8 +120,11 @@ EMBCL_API embcl_status embcl_embedding(embcl_tensor_t weight, embcl_tensor_t ind
  *          distinct indices) is overwritten with the coalesced gradient;
  *          grad_weight must be NULL.
  * The padding_idx row gets nothing; scale_grad_by_freq divides by each
- * index's count in `indices`. opt->scatter picks the scatter path
- * (row-sparse gradients are always built deterministically). */
+ * index's count in `indices`, dense only: with opt->sparse it fails with
+ * EMBCL_ERR_UNSUPPORTED, as PyTorch does ("embedding_backward:
+ * scale_grad_by_freq not supported with sparse gradients"), before anything
+ * is written. opt->scatter picks the scatter path (row-sparse gradients are
+ * always built deterministically). */
 EMBCL_API embcl_status embcl_embedding_backward(embcl_tensor_t grad_out, embcl_tensor_t indices, int64_t num_rows,
                                                 const embcl_embedding_options *opt, embcl_tensor_t grad_weight,
                                                 embcl_rowsparse_t grad_sparse);
@@ -159,8 +162,9 @@ EMBCL_API embcl_status embcl_embedding_bag(embcl_tensor_t weight, const embcl_ba
  * weight:   the forward's table: needed for grad_psw, else may be NULL.
  * bags, max_pos, opt: as given to the forward.
  * num_rows: V.
- * grad_weight / grad_sparse: as in embcl_embedding_backward (max mode:
- *           dense only, as in PyTorch).
+ * grad_weight / grad_sparse: as in embcl_embedding_backward (max mode
+ *           and scale_grad_by_freq: dense only, as in PyTorch; a row-sparse
+ *           gradient fails with EMBCL_ERR_UNSUPPORTED).
  * grad_psw: f32 with indices' shape, overwritten with d out / d
  *           per_sample_weights (0 at padding); may be NULL; needs
  *           per_sample_weights. */
