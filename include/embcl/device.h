@@ -61,6 +61,7 @@ typedef struct embcl_device_info {
     int has_int64_atomics;       /* cl_khr_int64_base_atomics */
     int has_int32_atomics;       /* global int32 base atomics (all OpenCL 1.1+) */
     int has_command_buffers;     /* cl_khr_command_buffer */
+    size_t max_work_item_sizes[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES: a work-group's extent per dimension */
 } embcl_device_info;
 
 /* Every device of every platform. *out is an array the caller frees with

@@ -92,6 +92,17 @@ static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
     cl_command_queue_properties props = rt->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
     d->queue = clCreateCommandQueue(d->ctx, d->id, props, &err);
     EMBCL_TRY(embcl_cl_check(err, fn, "clCreateCommandQueue"));
+    /* Tuning key device.MAX_WGS lowers the work-group limits embcl keeps to
+     * (the device's, each dimension's and every kernel's), as a device with
+     * smaller ones would have: how the tests see that every op still runs. */
+    long long cap = embcl_tune_get(d, "device.MAX_WGS", 0);
+    if (cap > 0) {
+        if ((unsigned long long)cap < d->info.max_work_group_size)
+            d->info.max_work_group_size = (size_t)cap;
+        for (int i = 0; i < 3; i++)
+            if ((unsigned long long)cap < d->info.max_work_item_sizes[i])
+                d->info.max_work_item_sizes[i] = (size_t)cap;
+    }
     snprintf(d->base_options, sizeof d->base_options,
              "-cl-std=CL1.2 -DEMBCL_CPU=%d -DEMBCL_GPU=%d -DEMBCL_HAS_FP64=%d",
              d->info.type == EMBCL_DEVICE_CPU, d->info.type == EMBCL_DEVICE_GPU, d->info.has_fp64);
