@@ -4,6 +4,7 @@
 
 #include "blas/gemm.h"
 #include "core/error.h"
+#include "device/process_lock.h"
 #include "device/program.h"
 #include "device/tuning.h"
 
@@ -48,6 +49,9 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
     CLBlastTranspose ta = trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode s;
+    /* CLBlast's first call in a process sets up its database: not to be
+     * overlapped by another thread's (src/device/process_lock.c) */
+    int first = embcl_clblast_first_begin();
     if (d->count == 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem, a->offset, a->ld,
                          b->buf->mem, b->offset, b->ld, beta, c->buf->mem, c->offset, c->ld, &q, NULL);
@@ -55,6 +59,8 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem,
                                        a->offset, a->ld, d->sa, b->buf->mem, b->offset, b->ld, d->sb, beta,
                                        c->buf->mem, c->offset, c->ld, d->sc, d->count, &q, NULL);
+    if (first)
+        embcl_clblast_first_end(s == CLBlastSuccess);
     if (s == CLBlastSuccess)
         return EMBCL_OK;
     if ((int)s < 0 && (int)s > -1000)

@@ -140,6 +140,10 @@ void embcl_log(struct embcl_runtime *rt, embcl_log_level level, const char *fmt,
 #endif
     ;
 
+/* embcl_device_list for a caller holding the process lock
+ * (src/device/process_lock.h). */
+embcl_status embcl_device_list_unlocked(embcl_device_info **out, size_t *count);
+
 /* Fill `info` for one OpenCL device. */
 embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi, int di,
                                 embcl_device_info *info);

@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "device/device_impl.h"
+#include "device/process_lock.h"
 
 const char *embcl_device_type_name(embcl_device_type type)
 {
@@ -146,10 +147,8 @@ embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi
     return EMBCL_OK;
 }
 
-embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
+embcl_status embcl_device_list_unlocked(embcl_device_info **out, size_t *count)
 {
-    EMBCL_CHECK_ARG(out != NULL, "embcl_device_list", "argument 'out' is NULL");
-    EMBCL_CHECK_ARG(count != NULL, "embcl_device_list", "argument 'count' is NULL");
     *out = NULL;
     *count = 0;
     cl_uint np = 0;
@@ -195,6 +194,16 @@ embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
     *out = list;
     *count = n;
     return EMBCL_OK;
+}
+
+embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
+{
+    EMBCL_CHECK_ARG(out != NULL, "embcl_device_list", "argument 'out' is NULL");
+    EMBCL_CHECK_ARG(count != NULL, "embcl_device_list", "argument 'count' is NULL");
+    embcl_process_lock();
+    embcl_status s = embcl_device_list_unlocked(out, count);
+    embcl_process_unlock();
+    return s;
 }
 
 void embcl_device_list_free(embcl_device_info *list)
