@@ -346,8 +346,8 @@ static embcl_status check_launch(struct embcl_device *dev, const embcl_kernel_en
             if (lws[d] == 0)
                 embcl_error_append(": dimension %u is 0", d);
             else if (lim && lws[d] > lim)
-                embcl_error_append(": dimension %u is %zu, above device '%s''s limit of %zu for it "
-                                   "(CL_DEVICE_MAX_WORK_ITEM_SIZES[%u])", d, lws[d], dev->info.name, lim, d);
+                embcl_error_append(": dimension %u is %zu, above its limit of %zu on device '%s' "
+                                   "(CL_DEVICE_MAX_WORK_ITEM_SIZES[%u])", d, lws[d], lim, dev->info.name, d);
             else
                 embcl_error_append(": global size %zu of dimension %u is not a multiple of %zu", gws[d], d,
                                    lws[d]);
