@@ -5,7 +5,15 @@
  * embcl_runtime_free(). Devices returned by embcl_runtime_device() belong to
  * the runtime. Tensors, events and everything made on a device must be freed
  * before the runtime. A runtime and what it owns are used by one thread at a
- * time; separate runtimes are independent.
+ * time; separate runtimes are independent and may be created, used and freed
+ * from several threads at once (embcl orders, with a process-wide lock, the
+ * calls into PoCL's enumeration and CLBlast's first use that are not safe to
+ * overlap). embcl_device_list may likewise be called from any thread.
+ *
+ * Launch limits: a kernel launch over the kernel's work-group limit, a
+ * device's per-dimension limit (max_work_item_sizes) or its local memory
+ * fails with EMBCL_ERR_LAUNCH_LIMIT before it is enqueued; ops fit their
+ * group sizes to these limits. Tuning key device.MAX_WGS lowers them.
  *
  * Selectors (the `device` option or EMBCL_DEVICE), comma-separated for several:
  *   "gpu", "cpu", "accelerator"  every device of that type (first platform that has one)
@@ -66,6 +74,7 @@ typedef struct embcl_device_info {
     int has_int64_atomics;       /* cl_khr_int64_base_atomics */
     int has_int32_atomics;       /* global int32 base atomics (all OpenCL 1.1+) */
     int has_command_buffers;     /* cl_khr_command_buffer */
+    size_t max_work_item_sizes[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES: a work-group's extent per dimension */
 } embcl_device_info;
 
 /* Every device of every platform. *out is an array the caller frees with
