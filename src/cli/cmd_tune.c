@@ -3,8 +3,9 @@
  * values the device takes now (database and EMBCL_TUNE) and goes through
  * the family's keys one at a time, trying each value of the key's grid
  * with the others at the best found so far (--quick: the grid values next
- * to the current one), and keeps a value only if it is more than 2%
- * faster: a full grid of every key would be hundreds of kernel builds.
+ * to the current one, each from the current values; see sweep), and keeps
+ * a value only if it is more than 2% faster: a full grid of every key
+ * would be hundreds of kernel builds.
  * Each variant gets its own runtime (its overrides are the runtime's
  * tuning option), runs the family's case once, is checked against the
  * first variant's output and is timed (best of several samples after a
@@ -310,6 +311,10 @@ static int wanted(const char *keys, const char *name)
     return strstr(buf, want) != NULL;
 }
 
+/* The full sweep adopts each key's best before the next key (so later
+ * keys are tried with it); --quick tries every key from the current
+ * values, then the winners together: the same variants on every run, so
+ * a second quick run finds its kernels in the cache. */
 static int sweep(tuner *t, const char *keys)
 {
     char spec[1024];
@@ -322,29 +327,60 @@ static int sweep(tuner *t, const char *keys)
         return 1;
     }
     double base_ms = r.ms, best_ms = r.ms;
+    tkey start[MAX_KEYS];
+    memcpy(start, t->keys, sizeof start);
+    double key_ms[MAX_KEYS];
+    long long key_v[MAX_KEYS];
+    int n_won = 0, best_single = -1;
     for (size_t k = 0; k < t->n_keys; k++) {
+        key_ms[k] = 0;
         if (!wanted(keys, t->keys[k].name))
             continue;
         long long cand[MAX_GRID];
         size_t nc = candidates(&t->keys[k], t->quick, cand);
-        long long best_v = t->keys[k].value;
-        int best_has = t->keys[k].has, changed = 0;
+        double bar = t->quick ? base_ms : best_ms;
         for (size_t c = 0; c < nc; c++) {
             if (t->keys[k].has && cand[c] == t->keys[k].value)
                 continue;
             spec_of(t, (int)k, cand[c], spec, sizeof spec);
             measure(t, spec, &r);
             print_variant(t, spec, &r, base_ms);
-            if (r.ok == 1 && r.ms < best_ms * 0.98) {
-                best_ms = r.ms;
-                best_v = cand[c];
-                best_has = 1;
-                changed = 1;
+            if (r.ok == 1 && r.ms < bar * 0.98 && (key_ms[k] == 0 || r.ms < key_ms[k])) {
+                key_ms[k] = r.ms;
+                key_v[k] = cand[c];
             }
         }
-        if (changed) {
-            t->keys[k].value = best_v;
-            t->keys[k].has = best_has;
+        if (key_ms[k] == 0)
+            continue;
+        n_won++;
+        if (best_single < 0 || key_ms[k] < key_ms[best_single])
+            best_single = (int)k;
+        if (!t->quick) {
+            best_ms = key_ms[k];
+            t->keys[k].value = key_v[k];
+            t->keys[k].has = 1;
+        }
+    }
+    if (t->quick && n_won > 0) {
+        best_ms = key_ms[best_single];
+        for (size_t k = 0; k < t->n_keys; k++)
+            if (key_ms[k] > 0) {
+                t->keys[k].value = key_v[k];
+                t->keys[k].has = 1;
+            }
+        int together = n_won > 1;
+        if (together) {
+            spec_of(t, -1, 0, spec, sizeof spec);
+            measure(t, spec, &r);
+            print_variant(t, spec, &r, base_ms);
+            together = r.ok == 1 && r.ms < best_ms;
+            if (together)
+                best_ms = r.ms;
+        }
+        if (!together) { /* the best single change alone */
+            memcpy(t->keys, start, sizeof start);
+            t->keys[best_single].value = key_v[best_single];
+            t->keys[best_single].has = 1;
         }
     }
     print_best(t, base_ms, best_ms);

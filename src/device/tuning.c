@@ -9,6 +9,7 @@
 
 int embcl_tune_find(const char *key, const embcl_tune_family **fam, const embcl_tune_key_spec **spec)
 {
+    *fam = NULL;
     const char *dot = strchr(key, '.');
     if (!dot)
         return 0;
@@ -27,7 +28,6 @@ int embcl_tune_find(const char *key, const embcl_tune_family **fam, const embcl_
         *fam = F;
         return 0;
     }
-    *fam = NULL;
     return 0;
 }
 

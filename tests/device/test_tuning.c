@@ -171,6 +171,8 @@ Test(tuning, meaningless_values_are_named)
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_runtime_create(&o, &rt), "'bag_fwd.PREFETCH=-1'", "'-1' is negative");
     o.tuning = "bag_fwd.vw=8";
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_runtime_create(&o, &rt), "family 'bag_fwd' has no key 'vw'", "VW, CH");
+    o.tuning = "VW=8";
+    TEST_FAILS(EMBCL_ERR_FORMAT, embcl_runtime_create(&o, &rt), "'VW' is not a tuning key", "family.KEY");
     o.tuning = "bag.VW=8";
     TEST_FAILS(EMBCL_ERR_FORMAT, embcl_runtime_create(&o, &rt), "'bag.VW' is not a tuning key", "bag_fwd");
     cr_assert_null(rt);
