@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "embcl.h"
 #include "tune_cases.h"
+#include "tune_show.h"
 #include "tune_check.h"
 
 #define MAX_KEYS 16
@@ -54,37 +55,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static embcl_status open_device(const char *device, const char *tuning, embcl_runtime_t *rt, embcl_device_t *dev)
-{
-    embcl_runtime_options o = embcl_runtime_options_default();
-    o.device = device;
-    o.tuning = tuning;
-    embcl_status s = embcl_runtime_create(&o, rt);
-    if (s != EMBCL_OK)
-        return s;
-    s = embcl_runtime_device(*rt, 0, dev);
-    if (s != EMBCL_OK) {
-        embcl_runtime_free(*rt);
-        *rt = NULL;
-    }
-    return s;
 }
 
 /* "fam.K=v,..." for the keys with a value; `key` (if >= 0) set to v. */
@@ -129,7 +99,7 @@ static void measure(tuner *t, const char *spec, result *r)
     void *ctx = NULL;
     float *out = NULL;
     size_t n = 0;
-    embcl_status s = open_device(t->device, spec, &rt, &dev);
+    embcl_status s = tune_open_device(t->device, spec, &rt, &dev);
     if (s == EMBCL_OK)
         s = t->tc->setup(dev, t->quick, &ctx, r->desc, sizeof r->desc);
     if (s == EMBCL_OK)
@@ -186,7 +156,7 @@ static void measure(tuner *t, const char *spec, result *r)
 static void print_variant(tuner *t, const char *spec, const result *r, double base_ms)
 {
     printf("{\"tune\": \"%s\", \"device\": ", t->tc->family);
-    json_str(stdout, t->info.name);
+    tune_json_str(stdout, t->info.name);
     printf(", \"case\": \"%s\", \"variant\": %d, \"params\": \"%s\", \"status\": \"%s\"", r->desc, t->variants, spec,
            r->ok == 1 ? "ok" : r->ok == 0 ? "rejected" : "failed");
     if (r->ok == 1)
@@ -195,7 +165,7 @@ static void print_variant(tuner *t, const char *spec, const result *r, double ba
         printf(", \"max_err\": %.3g", r->diff.max_err * RTOL);
     if (r->error[0]) {
         printf(", \"error\": ");
-        json_str(stdout, r->error);
+        tune_json_str(stdout, r->error);
     }
     printf("}\n");
     fflush(stdout);
@@ -249,20 +219,20 @@ static void print_best(const tuner *t, double base_ms, double best_ms)
     printf("{\"tune\": \"%s\", \"best\": \"%s\", \"ms\": %.4f, \"current_ms\": %.4f, \"speedup\": %.3f, "
            "\"variants\": %d, \"rejected\": %d, \"failed\": %d, \"vendor\": ",
            t->tc->family, spec, best_ms, base_ms, base_ms / best_ms, t->variants, t->rejected, t->failed);
-    json_str(stdout, t->info.vendor);
+    tune_json_str(stdout, t->info.vendor);
     printf(", \"device\": ");
-    json_str(stdout, t->info.name);
+    tune_json_str(stdout, t->info.name);
     printf(", \"class\": \"%s\", \"driver\": ", embcl_device_type_name(t->info.device_class));
-    json_str(stdout, t->info.driver_version);
+    tune_json_str(stdout, t->info.driver_version);
     printf("}\n");
     printf("# %s on '%s' (%s, %s class, driver %s): %.4f ms, %.3fx the current values' %.4f ms\n", t->tc->family,
            t->info.name, t->info.vendor, embcl_device_type_name(t->info.device_class), t->info.driver_version,
            best_ms, base_ms / best_ms, base_ms);
     printf("# row for src/device/tuning/%s.c (vendor, device name, then key=value):\n", t->tc->family);
     printf("    {%s, ", class_enum(t->info.device_class));
-    json_str(stdout, t->info.vendor);
+    tune_json_str(stdout, t->info.vendor);
     printf(", ");
-    json_str(stdout, t->info.name);
+    tune_json_str(stdout, t->info.name);
     printf(", {");
     int first = 1;
     for (size_t i = 0; i < t->n_keys; i++)
@@ -387,82 +357,6 @@ static int sweep(tuner *t, const char *keys)
     return 0;
 }
 
-static void show_text(const char *key, const embcl_tune_param *p, const embcl_tune_value *v)
-{
-    char range[96];
-    if (p->n_allowed) {
-        size_t n = (size_t)snprintf(range, sizeof range, "one of ");
-        for (size_t i = 0; i < p->n_allowed && n < sizeof range; i++)
-            n += (size_t)snprintf(range + n, sizeof range - n, "%s%lld", i ? "," : "", p->allowed[i]);
-    } else {
-        snprintf(range, sizeof range, "%lld..%lld", p->min, p->max);
-    }
-    if (v->source == EMBCL_TUNE_FROM_OP)
-        printf("  %-22s %8s  %-9s %-24s %s\n", key, "-", "op", range, p->doc);
-    else
-        printf("  %-22s %8lld  %-9s %-24s %s\n", key, v->value, embcl_tune_source_name(v->source), range, p->doc);
-}
-
-static void show_json(const char *key, const embcl_tune_param *p, const embcl_tune_value *v)
-{
-    printf("{\"key\": \"%s\", \"family\": \"%s\", \"value\": ", key, p->family);
-    if (v->source == EMBCL_TUNE_FROM_OP)
-        printf("null");
-    else
-        printf("%lld", v->value);
-    printf(", \"source\": \"%s\", \"min\": %lld, \"max\": %lld, \"swept\": %s", embcl_tune_source_name(v->source),
-           p->min, p->max, p->n_grid ? "true" : "false");
-    if (v->vendor) {
-        printf(", \"row_vendor\": ");
-        json_str(stdout, v->vendor);
-    }
-    if (v->device) {
-        printf(", \"row_device\": ");
-        json_str(stdout, v->device);
-    }
-    printf("}\n");
-}
-
-/* Every key, the value dev takes and where it comes from. */
-static int show(const char *device, const char *family, int json)
-{
-    embcl_runtime_t rt;
-    embcl_device_t dev;
-    embcl_device_info info;
-    if (open_device(device, NULL, &rt, &dev) != EMBCL_OK || embcl_device_get_info(dev, &info) != EMBCL_OK) {
-        fprintf(stderr, "embcl tune: %s\n", embcl_last_error());
-        return 1;
-    }
-    if (!json)
-        printf("%s (vendor %s, %s class)\n  %-22s %8s  %-9s %-24s %s\n", info.name, info.vendor,
-               embcl_device_type_name(info.device_class), "key", "value", "from", "valid", "meaning");
-    size_t n = embcl_tune_param_count(), shown = 0;
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        embcl_tune_param p;
-        embcl_tune_value v;
-        char key[96];
-        if (embcl_tune_param_get(i, &p) != EMBCL_OK)
-            rc = 1;
-        if (rc || (family && strcmp(family, p.family) != 0))
-            continue;
-        snprintf(key, sizeof key, "%s.%s", p.family, p.name);
-        if (embcl_device_tune_value(dev, key, &v) != EMBCL_OK) {
-            fprintf(stderr, "embcl tune: %s\n", embcl_last_error());
-            rc = 1;
-            break;
-        }
-        (json ? show_json : show_text)(key, &p, &v);
-        shown++;
-    }
-    if (!rc && shown == 0) {
-        fprintf(stderr, "embcl tune: no tuning family '%s'\n", family);
-        rc = 2;
-    }
-    embcl_runtime_free(rt);
-    return rc;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: embcl tune FAMILY [--quick] [--device SEL] [--keys K1,K2] [--reps N]\n"
@@ -523,7 +417,7 @@ int embcl_cmd_tune(int argc, char **argv)
         }
     }
     if (show_mode)
-        return show(t.device, family, json);
+        return tune_show(t.device, family, json);
     if (!family) {
         usage(stderr);
         return 2;
@@ -539,7 +433,7 @@ int embcl_cmd_tune(int argc, char **argv)
     t.reps = reps ? reps : t.quick ? 3 : 10;
     embcl_runtime_t rt;
     embcl_device_t dev;
-    if (open_device(t.device, NULL, &rt, &dev) != EMBCL_OK || embcl_device_get_info(dev, &t.info) != EMBCL_OK) {
+    if (tune_open_device(t.device, NULL, &rt, &dev) != EMBCL_OK || embcl_device_get_info(dev, &t.info) != EMBCL_OK) {
         fprintf(stderr, "embcl tune: %s\n", embcl_last_error());
         return 1;
     }
