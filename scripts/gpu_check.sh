@@ -53,12 +53,13 @@ cmake --build "$build" -j"$(nproc)" > "$out/build.log" 2>&1 || { tail -30 "$out/
 tool=$build/embcl
 
 step "device '$device'"
-"$tool" devices > "$out/devices.txt" 2>&1 || true
+EMBCL_DEVICE= "$tool" devices > "$out/devices.txt" 2>&1 || true
 if ! "$tool" devices --json > "$out/devices.json" 2> "$out/devices.err"; then
-  cat "$out/devices.err" >&2
-  echo "gpu_check: no device matches EMBCL_DEVICE='$device' (embcl devices lists what there is:" >&2
-  sed 's/^/  /' "$out/devices.txt" >&2
-  echo "); install the GPU's OpenCL driver (an ICD under /etc/OpenCL/vendors), or set EMBCL_DEVICE" >&2
+  {
+    echo "gpu_check: no device matches EMBCL_DEVICE='$device'. The OpenCL devices here (embcl devices):"
+    sed 's/^/  /' "$out/devices.txt"
+    echo "Install the GPU's OpenCL driver (an ICD under /etc/OpenCL/vendors), or pick a device: EMBCL_DEVICE=P:D."
+  } >&2
   exit 1
 fi
 # the first selected device's fields, from the JSON embcl devices printed
