@@ -98,7 +98,8 @@ typedef struct embcl_runtime_options {
     int disk_cache;          /* 1 on, 0 off, -1: EMBCL_CACHE (on unless "0") */
     const char *cache_dir;   /* NULL: EMBCL_CACHE_DIR, $XDG_CACHE_HOME/embcl, ~/.cache/embcl */
     const char *kernel_dir;  /* NULL: EMBCL_KERNEL_DIR, else the embedded sources */
-    const char *tuning;      /* "key=value,..." overriding the tuning table; NULL: EMBCL_TUNE */
+    const char *tuning;      /* "family.KEY=value,..." overriding the tuning database
+                              * (embcl/tuning.h); NULL: EMBCL_TUNE */
     embcl_log_fn log;        /* warnings and notes; NULL: print warnings to stderr */
     void *log_user;
     int context_per_device;  /* 1: each device its own OpenCL context, as devices of different

@@ -82,7 +82,7 @@ static embcl_status resolve_options(embcl_runtime_t rt, const embcl_runtime_opti
         return EMBCL_ERR_OUT_OF_MEMORY;
     const char *tune = env_or(o->tuning, "EMBCL_TUNE");
     if (tune)
-        EMBCL_TRY(embcl_tuning_parse(rt, tune));
+        EMBCL_TRY(embcl_tuning_parse(rt, tune, fn));
     const char *cls = env_or(o->device_class, "EMBCL_DEVICE_CLASS");
     if (cls && strcmp(cls, "gpu") == 0)
         rt->device_class = EMBCL_DEVICE_GPU;
