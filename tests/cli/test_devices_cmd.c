@@ -88,3 +88,14 @@ Test(cli, devices_shows_the_class_a_device_is_treated_as)
     cr_assert(strstr(out, "EMBCL_DEVICE_CLASS") && strstr(out, "'gpus'"), "%s", out);
     free(out);
 }
+
+Test(cli, train_names_the_class_its_device_is_treated_as)
+{
+    char *out;
+    int rc = cli_run("EMBCL_DEVICE_CLASS=gpu EMBCL_DEVICE=cpu " EMBCL_TOOL_PATH
+                     " train --sentences 200 --steps 1 --dim 8 --bag-extra 2 --batch 2 --bptt 3 --cls-batch 4 --quiet",
+                     &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "(CPU, treated as GPU by EMBCL_DEVICE_CLASS)"), "%s", out);
+    free(out);
+}
