@@ -13,9 +13,12 @@
 # directory (nothing rebuilt), so PoCL takes every GPU code path (GPU base
 # defines and tuning rows, launch shapes, placement, CLBlast, the atomic
 # scatter `embcl train` picks): CI has no GPU, and those paths ran nowhere
-# else. Measured on 2 cores shared with several other builds (load ~15):
-# 8.2 min from a cold kernel cache (the CPU class's binaries do not serve
-# it); CLBlast's kernels, built per process, are most of lstm's share.
+# else. Measured (`time`, kernel caches cold: the CPU class's binaries do
+# not serve it) on 2 cores shared with several other builds, load ~16:
+# 10.9 min (ctest 10.4), 4.5 min of CPU time; 8.2 min in an earlier run.
+# The longest: cli.test_train_builtin 4.5 min, cli.test_bench_cmd 3.1,
+# lstm.test_gemm 2.5 (CLBlast's kernels, built in each process; 17 s on
+# the CPU class's own GEMM).
 # Extra arguments skip it too; EMBCL_GPU_CLASS_PASS=0 skips it,
 # EMBCL_GPU_CLASS_PASS=1 runs it even with extra arguments (over the same
 # labels, the arguments going to the main run only).

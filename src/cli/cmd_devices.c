@@ -44,8 +44,8 @@ static void print_json(const embcl_device_info *list, size_t n, const int *selec
         json_str(d->driver_version);
         printf(", \"opencl_c_version\": ");
         json_str(d->opencl_c_version);
-        printf(", \"type\": \"%s\", \"device_class\": \"%s\", \"compute_units\": %u, \"max_clock_mhz\": %u, \"global_mem_bytes\": %llu, "
-               "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, "
+        printf(", \"type\": \"%s\", \"device_class\": \"%s\", \"compute_units\": %u, \"max_clock_mhz\": %u, "
+               "\"global_mem_bytes\": %llu, \"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, "
                "\"fp16\": %s, \"fp64\": %s, \"int64_atomics\": %s, \"command_buffers\": %s, \"selected\": %s}",
                embcl_device_type_name(d->type), embcl_device_type_name(d->device_class), d->compute_units,
                d->max_clock_mhz, (unsigned long long)d->global_mem_bytes, (unsigned long long)d->local_mem_bytes,
@@ -73,7 +73,8 @@ static void print_table(const embcl_device_info *list, size_t n, const int *sele
          * another device's should show why. */
         if (d->device_class != d->type)
             printf("        treated as %s (EMBCL_DEVICE_CLASS=%s): embcl takes its %s code paths\n",
-                   embcl_device_type_name(d->device_class), cls ? cls : "auto", embcl_device_type_name(d->device_class));
+                   embcl_device_type_name(d->device_class), cls ? cls : "auto",
+                   embcl_device_type_name(d->device_class));
         printf("        memory %.1f GiB  max alloc %.1f GiB  local %.0f KiB  max work-group %zu\n",
                (double)d->global_mem_bytes / (1 << 30), (double)d->max_alloc_bytes / (1 << 30),
                (double)d->local_mem_bytes / 1024, d->max_work_group_size);
