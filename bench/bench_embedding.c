@@ -241,6 +241,8 @@ int main(int argc, char **argv)
     bench_check(embcl_runtime_device(rt, 0, &dev), "device");
     embcl_device_info info;
     embcl_device_get_info(dev, &info);
+    /* the hardware's type, not device_class: the host baseline gets the
+     * cores the device would have, whatever paths embcl takes on it */
     int threads = info.type == EMBCL_DEVICE_CPU && info.compute_units > 0 ? (int)info.compute_units : 1;
     if (threads > 64)
         threads = 64;

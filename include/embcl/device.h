@@ -59,8 +59,10 @@ typedef struct embcl_device_info {
     embcl_device_type type;      /* what the device reports */
     /* The type whose code paths embcl takes on this device (base defines,
      * tuning rows, launch shapes, placement, the scatter `embcl train`
-     * picks): `type`, unless the runtime's device_class option says
-     * otherwise. embcl_device_list() gives `type`. */
+     * picks): `type`, unless the runtime's device_class option (or
+     * EMBCL_DEVICE_CLASS) says otherwise; limits such as work-group size and
+     * local memory stay the hardware's. embcl_device_list() gives `type`;
+     * embcl_device_class_apply() what a runtime would give. */
     embcl_device_type device_class;
     uint32_t compute_units;
     uint32_t max_clock_mhz;
@@ -88,6 +90,15 @@ EMBCL_API void embcl_device_list_free(embcl_device_info *list);
 EMBCL_API embcl_status embcl_device_select(const char *selector, const embcl_device_info *list,
                                            size_t count, size_t *picked, size_t cap,
                                            size_t *n_picked);
+
+/* Sets device_class in each of list[0..count) as a runtime whose
+ * device_class option is `device_class` would: "gpu" or "cpu" that type for
+ * every device, NULL or "auto" each device's own type. For tools that list
+ * devices without a runtime (`embcl devices`, passing EMBCL_DEVICE_CLASS);
+ * reads no environment itself. Another value gives EMBCL_ERR_INVALID_ARG
+ * and leaves list unchanged. */
+EMBCL_API embcl_status embcl_device_class_apply(const char *device_class, embcl_device_info *list,
+                                                size_t count);
 
 typedef enum embcl_log_level { EMBCL_LOG_DEBUG = 0, EMBCL_LOG_INFO, EMBCL_LOG_WARN } embcl_log_level;
 typedef void (*embcl_log_fn)(void *user, embcl_log_level level, const char *message);

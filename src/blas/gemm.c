@@ -63,8 +63,13 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
         embcl_clblast_first_end(s == CLBlastSuccess);
     if (s == CLBlastSuccess)
         return EMBCL_OK;
+    /* An OpenCL error from a call CLBlast made: it does not say which (it
+     * prints it on stderr), so the message says where it came from; only
+     * clBuildProgram gives CL_BUILD_PROGRAM_FAILURE, so that one is named. */
+    if ((int)s == CL_BUILD_PROGRAM_FAILURE)
+        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm (clBuildProgram of a CLBlast kernel)");
     if ((int)s < 0 && (int)s > -1000)
-        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm");
+        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm (an OpenCL call inside CLBlast)");
     const char *name = clblast_name(s);
     return embcl_error(EMBCL_ERR_UNSUPPORTED, func, "CLBlastSgemm failed with %s (%d) for m=%zu n=%zu k=%zu",
                        name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);

@@ -155,6 +155,12 @@ static inline int embcl_dev_is_cpu(const struct embcl_device *dev)
  * (src/device/process_lock.h). */
 embcl_status embcl_device_list_unlocked(embcl_device_info **out, size_t *count);
 
+/* The device_class option's value (NULL: "auto") as a type, 0 for "auto";
+ * anything else fails naming fn, the value and `origin` (appended, e.g. " (from
+ * EMBCL_DEVICE_CLASS)"; NULL for none). src/device/device_class.c */
+embcl_status embcl_device_class_parse(const char *cls, const char *fn, const char *origin,
+                                      embcl_device_type *out);
+
 /* Fill `info` for one OpenCL device. */
 embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi, int di,
                                 embcl_device_info *info);

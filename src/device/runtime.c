@@ -84,14 +84,8 @@ static embcl_status resolve_options(embcl_runtime_t rt, const embcl_runtime_opti
     if (tune)
         EMBCL_TRY(embcl_tuning_parse(rt, tune, fn));
     const char *cls = env_or(o->device_class, "EMBCL_DEVICE_CLASS");
-    if (cls && strcmp(cls, "gpu") == 0)
-        rt->device_class = EMBCL_DEVICE_GPU;
-    else if (cls && strcmp(cls, "cpu") == 0)
-        rt->device_class = EMBCL_DEVICE_CPU;
-    else if (cls && strcmp(cls, "auto") != 0)
-        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "device class '%s'%s is not 'gpu', 'cpu' or 'auto'", cls,
-                           o->device_class ? "" : " (from EMBCL_DEVICE_CLASS)");
-    return EMBCL_OK;
+    return embcl_device_class_parse(cls, fn, o->device_class ? NULL : " (from EMBCL_DEVICE_CLASS)",
+                                    &rt->device_class);
 }
 
 static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
