@@ -22,8 +22,8 @@
  * p_ld (column views have p_ld > cols); the gradient likewise; state
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
  * indexed by the parameter row.
- * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
- * vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
+ * Kernels sgd, adam, adagrad, sparse_adam, rows_to_dense (2-D range: dim 0
+ * over a row's vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
  * (1-D, LANES work-items per row), norm_partial (1-D, grid-strided, one
  * partial result per work-group, local scratch of the group's size),
  * scale_2d (2-D, one element per work-item). */
@@ -135,23 +135,25 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
     __global float *pp = p + p_off + pr * p_ld + c;               \
     const ulong s = pr * cols + c;
 
-__kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float dampening,
+__kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float one_m_damp,
                   int use_momentum, int nesterov, int first)
 {
     FOR_THIS_VECTOR
     VT w = VLD(pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
-    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
+    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, one_m_damp, use_momentum, nesterov, first);
     VST(w, pp);
     if (use_momentum)
         VST(b, buf + s);
 }
 
 __kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global float *vmax, int amsgrad,
-                   float decay, float wd, float beta1, float beta2, float eps, float neg_step, float bc2_sqrt)
+                   float decay, float wd, float beta1, float beta2, float one_m_b1, float one_m_b2, float eps,
+                   float neg_step, float bc2_sqrt)
 {
     FOR_THIS_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
-    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
+    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, one_m_b1, one_m_b2, eps, neg_step,
+               bc2_sqrt);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
@@ -168,15 +170,27 @@ __kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, flo
     VST(ss, sum + s);
 }
 
-__kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float beta1, float beta2, float eps,
-                          float neg_step)
+__kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float one_m_b1, float one_m_b2,
+                          float eps, float neg_step)
 {
     FOR_THIS_VECTOR
     VT w = VLD(pp), mm = VLD(m + s), vv = VLD(v2 + s);
-    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
+    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, one_m_b1, one_m_b2, eps, neg_step);
     VST(w, pp);
     VST(mm, m + s);
     VST(vv, v2 + s);
+}
+
+/* The gradient rows (row-sparse or fused) written to their parameter rows
+ * of `out`, a packed rows x cols matrix the host zeroed: for updates that
+ * move rows the gradient does not name (SGD with momentum). Frozen rows
+ * and columns are the update's to skip. */
+__kernel void rows_to_dense(COMMON_ARGS, __global float *out)
+{
+    const ulong r = get_global_id(1), c = get_global_id(0) * VW;
+    if (r >= rows || c >= cols)
+        return;
+    VST(GRAD_VEC(r, c), out + PROW(r) * cols + c);
 }
 
 /* Row-wise Adagrad: the mean of squares needs the whole row before any

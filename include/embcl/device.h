@@ -5,7 +5,15 @@
  * embcl_runtime_free(). Devices returned by embcl_runtime_device() belong to
  * the runtime. Tensors, events and everything made on a device must be freed
  * before the runtime. A runtime and what it owns are used by one thread at a
- * time; separate runtimes are independent.
+ * time; separate runtimes are independent and may be created, used and freed
+ * from several threads at once (embcl orders, with a process-wide lock, the
+ * calls into PoCL's enumeration and CLBlast's first use that are not safe to
+ * overlap). embcl_device_list may likewise be called from any thread.
+ *
+ * Launch limits: a kernel launch over the kernel's work-group limit, a
+ * device's per-dimension limit (max_work_item_sizes) or its local memory
+ * fails with EMBCL_ERR_LAUNCH_LIMIT before it is enqueued; ops fit their
+ * group sizes to these limits. Tuning key device.MAX_WGS lowers them.
  *
  * Selectors (the `device` option or EMBCL_DEVICE), comma-separated for several:
  *   "gpu", "cpu", "accelerator"  every device of that type (first platform that has one)
@@ -48,7 +56,12 @@ typedef struct embcl_device_info {
     char driver_version[128];
     char device_version[128];    /* "OpenCL 3.0 ..." */
     char opencl_c_version[64];   /* "OpenCL C 1.2 ..." */
-    embcl_device_type type;
+    embcl_device_type type;      /* what the device reports */
+    /* The type whose code paths embcl takes on this device (base defines,
+     * tuning rows, launch shapes, placement, the scatter `embcl train`
+     * picks): `type`, unless the runtime's device_class option says
+     * otherwise. embcl_device_list() gives `type`. */
+    embcl_device_type device_class;
     uint32_t compute_units;
     uint32_t max_clock_mhz;
     uint64_t global_mem_bytes;
@@ -61,6 +74,7 @@ typedef struct embcl_device_info {
     int has_int64_atomics;       /* cl_khr_int64_base_atomics */
     int has_int32_atomics;       /* global int32 base atomics (all OpenCL 1.1+) */
     int has_command_buffers;     /* cl_khr_command_buffer */
+    size_t max_work_item_sizes[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES: a work-group's extent per dimension */
 } embcl_device_info;
 
 /* Every device of every platform. *out is an array the caller frees with
@@ -84,12 +98,17 @@ typedef struct embcl_runtime_options {
     int disk_cache;          /* 1 on, 0 off, -1: EMBCL_CACHE (on unless "0") */
     const char *cache_dir;   /* NULL: EMBCL_CACHE_DIR, $XDG_CACHE_HOME/embcl, ~/.cache/embcl */
     const char *kernel_dir;  /* NULL: EMBCL_KERNEL_DIR, else the embedded sources */
-    const char *tuning;      /* "key=value,..." overriding the tuning table; NULL: EMBCL_TUNE */
+    const char *tuning;      /* "family.KEY=value,..." overriding the tuning database
+                              * (embcl/tuning.h); NULL: EMBCL_TUNE */
     embcl_log_fn log;        /* warnings and notes; NULL: print warnings to stderr */
     void *log_user;
     int context_per_device;  /* 1: each device its own OpenCL context, as devices of different
                               * platforms have (copies between them go through the host); 0:
                               * one context per platform, the default */
+    const char *device_class; /* "gpu" or "cpu": treat every selected device as one of that type
+                               * (device_class in its info), so a CPU runs every GPU code path;
+                               * "auto": each device as it reports itself. NULL:
+                               * EMBCL_DEVICE_CLASS, else "auto" */
 } embcl_runtime_options;
 
 /* Defaults: every field NULL/0 except disk_cache = -1. */

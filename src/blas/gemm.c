@@ -4,6 +4,7 @@
 
 #include "blas/gemm.h"
 #include "core/error.h"
+#include "device/process_lock.h"
 #include "device/program.h"
 #include "device/tuning.h"
 
@@ -48,6 +49,9 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
     CLBlastTranspose ta = trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode s;
+    /* CLBlast's first call in a process sets up its database: not to be
+     * overlapped by another thread's (src/device/process_lock.c) */
+    int first = embcl_clblast_first_begin();
     if (d->count == 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem, a->offset, a->ld,
                          b->buf->mem, b->offset, b->ld, beta, c->buf->mem, c->offset, c->ld, &q, NULL);
@@ -55,6 +59,8 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem,
                                        a->offset, a->ld, d->sa, b->buf->mem, b->offset, b->ld, d->sb, beta,
                                        c->buf->mem, c->offset, c->ld, d->sc, d->count, &q, NULL);
+    if (first)
+        embcl_clblast_first_end(s == CLBlastSuccess);
     if (s == CLBlastSuccess)
         return EMBCL_OK;
     if ((int)s < 0 && (int)s > -1000)
@@ -62,6 +68,26 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
     const char *name = clblast_name(s);
     return embcl_error(EMBCL_ERR_UNSUPPORTED, func, "CLBlastSgemm failed with %s (%d) for m=%zu n=%zu k=%zu",
                        name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);
+}
+
+/* A 2-D group of up to want_x x want_y over cols x rows work-items, within
+ * k's work-group limit and the device's per-dimension ones (the kernels
+ * check bounds, so the global size is rounded up to it). */
+static void fit_2d(struct embcl_device *dev, cl_kernel k, size_t cols, size_t rows, size_t want_x, size_t want_y,
+                   size_t *lx, size_t *ly)
+{
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, want_x * want_y, 0);
+    size_t x = cols < want_x ? cols : want_x, y = rows < want_y ? rows : want_y;
+    if (x > dev->info.max_work_item_sizes[0])
+        x = dev->info.max_work_item_sizes[0];
+    if (y > dev->info.max_work_item_sizes[1])
+        y = dev->info.max_work_item_sizes[1];
+    while (y > 1 && x * y > wgs)
+        y /= 2;
+    while (x > 1 && x * y > wgs)
+        x /= 2;
+    *lx = x ? x : 1;
+    *ly = y ? y : 1;
 }
 
 /* Every kernel of gemm.cl is built with the tile defines, so one program
@@ -89,9 +115,8 @@ embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_
     EMBCL_TRY(embcl_kernel_set_args(k, "transpose", sizeof args / sizeof args[0], args));
     if (rows == 0 || cols == 0 || count == 0)
         return EMBCL_OK;
-    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
-    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
-        ly /= 2;
+    size_t lx, ly;
+    fit_2d(dev, k, cols, rows, 64, 16, &lx, &ly);
     size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), count}, lws[3] = {lx, ly, 1};
     return embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
 }
@@ -159,8 +184,10 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
     cl_kernel k;
     embcl_status s = EMBCL_OK;
     if (col_blocks > 0) {
-        size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
-        size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
+        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
+        size_t lx = 1, ly = 1;
+        if (s == EMBCL_OK)
+            fit_2d(dev, k, col_blocks, row_blocks, (size_t)wgx, (size_t)wgy, &lx, &ly);
         /* small products (an LSTM step) would make fewer groups than the
          * cores can share evenly: shrink the groups until there are 4 per
          * compute unit */
@@ -175,7 +202,6 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
          * must stay in the core's cache while its rows of A pass over it;
          * with K = 2240 and 256 columns it did not, and ran 10x slower */
         size_t kc = (size_t)embcl_tune_get(dev, "gemm.KC", 1 << 30);
-        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
         for (size_t k0 = 0; s == EMBCL_OK && k0 < d->k; k0 += kc) {
             cl_uint kn = (cl_uint)(d->k - k0 < kc ? d->k - k0 : kc);
             float bk = k0 == 0 ? beta : 1.0f;
@@ -204,10 +230,20 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
                                  EMBCL_KARG(ldc),   EMBCL_KARG(c_sb)};
             s = embcl_kernel_set_args(k, "gemm_edge", sizeof args / sizeof args[0], args);
         }
-        size_t w = N - n0, ly = d->m < 64 ? d->m : 64;
-        while (ly > 1 && w * ly > dev->info.max_work_group_size)
-            ly /= 2;
-        size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {w, ly, 1};
+        /* the edge's columns exactly (fewer than a block), in groups of a
+         * divisor of them */
+        size_t w = N - n0, lx = w, ly = 1;
+        if (s == EMBCL_OK) {
+            size_t wgs = embcl_kernel_fit_wgs(dev, k, w * 64, 0);
+            while (lx > 1 && (lx > wgs || lx > dev->info.max_work_item_sizes[0] || w % lx != 0))
+                lx--;
+            ly = d->m < 64 ? d->m : 64;
+            if (ly > dev->info.max_work_item_sizes[1])
+                ly = dev->info.max_work_item_sizes[1];
+            while (ly > 1 && lx * ly > wgs)
+                ly /= 2;
+        }
+        size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {lx, ly, 1};
         if (s == EMBCL_OK)
             s = embcl_kernel_launch(dev, k, "gemm_edge", 3, gws, lws, NULL);
     }
@@ -245,9 +281,9 @@ static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct 
                              EMBCL_KARG(c->offset), EMBCL_KARG(c->ld), EMBCL_KARG(c_sb)};
         s = embcl_kernel_set_args(k, "transpose_axpby", sizeof args / sizeof args[0], args);
     }
-    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
-    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
-        ly /= 2;
+    size_t lx = 1, ly = 1;
+    if (s == EMBCL_OK)
+        fit_2d(dev, k, cols, rows, 64, 16, &lx, &ly);
     size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), d->count}, lws[3] = {lx, ly, 1};
     if (s == EMBCL_OK)
         s = embcl_kernel_launch(dev, k, "transpose_axpby", 3, gws, lws, NULL);

@@ -9,9 +9,15 @@
 
 #include "embcl/device.h"
 
+/* A kernel and the limits of its launches, read once when it is created (a
+ * query per launch would add OpenCL calls to every step). */
 typedef struct embcl_kernel_entry {
     char *name;
     cl_kernel kernel;
+    const char *program;  /* the program entry's name, for messages */
+    size_t max_wgs;       /* CL_KERNEL_WORK_GROUP_SIZE, at most the device's max_work_group_size */
+    cl_ulong local_fixed; /* CL_KERNEL_LOCAL_MEM_SIZE before any __local argument is set */
+    cl_ulong local_args;  /* bytes of the __local arguments set last (embcl_kernel_set_args_on) */
 } embcl_kernel_entry;
 
 /* One built program: a kernel file compiled with one set of defines. */
@@ -86,6 +92,10 @@ struct embcl_device {
     cl_command_queue queue;   /* in-order */
     embcl_pool pool;
     embcl_program_entry *programs;
+    /* The entry of the kernel found last (launches look kernels up by
+     * handle, mostly the one whose arguments were just set). */
+    embcl_program_entry *last_program;
+    size_t last_kernel;
     char base_options[256];   /* defines every program of this device gets */
 };
 
@@ -106,6 +116,7 @@ struct embcl_runtime {
     size_t n_tune;
     embcl_log_fn log;
     void *log_user;
+    embcl_device_type device_class; /* 0: each device as it reports itself */
     int warned_cache;
     embcl_cache_stats cache_stats;
 };
@@ -129,6 +140,20 @@ void embcl_log(struct embcl_runtime *rt, embcl_log_level level, const char *fmt,
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* Whether embcl takes its GPU (or CPU) code paths on dev: by its
+ * device_class, which the runtime's device_class option can set. */
+static inline int embcl_dev_is_gpu(const struct embcl_device *dev)
+{
+    return dev->info.device_class == EMBCL_DEVICE_GPU;
+}
+static inline int embcl_dev_is_cpu(const struct embcl_device *dev)
+{
+    return dev->info.device_class == EMBCL_DEVICE_CPU;
+}
+/* embcl_device_list for a caller holding the process lock
+ * (src/device/process_lock.h). */
+embcl_status embcl_device_list_unlocked(embcl_device_info **out, size_t *count);
 
 /* Fill `info` for one OpenCL device. */
 embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi, int di,

@@ -21,7 +21,7 @@ void embcl_pool_advise_huge(struct embcl_device *dev, cl_mem mem, size_t bytes)
     /* "pool.HUGE_MIN_MB": buffers from this size get the advice (CPU
      * devices only: a GPU's map would copy, and its memory is not ours). */
     long long min_mb = embcl_tune_get(dev, "pool.HUGE_MIN_MB", 0);
-    if (dev->info.type != EMBCL_DEVICE_CPU || min_mb <= 0 || bytes < (size_t)min_mb << 20)
+    if (!embcl_dev_is_cpu(dev) || min_mb <= 0 || bytes < (size_t)min_mb << 20)
         return;
     cl_int err;
     void *p = clEnqueueMapBuffer(dev->queue, mem, CL_TRUE, CL_MAP_READ, 0, bytes, 0, NULL, NULL, &err);

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "device/device_impl.h"
 #include "embcl-opencl.h"
+#include "device/process_lock.h"
 #include "device/program.h"
 #include "device/tuning.h"
 
@@ -81,7 +82,15 @@ static embcl_status resolve_options(embcl_runtime_t rt, const embcl_runtime_opti
         return EMBCL_ERR_OUT_OF_MEMORY;
     const char *tune = env_or(o->tuning, "EMBCL_TUNE");
     if (tune)
-        EMBCL_TRY(embcl_tuning_parse(rt, tune));
+        EMBCL_TRY(embcl_tuning_parse(rt, tune, fn));
+    const char *cls = env_or(o->device_class, "EMBCL_DEVICE_CLASS");
+    if (cls && strcmp(cls, "gpu") == 0)
+        rt->device_class = EMBCL_DEVICE_GPU;
+    else if (cls && strcmp(cls, "cpu") == 0)
+        rt->device_class = EMBCL_DEVICE_CPU;
+    else if (cls && strcmp(cls, "auto") != 0)
+        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "device class '%s'%s is not 'gpu', 'cpu' or 'auto'", cls,
+                           o->device_class ? "" : " (from EMBCL_DEVICE_CLASS)");
     return EMBCL_OK;
 }
 
@@ -92,9 +101,20 @@ static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
     cl_command_queue_properties props = rt->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
     d->queue = clCreateCommandQueue(d->ctx, d->id, props, &err);
     EMBCL_TRY(embcl_cl_check(err, fn, "clCreateCommandQueue"));
+    /* Tuning key device.MAX_WGS lowers the work-group limits embcl keeps to
+     * (the device's, each dimension's and every kernel's), as a device with
+     * smaller ones would have: how the tests see that every op still runs. */
+    long long cap = embcl_tune_get(d, "device.MAX_WGS", 0);
+    if (cap > 0) {
+        if ((unsigned long long)cap < d->info.max_work_group_size)
+            d->info.max_work_group_size = (size_t)cap;
+        for (int i = 0; i < 3; i++)
+            if ((unsigned long long)cap < d->info.max_work_item_sizes[i])
+                d->info.max_work_item_sizes[i] = (size_t)cap;
+    }
     snprintf(d->base_options, sizeof d->base_options,
              "-cl-std=CL1.2 -DEMBCL_CPU=%d -DEMBCL_GPU=%d -DEMBCL_HAS_FP64=%d",
-             d->info.type == EMBCL_DEVICE_CPU, d->info.type == EMBCL_DEVICE_GPU, d->info.has_fp64);
+             embcl_dev_is_cpu(d), embcl_dev_is_gpu(d), d->info.has_fp64);
     return EMBCL_OK;
 }
 
@@ -163,11 +183,17 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
     const char *selector = env_or(o->device, "EMBCL_DEVICE");
     embcl_device_info *list = NULL;
     size_t count = 0;
-    EMBCL_TRY(embcl_device_list(&list, &count));
+    /* enumeration, the ids' lookup and the contexts under the process lock
+     * (src/device/process_lock.c) */
+    embcl_process_lock();
+    embcl_status s = embcl_device_list_unlocked(&list, &count);
+    if (s != EMBCL_OK) {
+        embcl_process_unlock();
+        return s;
+    }
     size_t *picked = embcl_calloc(count ? count : 1, sizeof *picked, fn);
     size_t n = 0;
-    embcl_status s = picked ? embcl_device_select(selector, list, count, picked, count, &n)
-                            : EMBCL_ERR_OUT_OF_MEMORY;
+    s = picked ? embcl_device_select(selector, list, count, picked, count, &n) : EMBCL_ERR_OUT_OF_MEMORY;
     if (s != EMBCL_OK && s != EMBCL_ERR_OUT_OF_MEMORY && selector && !o->device)
         embcl_error_append(" (selector taken from EMBCL_DEVICE)");
     cl_platform_id *plat_of = NULL;
@@ -184,6 +210,8 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
         d->rt = rt;
         d->index = i;
         d->info = list[picked[i]];
+        if (rt->device_class)
+            d->info.device_class = rt->device_class;
         s = lookup_ids(&d->info, &plat_of[i], &id_of[i]);
         d->platform = plat_of[i];
         d->id = id_of[i];
@@ -191,6 +219,7 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
     }
     if (s == EMBCL_OK)
         s = create_contexts(rt, plat_of, id_of, o->context_per_device);
+    embcl_process_unlock();
     for (size_t i = 0; s == EMBCL_OK && i < n; i++)
         s = open_device(rt, &rt->devices[i]);
     embcl_free(plat_of);

@@ -23,7 +23,7 @@ static struct embcl_device *fastest(struct embcl_graph *g)
     struct embcl_device *best = &rt->devices[0];
     for (size_t i = 1; i < rt->n_devices; i++) {
         struct embcl_device *d = &rt->devices[i];
-        int dg = d->info.type == EMBCL_DEVICE_GPU, bg = best->info.type == EMBCL_DEVICE_GPU;
+        int dg = d->info.device_class == EMBCL_DEVICE_GPU, bg = best->info.device_class == EMBCL_DEVICE_GPU;
         double ds = (double)d->info.compute_units * d->info.max_clock_mhz;
         double bs = (double)best->info.compute_units * best->info.max_clock_mhz;
         if (dg > bg || (dg == bg && ds > bs))
@@ -67,7 +67,7 @@ static void by_speed(struct embcl_graph *g, size_t *order)
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0; j--) {
             struct embcl_device *a = &g->rt->devices[order[j - 1]], *b = &g->rt->devices[order[j]];
-            int ag = a->info.type == EMBCL_DEVICE_GPU, bg = b->info.type == EMBCL_DEVICE_GPU;
+            int ag = a->info.device_class == EMBCL_DEVICE_GPU, bg = b->info.device_class == EMBCL_DEVICE_GPU;
             double as = (double)a->info.compute_units * a->info.max_clock_mhz;
             double bs = (double)b->info.compute_units * b->info.max_clock_mhz;
             if (!(bg > ag || (bg == ag && bs > as)))

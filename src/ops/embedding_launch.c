@@ -56,24 +56,15 @@ embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_
     return embcl_kernel_get(dev, "bag", defs, kname, k);
 }
 
-/* The largest work-group the kernel may have on dev, at most `want`. */
-static size_t fit_wgs(struct embcl_device *dev, cl_kernel k, size_t want)
-{
-    size_t kmax = 0;
-    if (clGetKernelWorkGroupInfo(k, dev->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL) != CL_SUCCESS)
-        kmax = dev->info.max_work_group_size;
-    if (kmax && want > kmax)
-        want = kmax;
-    return want ? want : 1;
-}
-
 embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char *kname, const emb_tune *t,
                               size_t items)
 {
     if (items == 0)
         return EMBCL_OK;
     size_t lanes = (size_t)t->lanes;
-    size_t per = fit_wgs(dev, k, (size_t)t->wgs) / lanes;
+    size_t per = embcl_kernel_fit_wgs(dev, k, (size_t)t->wgs, 0) / lanes;
+    if (per > dev->info.max_work_item_sizes[1])
+        per = dev->info.max_work_item_sizes[1];
     if (per < 1)
         per = 1;
     /* Few items: smaller groups so every compute unit gets some. */
@@ -89,11 +80,13 @@ embcl_status emb_launch_flat(struct embcl_device *dev, cl_kernel k, const char *
 {
     if (n == 0)
         return EMBCL_OK;
-    size_t wgs = fit_wgs(dev, k, dev->info.type == EMBCL_DEVICE_CPU ? 1024 : 256);
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, embcl_dev_is_cpu(dev) ? 1024 : 256, 0);
+    if (wgs > dev->info.max_work_item_sizes[0])
+        wgs = dev->info.max_work_item_sizes[0];
     size_t cu = dev->info.compute_units ? dev->info.compute_units : 1;
     /* Enough groups to fill the device, no more than the work needs: each
      * work-item strides over the rest. */
-    size_t groups = cu * (dev->info.type == EMBCL_DEVICE_CPU ? 4 : 16);
+    size_t groups = cu * (embcl_dev_is_cpu(dev) ? 4 : 16);
     while (wgs > 1 && (n + wgs - 1) / wgs < cu)
         wgs /= 2;
     size_t need = (n + wgs - 1) / wgs;

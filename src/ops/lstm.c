@@ -348,13 +348,14 @@ static embcl_status permute01(struct embcl_tensor *src, struct embcl_tensor *dst
 static embcl_status launch_step(struct embcl_lstm *l, cl_kernel k, const char *kname)
 {
     size_t H = (size_t)l->H, B = (size_t)l->B;
-    size_t wgs = (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256);
-    if (wgs > l->dev->info.max_work_group_size)
-        wgs = l->dev->info.max_work_group_size;
+    const size_t *dim_max = l->dev->info.max_work_item_sizes;
+    size_t wgs = embcl_kernel_fit_wgs(l->dev, k, (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256), 0);
     size_t lx = 1;
-    while (H % (lx * 2) == 0 && lx * 2 <= wgs)
+    while (H % (lx * 2) == 0 && lx * 2 <= wgs && lx * 2 <= dim_max[0])
         lx *= 2;
     size_t ly = wgs / lx < B ? wgs / lx : B;
+    if (ly > dim_max[1])
+        ly = dim_max[1];
     while (ly > 1 && B % ly != 0)
         ly--;
     size_t gws[3] = {H, B, (size_t)l->D}, lws[3] = {lx, ly, 1};

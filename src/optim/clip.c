@@ -50,9 +50,15 @@ static double finish(double acc, double p)
 static embcl_status norms(struct embcl_device *dev, const grad_mat *m, size_t n, double p, double *out,
                           const char *fn)
 {
-    size_t wgs = (size_t)embcl_tune_get(dev, "optim_norm.WGS", 256);
-    if (wgs > dev->info.max_work_group_size)
-        wgs = dev->info.max_work_group_size;
+    int kind = p == 0.0 ? 0 : p == 1.0 ? 1 : p == 2.0 ? 2 : 3;
+    char defs[32];
+    snprintf(defs, sizeof defs, "-DNORM=%d", kind);
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, "norm_partial", &k));
+    /* one float of local memory per work-item, within the kernel's limits */
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, (size_t)embcl_tune_get(dev, "optim_norm.WGS", 256), sizeof(float));
+    if (wgs > dev->info.max_work_item_sizes[0])
+        wgs = dev->info.max_work_item_sizes[0];
     size_t w = 1;
     while (w * 2 <= wgs)
         w *= 2; /* the tree reduction halves the group */
@@ -63,19 +69,13 @@ static embcl_status norms(struct embcl_device *dev, const grad_mat *m, size_t n,
     EMBCL_TRY(embcl_tensor_new(dev, EMBCL_F32, 1, shape, fn, &part));
     float *host = embcl_calloc(n * groups, sizeof *host, fn);
     embcl_status s = host ? EMBCL_OK : EMBCL_ERR_OUT_OF_MEMORY;
-    int kind = p == 0.0 ? 0 : p == 1.0 ? 1 : p == 2.0 ? 2 : 3;
-    char defs[32];
-    snprintf(defs, sizeof defs, "-DNORM=%d", kind);
-    cl_kernel k;
-    if (s == EMBCL_OK)
-        s = embcl_kernel_get(dev, "optim", defs, "norm_partial", &k);
     float pw = (float)p;
     for (size_t i = 0; i < n && s == EMBCL_OK; i++) {
         cl_ulong po = i * groups;
         embcl_karg args[] = {EMBCL_KARG(m[i].t->buf->mem), EMBCL_KARG(m[i].off), EMBCL_KARG(m[i].ld),
                              EMBCL_KARG(m[i].rows), EMBCL_KARG(m[i].cols), EMBCL_KARG(pw),
                              EMBCL_KARG(part->buf->mem), EMBCL_KARG(po), EMBCL_KARG_LOCAL(wgs * sizeof(float))};
-        s = embcl_kernel_set_args(k, "norm_partial", 9, args);
+        s = embcl_kernel_set_args_on(dev, k, "norm_partial", 9, args);
         size_t gws = groups * wgs;
         if (s == EMBCL_OK)
             s = embcl_kernel_launch(dev, k, "norm_partial", 1, &gws, &wgs, NULL);
@@ -102,8 +102,17 @@ static embcl_status scale(struct embcl_device *dev, const grad_mat *m, float coe
     embcl_karg args[] = {EMBCL_KARG(m->t->buf->mem), EMBCL_KARG(m->off), EMBCL_KARG(m->ld), EMBCL_KARG(m->rows),
                          EMBCL_KARG(m->cols), EMBCL_KARG(coef)};
     EMBCL_TRY(embcl_kernel_set_args(k, "scale_2d", 6, args));
-    size_t lws[2] = {64, 4};
-    size_t gws[2] = {embcl_round_up(m->cols, 64), embcl_round_up(m->rows, 4)};
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, 256, 0);
+    size_t lx = wgs < 64 ? wgs : 64;
+    if (lx > dev->info.max_work_item_sizes[0])
+        lx = dev->info.max_work_item_sizes[0];
+    size_t ly = wgs / lx < 4 ? wgs / lx : 4;
+    if (ly > dev->info.max_work_item_sizes[1])
+        ly = dev->info.max_work_item_sizes[1];
+    if (ly < 1)
+        ly = 1;
+    size_t lws[2] = {lx, ly};
+    size_t gws[2] = {embcl_round_up(m->cols, lx), embcl_round_up(m->rows, ly)};
     (void)fn;
     return embcl_kernel_launch(dev, k, "scale_2d", 2, gws, lws, NULL);
 }

@@ -60,12 +60,14 @@ static embcl_status rows_copy(struct embcl_device *dev, int scatter, const struc
                          EMBCL_KARG(im), EMBCL_KARG(n),     EMBCL_KARG(cols)};
     embcl_status s = embcl_kernel_set_args(k, kname, 7, scatter ? scat : gather);
     if (s == EMBCL_OK) {
-        size_t wgs = (size_t)embcl_tune_get(dev, "journal.WGS", 256);
-        if (wgs > dev->info.max_work_group_size)
-            wgs = dev->info.max_work_group_size;
+        size_t wgs = embcl_kernel_fit_wgs(dev, k, (size_t)embcl_tune_get(dev, "journal.WGS", 256), 0);
         size_t lws[2], gws[2];
         lws[0] = m->cols < wgs ? m->cols : wgs;
+        if (lws[0] > dev->info.max_work_item_sizes[0])
+            lws[0] = dev->info.max_work_item_sizes[0];
         lws[1] = wgs / lws[0];
+        if (lws[1] > dev->info.max_work_item_sizes[1])
+            lws[1] = dev->info.max_work_item_sizes[1];
         gws[0] = embcl_round_up(m->cols, lws[0]);
         gws[1] = embcl_round_up((size_t)nnz, lws[1]);
         s = embcl_kernel_launch(dev, k, kname, 2, gws, lws, NULL);

@@ -51,6 +51,12 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
              sparse, fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask, lanes);
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
+    /* LANES is built in: a kernel allowing fewer work-items than that
+     * leaves wgs at lanes and the launch names the limit */
+    wgs = embcl_kernel_fit_wgs(dev, k, wgs, lanes > 1 ? sizeof(float) : 0);
+    if (rowwise && wgs > dev->info.max_work_item_sizes[0])
+        wgs = dev->info.max_work_item_sizes[0];
+    wgs = wgs < lanes ? lanes : wgs / lanes * lanes;
 
     cl_mem pm = p->t->buf->mem, gm = g->buf->mem;
     cl_mem rm = rmask ? p->rmask->buf->mem : pm, cm = cmask ? p->cmask->buf->mem : pm;
@@ -80,7 +86,7 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         args[n++] = extra[i];
     if (lanes > 1)
         args[n++] = EMBCL_KARG_LOCAL(wgs * sizeof(float));
-    EMBCL_TRY(embcl_kernel_set_args(k, kernel, n, args));
+    EMBCL_TRY(embcl_kernel_set_args_on(dev, k, kernel, n, args));
 
     if (rowwise) {
         size_t gws = embcl_round_up(rows * lanes, wgs);
@@ -88,8 +94,8 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
     }
     size_t nv = cols / vw;
     size_t lws[2], gws[2];
-    lws[0] = min_sz(wgs, pow2_at_least(nv));
-    lws[1] = wgs / lws[0];
+    lws[0] = min_sz(min_sz(wgs, pow2_at_least(nv)), dev->info.max_work_item_sizes[0]);
+    lws[1] = min_sz(wgs / lws[0], dev->info.max_work_item_sizes[1]);
     gws[0] = embcl_round_up(nv, lws[0]);
     gws[1] = embcl_round_up(rows, lws[1]);
     return embcl_kernel_launch(dev, k, kernel, 2, gws, lws, NULL);

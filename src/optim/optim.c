@@ -470,9 +470,37 @@ embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *grads, size_t
     return EMBCL_OK;
 }
 
+/* A row-sparse or fused gradient whose update moves every row: scattered
+ * into a zeroed scratch, it goes through the dense path (journal included).
+ * Nothing of the optimizer is written before that path starts. */
+static embcl_status update_scattered(struct embcl_optim *opt, size_t i, const optim_src *src, const char *fn)
+{
+    optim_param *p = &opt->params[i];
+    int64_t shape[2] = {(int64_t)p->rows, (int64_t)p->cols};
+    struct embcl_tensor *dense;
+    EMBCL_TRY(embcl_tensor_new(opt->dev, EMBCL_F32, 2, shape, fn, &dense));
+    embcl_status s = embcl_tensor_fill(dense, 0.0);
+    if (s != EMBCL_OK)
+        s = embcl_error_context(s, fn);
+    if (s == EMBCL_OK && src->nnz > 0) {
+        cl_mem out = dense->buf->mem; /* fresh from the pool: offset 0, packed */
+        embcl_karg extra[] = {EMBCL_KARG(out)};
+        s = embcl_optim_launch(opt, p, "rows_to_dense", src, 0, 1, extra);
+    }
+    if (s == EMBCL_OK) {
+        optim_src d = {dense, NULL, 0, NULL, NULL, NULL};
+        s = embcl_optim_update(opt, i, &d, fn);
+    }
+    embcl_tensor_free(dense);
+    return s;
+}
+
 embcl_status embcl_optim_update(struct embcl_optim *opt, size_t i, const optim_src *src, const char *fn)
 {
     optim_param *p = &opt->params[i];
+    const optim_family *f = opt->fam;
+    if (src->ids && f->sparse_moves_all && f->sparse_moves_all(&opt->groups[p->group].hp))
+        return update_scattered(opt, i, src, fn);
     EMBCL_TRY(optim_journal_record(opt, i, src, fn));
     p->steps++;
     if (src->ids && src->nnz == 0)

@@ -64,6 +64,11 @@ typedef struct optim_family {
     /* The message when a sparse gradient is refused under hp (NULL: fine),
      * checked only when takes_sparse. */
     const char *(*sparse_refusal)(const embcl_optim_hparams *hp);
+    /* Whether a row-sparse gradient under hp moves rows it does not name
+     * (NULL: never). SGD's momentum buffer keeps every row any step touched
+     * and decays it each step; such a gradient is scattered into zeros and
+     * applied (and journaled) as the dense gradient it then is. */
+    int (*sparse_moves_all)(const embcl_optim_hparams *hp);
     /* Enqueue the update of one parameter whose step count was just
      * advanced (src->ids NULL: dense). */
     embcl_status (*update)(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,

@@ -114,7 +114,7 @@ static embcl_status build_graph(struct embcl_trainer *tr, const float *pretraine
     embcl_device_info di;
     EMBCL_TRY(embcl_device_get_info(tr->dev, &di));
     /* Atomic scatter is the faster path on GPUs; CPUs lose nothing by sorting. */
-    eo.scatter = c->deterministic || di.type != EMBCL_DEVICE_GPU ? EMBCL_SCATTER_DETERMINISTIC : EMBCL_SCATTER_ATOMIC;
+    eo.scatter = c->deterministic || di.device_class != EMBCL_DEVICE_GPU ? EMBCL_SCATTER_DETERMINISTIC : EMBCL_SCATTER_ATOMIC;
     EMBCL_TRY(embcl_graph_embedding(g, shared, tr->v_tok, &eo, &e));
     EMBCL_TRY(embcl_graph_set_name(g, e, "embedding"));
     embcl_lstm_config lc = embcl_lstm_config_default(D, H);

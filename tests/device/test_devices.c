@@ -87,3 +87,37 @@ Test(devices, markers_time_work_when_profiling)
     embcl_tensor_free(t);
     embcl_runtime_free(rt);
 }
+
+Test(devices, device_class_makes_a_cpu_take_gpu_paths)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.device = "cpu";
+    o.device_class = "gpu";
+    embcl_runtime_t rt;
+    TEST_OK(embcl_runtime_create(&o, &rt));
+    embcl_device_info info;
+    TEST_OK(embcl_device_get_info(test_device(rt), &info));
+    cr_assert_eq(info.type, EMBCL_DEVICE_CPU, "the reported type stays the hardware's");
+    cr_assert_eq(info.device_class, EMBCL_DEVICE_GPU);
+    embcl_runtime_free(rt);
+
+    setenv("EMBCL_DEVICE_CLASS", "gpu", 1);
+    o.device_class = NULL;
+    TEST_OK(embcl_runtime_create(&o, &rt));
+    TEST_OK(embcl_device_get_info(test_device(rt), &info));
+    cr_assert_eq(info.device_class, EMBCL_DEVICE_GPU);
+    embcl_runtime_free(rt);
+    o.device_class = "auto"; /* the option beats the environment */
+    TEST_OK(embcl_runtime_create(&o, &rt));
+    TEST_OK(embcl_device_get_info(test_device(rt), &info));
+    cr_assert_eq(info.device_class, EMBCL_DEVICE_CPU);
+    embcl_runtime_free(rt);
+
+    setenv("EMBCL_DEVICE_CLASS", "gpus", 1);
+    o.device_class = NULL;
+    rt = NULL;
+    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_runtime_create(&o, &rt), "embcl_runtime_create", "'gpus'",
+               "EMBCL_DEVICE_CLASS");
+    cr_assert_null(rt);
+    unsetenv("EMBCL_DEVICE_CLASS");
+}
