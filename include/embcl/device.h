@@ -90,6 +90,11 @@ typedef struct embcl_runtime_options {
     int context_per_device;  /* 1: each device its own OpenCL context, as devices of different
                               * platforms have (copies between them go through the host); 0:
                               * one context per platform, the default */
+    size_t max_alloc_bytes;  /* the most bytes one buffer may take; 0: EMBCL_MAX_ALLOC, else the
+                              * device's CL_DEVICE_MAX_MEM_ALLOC_SIZE. A tensor larger than this
+                              * (with more than one row) is split by rows over up to 8 buffers,
+                              * transparently to the ops that take tables; the others refuse
+                              * split tensors by name. Lowering it tests the split paths. */
 } embcl_runtime_options;
 
 /* Defaults: every field NULL/0 except disk_cache = -1. */

@@ -87,6 +87,8 @@ struct embcl_device {
     embcl_pool pool;
     embcl_program_entry *programs;
     char base_options[256];   /* defines every program of this device gets */
+    size_t max_alloc;         /* runtime option max_alloc_bytes; 0: the device's own
+                               * (embcl_device_max_alloc reads both) */
 };
 
 typedef struct embcl_tune_override {
@@ -107,6 +109,7 @@ struct embcl_runtime {
     embcl_log_fn log;
     void *log_user;
     int warned_cache;
+    size_t max_alloc;         /* the option max_alloc_bytes (or EMBCL_MAX_ALLOC); 0: none */
     embcl_cache_stats cache_stats;
 };
 

@@ -182,6 +182,7 @@ embcl_status embcl_rowsparse_set(embcl_rowsparse_t g, int64_t nnz, const int64_t
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'nnz' is %lld; it must be >= 0", (long long)nnz);
     EMBCL_CHECK_ARG(nnz == 0 || ids != NULL, fn, "argument 'ids' is NULL");
     EMBCL_CHECK_ARG(nnz == 0 || g->dim == 0 || values != NULL, fn, "argument 'values' is NULL");
+    EMBCL_TRY(embcl_check_single(g->values, fn, "g (its values)"));
     for (int64_t i = 0; i < nnz; i++)
         if (ids[i] < 0 || ids[i] >= g->num_rows)
             return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "argument 'ids' has %lld at position %lld, outside [0, %lld)",
@@ -220,7 +221,7 @@ embcl_status embcl_rowsparse_to_dense(embcl_rowsparse_t g, embcl_tensor_t dense,
 {
     static const char *fn = "embcl_rowsparse_to_dense";
     EMBCL_CHECK_ARG(g != NULL, fn, "argument 'g' is NULL");
-    EMBCL_TRY(embcl_check_dtype(dense, EMBCL_F32, fn, "dense"));
+    EMBCL_TRY(embcl_check_dtype_parts(dense, EMBCL_F32, fn, "dense"));
     if (dense->dev != g->dev)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument 'dense' lives on device '%s' but 'g' on '%s'",
                            dense->dev->info.name, g->dev->info.name);
@@ -230,7 +231,8 @@ embcl_status embcl_rowsparse_to_dense(embcl_rowsparse_t g, embcl_tensor_t dense,
                            embcl_shape_str(dense, sh, sizeof sh), (long long)g->num_rows, (long long)g->dim);
     }
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(g->dev, "rowsparse", NULL, "rowsparse_to_dense", &k));
+    int split = embcl_tensor_is_split(dense) || embcl_tensor_is_split(g->values);
+    EMBCL_TRY(embcl_kernel_get(g->dev, "rowsparse", split ? embcl_parts_define(1) : NULL, "rowsparse_to_dense", &k));
     if (!accumulate) {
         embcl_status s = embcl_tensor_fill(dense, 0.0);
         if (s != EMBCL_OK)
@@ -238,10 +240,15 @@ embcl_status embcl_rowsparse_to_dense(embcl_rowsparse_t g, embcl_tensor_t dense,
     }
     cl_uint nnz = (cl_uint)g->nnz, dim = (cl_uint)g->dim, acc = accumulate != 0;
     cl_ulong off = dense->offset, ld = dense->ld;
-    embcl_karg args[] = {EMBCL_KARG(g->ids->buf->mem), EMBCL_KARG(g->values->buf->mem), EMBCL_KARG(nnz),
-                         EMBCL_KARG(dim), EMBCL_KARG(dense->buf->mem), EMBCL_KARG(off), EMBCL_KARG(ld),
-                         EMBCL_KARG(acc)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "rowsparse_to_dense", 8, args));
+    embcl_karg args[2 * EMBCL_MAX_PARTS + 8] = {EMBCL_KARG(g->ids->buf->mem)};
+    size_t na = 1 + embcl_karg_parts(args + 1, g->values, split);
+    args[na++] = EMBCL_KARG(nnz);
+    args[na++] = EMBCL_KARG(dim);
+    na += embcl_karg_parts(args + na, dense, split);
+    args[na++] = EMBCL_KARG(off);
+    args[na++] = EMBCL_KARG(ld);
+    args[na++] = EMBCL_KARG(acc);
+    EMBCL_TRY(embcl_kernel_set_args(k, "rowsparse_to_dense", na, args));
     size_t gws[2] = {embcl_round_up(dim, 16), nnz};
     return embcl_kernel_launch(g->dev, k, "rowsparse_to_dense", 2, gws, NULL, NULL);
 }
@@ -295,6 +302,9 @@ embcl_status embcl_rowsparse_add(embcl_rowsparse_t dst, embcl_rowsparse_t a, emb
     EMBCL_CHECK_ARG(dst != NULL, fn, "argument 'dst' is NULL");
     EMBCL_TRY(embcl_rowsparse_check(a, dst->dev, dst->num_rows, dst->dim, fn, "a"));
     EMBCL_TRY(embcl_rowsparse_check(b, dst->dev, dst->num_rows, dst->dim, fn, "b"));
+    EMBCL_TRY(embcl_check_single(dst->values, fn, "dst (its values)"));
+    EMBCL_TRY(embcl_check_single(a->values, fn, "a (its values)"));
+    EMBCL_TRY(embcl_check_single(b->values, fn, "b (its values)"));
     if (a->nnz + b->nnz == 0)
         return embcl_rowsparse_set_nnz(dst, 0, fn);
     embcl_segments seg;
