@@ -163,7 +163,7 @@ embcl_status embcl_graph_param(embcl_graph_t g, const char *name, embcl_tensor_t
         return s;
     }
     *view = *tensor;
-    embcl_buffer_retain(view->buf);
+    embcl_tensor_retain_parts(view);
     gvalue *v = &g->vals[id];
     v->tensor = view;
     v->dtype = EMBCL_F32;

@@ -77,6 +77,7 @@ static struct embcl_tensor mat_at(const struct embcl_tensor *t, size_t off, size
 static embcl_status view_new(struct embcl_tensor *t, size_t off, int ndim, const int64_t *shape, const char *func,
                              struct embcl_tensor **out)
 {
+    EMBCL_TRY(embcl_check_single(t, func, "an LSTM workspace"));
     struct embcl_tensor *v = embcl_malloc(sizeof *v, func);
     if (!v)
         return EMBCL_ERR_OUT_OF_MEMORY;

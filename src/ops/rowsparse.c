@@ -91,7 +91,7 @@ static embcl_status prefix_view(struct embcl_tensor *t, int64_t rows, const char
     if (!v)
         return EMBCL_ERR_OUT_OF_MEMORY;
     *v = *t;
-    embcl_buffer_retain(t->buf);
+    embcl_tensor_retain_parts(v);
     v->shape[0] = rows;
     if (v->ndim == 1)
         v->cols = v->ld = (size_t)rows;

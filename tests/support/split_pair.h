@@ -10,10 +10,12 @@
 
 #include "test_util.h"
 
-/* The forced limit: a [300, 16] f32 table (64 B rows) splits into parts of
- * 64 rows, 5 of them, the last of 44; a [300, 20] one into 6 parts of 51
- * rows (the last 45). */
-#define SPLIT_LIMIT 4096
+/* The forced limit: a [1200, 16] f32 table (64 B rows) splits into parts
+ * of 256 rows, 5 of them, the last of 176; a [1200, 20] one into 6 parts of
+ * 204 rows (the last 180). Small enough for tables of a test's size, large
+ * enough for the ops' scratch (the sort's histograms, a batch's rows). */
+#define SPLIT_LIMIT 16384
+#define SPLIT_V 1200
 
 enum { WHOLE = 0, SPLIT = 1 };
 
