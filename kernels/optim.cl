@@ -275,14 +275,14 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
 /* Partial norms of a rows x cols matrix (row stride ld): each work-group
  * writes one partial (a max for NORM 0, else a sum) to
  * partial[part_off + group]. */
-__kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong rows, ulong cols, float pw,
+__kernel void norm_partial(SPLIT_PARAM(__global const, x), ulong off, ulong ld, ulong rows, ulong cols, float pw,
                            __global float *partial, ulong part_off, __local float *scratch)
 {
     const ulong n = rows * cols;
     float acc = 0.0f;
     for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
         const ulong r = i / cols, c = i - r * cols;
-        const float a = fabs(x[off + r * ld + c]);
+        const float a = fabs((SPLIT_ROW(x, r, ld) + off)[c]);
 #if NORM == 0
         (void)pw;
         acc = fmax(acc, a);
@@ -312,9 +312,9 @@ __kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong r
         partial[part_off + get_group_id(0)] = scratch[0];
 }
 
-__kernel void scale_2d(__global float *x, ulong off, ulong ld, ulong rows, ulong cols, float coef)
+__kernel void scale_2d(SPLIT_PARAM(__global, x), ulong off, ulong ld, ulong rows, ulong cols, float coef)
 {
     const ulong r = get_global_id(1), c = get_global_id(0);
     if (r < rows && c < cols)
-        x[off + r * ld + c] *= coef;
+        (SPLIT_ROW(x, r, ld) + off)[c] *= coef;
 }

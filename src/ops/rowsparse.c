@@ -165,13 +165,27 @@ static int64_t coalesce(int64_t nnz, int64_t dim, const int64_t *ids, const floa
     return u + 1;
 }
 
+/* The first `bytes` of a fresh (offset 0, packed) tensor; split values
+ * part by part. */
 static embcl_status write_prefix(struct embcl_tensor *t, const void *host, size_t bytes, const char *fn)
 {
     if (bytes == 0)
         return EMBCL_OK;
     embcl_tensor_written(t);
-    return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
-                          fn, "clEnqueueWriteBuffer");
+    if (!embcl_tensor_is_split(t))
+        return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
+                              fn, "clEnqueueWriteBuffer");
+    size_t row_bytes = t->cols * embcl_dtype_size(t->dtype), rows = bytes / row_bytes;
+    for (size_t r0 = 0, r1; r0 < rows; r0 = r1) {
+        r1 = embcl_parts_run(&t, 1, r0, rows);
+        struct embcl_tensor part;
+        embcl_tensor_part_view(t, r0, r1, &part);
+        EMBCL_TRY(embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, part.buf->mem, CL_TRUE,
+                                                      part.offset * embcl_dtype_size(t->dtype), (r1 - r0) * row_bytes,
+                                                      (const char *)host + r0 * row_bytes, 0, NULL, NULL),
+                                 fn, "clEnqueueWriteBuffer"));
+    }
+    return EMBCL_OK;
 }
 
 embcl_status embcl_rowsparse_set(embcl_rowsparse_t g, int64_t nnz, const int64_t *ids, const float *values)
@@ -182,7 +196,6 @@ embcl_status embcl_rowsparse_set(embcl_rowsparse_t g, int64_t nnz, const int64_t
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'nnz' is %lld; it must be >= 0", (long long)nnz);
     EMBCL_CHECK_ARG(nnz == 0 || ids != NULL, fn, "argument 'ids' is NULL");
     EMBCL_CHECK_ARG(nnz == 0 || g->dim == 0 || values != NULL, fn, "argument 'values' is NULL");
-    EMBCL_TRY(embcl_check_single(g->values, fn, "g (its values)"));
     for (int64_t i = 0; i < nnz; i++)
         if (ids[i] < 0 || ids[i] >= g->num_rows)
             return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "argument 'ids' has %lld at position %lld, outside [0, %lld)",
