@@ -9,7 +9,7 @@
  *          dimension 0; dimension 1 walks bags, positions or segments.
  *   PREFETCH k    while summing the row at position p, prefetch the row at
  *                 position p + k of the index stream (CPUs; 0 off)
- *   PARTS  1 | 8        the table (bag_fwd, psw_grad) or dense gradient
+ *   PARTS  1 | 8        the table and output (bag_fwd, psw_grad) or dense gradient
  *                       (scatter_atomic, seg_reduce) is split by rows over 8
  *                       buffers (common.h's SPLIT_PARAM); 1: one buffer
  * CPUs (PoCL) want LANES 1 and wide VW*CH (a work-item walks whole rows);
@@ -226,7 +226,7 @@ static void pool_bag(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulon
 __kernel void bag_fwd(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx,
                       ulong idx_off, __global const OFF_T *offs, ulong offs_off, ulong base, ulong n_offs,
                       ulong fixed_l, ulong n, ulong B, __global const float *psw, ulong psw_off, long pad, int mode,
-                      __global float *out, ulong out_off, ulong out_ld, __global int *mpos, ulong mpos_off,
+                      SPLIT_PARAM(__global, out), ulong out_off, ulong out_ld, __global int *mpos, ulong mpos_off,
                       ulong mpos_ld)
 {
     ulong b = get_global_id(1);
@@ -244,7 +244,7 @@ __kernel void bag_fwd(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulo
                 TOUCH_LINE(SPLIT_ROW(w, (long)idx[idx_off + p], ld) + w_off + c);
 #endif
     pool_bag(SPLIT_PASS(w), w_off, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
-             out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
+             SPLIT_ROW(out, b, out_ld) + out_off, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
 }
 
 /* Split tables do not come here (embcl_embedding_bag_tables refuses them). */

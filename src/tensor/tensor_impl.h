@@ -48,6 +48,17 @@ static inline int embcl_tensor_is_split(const struct embcl_tensor *t)
     return t && t->n_parts > 1;
 }
 
+/* The bytes t's buffers take in the pool (all parts). */
+static inline size_t embcl_tensor_buffer_bytes(const struct embcl_tensor *t)
+{
+    if (!embcl_tensor_is_split(t))
+        return t->buf->size;
+    size_t n = 0;
+    for (int i = 0; i < t->n_parts; i++)
+        n += t->part[i]->size;
+    return n;
+}
+
 /* src/tensor/parts.c. The allocation limit ops plan with on dev (the runtime
  * option max_alloc_bytes when set, else the device's own). */
 size_t embcl_device_max_alloc(const struct embcl_device *dev);

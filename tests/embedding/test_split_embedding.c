@@ -139,6 +139,31 @@ Test(split_embedding, gather_and_renorm)
     }
 }
 
+/* Gathering every row (the trainer's SparseAdam path reads the rows the
+ * decoder touches so) writes an output as large as the table: split too. */
+Test(split_embedding, gather_into_a_split_output)
+{
+    side s[2];
+    make_pair(s, 1);
+    int64_t *all = malloc(V * sizeof *all);
+    for (int r = 0; r < V; r++)
+        all[r] = V - 1 - r;
+    embcl_tensor_t out[2];
+    for (int i = 0; i < 2; i++) {
+        embcl_tensor_t idx = split_i64(P.dev[i], V, all);
+        out[i] = split_f32(P.dev[i], V, D, NULL);
+        TEST_OK(embcl_embedding(s[i].table, idx, NULL, out[i]));
+        embcl_tensor_free(idx);
+    }
+    cr_assert(split_is_split(out[SPLIT]));
+    split_expect_same(out[WHOLE], out[SPLIT], "every row gathered, reversed");
+    for (int i = 0; i < 2; i++) {
+        embcl_tensor_free(out[i]);
+        free_side(&s[i]);
+    }
+    free(all);
+}
+
 Test(split_embedding, bag_forward_every_mode)
 {
     side s[2];
