@@ -384,6 +384,10 @@ embcl_status graph_alloc(struct embcl_graph *g)
             s = embcl_tensor_reshape(rv->tensor, v->ndim, v->shape, &v->tensor);
         } else if (rv->kind == GVAL_NODE) {
             s = arena_value(g, rv->off, v, &v->tensor);
+        } else if (embcl_tensor_is_split(rv->tensor)) { /* detach of a split table: a view keeps its parts */
+            s = embcl_tensor_is_contiguous(rv->tensor)
+                    ? embcl_tensor_reshape(rv->tensor, v->ndim, v->shape, &v->tensor)
+                    : embcl_tensor_view_cols(rv->tensor, 0, (int64_t)rv->tensor->cols, &v->tensor);
         } else { /* detach of a parameter or input: the same memory */
             s = view_at(rv->tensor, 0, v, &v->tensor);
             if (s == EMBCL_OK && !embcl_tensor_is_contiguous(rv->tensor)) {

@@ -49,6 +49,17 @@ embcl_status embcl_tensor_alloc_parts(struct embcl_tensor *t, size_t rows, size_
     return EMBCL_OK;
 }
 
+int embcl_tensor_fits(const struct embcl_device *dev, size_t rows, size_t row_bytes)
+{
+    size_t limit = embcl_device_max_alloc(dev);
+    if (rows * row_bytes <= limit)
+        return 1;
+    if (rows <= 1 || row_bytes > limit)
+        return 0;
+    size_t per = limit / row_bytes;
+    return (rows + per - 1) / per <= EMBCL_MAX_PARTS;
+}
+
 void embcl_tensor_retain_parts(struct embcl_tensor *t)
 {
     if (!embcl_tensor_is_split(t)) {

@@ -66,6 +66,9 @@ size_t embcl_device_max_alloc(const struct embcl_device *dev);
  * rows when they exceed the limit; fails naming func and the sizes when one
  * row does not fit or more than EMBCL_MAX_PARTS buffers would be needed. */
 embcl_status embcl_tensor_alloc_parts(struct embcl_tensor *t, size_t rows, size_t row_bytes, const char *func);
+/* Whether `rows` rows of `row_bytes` can be allocated on dev, split or not
+ * (for planners choosing a device). */
+int embcl_tensor_fits(const struct embcl_device *dev, size_t rows, size_t row_bytes);
 void embcl_tensor_retain_parts(struct embcl_tensor *t);
 void embcl_tensor_release_parts(struct embcl_tensor *t);
 /* Rows [r0, r1) of t, all in one part, as a borrowed single-buffer 2-D

@@ -132,3 +132,15 @@ Test(split_linear, a_bias_over_split_logits_is_refused_by_name)
     embcl_tensor_free(y);
     embcl_tensor_free(b);
 }
+
+/* The LSTM addresses its weights and workspaces as slices of one buffer:
+ * one past the allocation limit is refused by name, not split. */
+Test(split_linear, an_lstm_too_large_for_one_buffer_is_refused_by_name)
+{
+    embcl_lstm_config cfg = embcl_lstm_config_default(D, 128); /* W_ih: [512, 16], 32 KiB */
+    embcl_lstm_t l = NULL;
+    TEST_FAILS(EMBCL_ERR_UNSUPPORTED, embcl_lstm_create(P.dev[SPLIT], &cfg, &l), "embcl_lstm_create",
+               "LSTM weight or workspace", "[512, 16]", "buffers");
+    TEST_OK(embcl_lstm_create(P.dev[WHOLE], &cfg, &l));
+    embcl_lstm_free(l);
+}
