@@ -243,8 +243,14 @@ __kernel void bag_fwd(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulo
             for (ulong c = 0; c < D; c += 16)
                 TOUCH_LINE(SPLIT_ROW(w, (long)idx[idx_off + p], ld) + w_off + c);
 #endif
+#if PARTS == 1
+    /* the table's offset folded into its pointer, as before parts existed */
+    pool_bag(w + w_off, 0, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
+             out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
+#else
     pool_bag(SPLIT_PASS(w), w_off, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
              SPLIT_ROW(out, b, out_ld) + out_off, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
+#endif
 }
 
 /* Split tables do not come here (embcl_embedding_bag_tables refuses them). */

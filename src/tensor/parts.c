@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
 
+_Static_assert(EMBCL_MAX_PARTS == 8, "kernels/common.h's SPLIT_PARAM and embcl_parts_define spell out 8 parts");
+
 size_t embcl_device_max_alloc(const struct embcl_device *dev)
 {
     size_t own = (size_t)dev->info.max_alloc_bytes;
@@ -25,14 +27,16 @@ embcl_status embcl_tensor_alloc_parts(struct embcl_tensor *t, size_t rows, size_
         return embcl_pool_acquire(dev, bytes, &t->buf, func);
     if (row_bytes > limit)
         return embcl_error(EMBCL_ERR_OUT_OF_MEMORY, func,
-                           "a tensor of %zu bytes is more than device '%s' allows in one allocation (%zu bytes), "
-                           "and one of its rows (%zu bytes) alone does not fit, so it cannot be split by rows",
+                           "a tensor of %zu bytes is more than device '%s' allows in one allocation (%zu bytes: "
+                           "CL_DEVICE_MAX_MEM_ALLOC_SIZE or the runtime option max_alloc_bytes), and one of its rows "
+                           "(%zu bytes) alone does not fit, so it cannot be split by rows",
                            bytes, dev->info.name, limit, row_bytes);
     size_t per = limit / row_bytes, n = (rows + per - 1) / per;
     if (n > EMBCL_MAX_PARTS)
         return embcl_error(EMBCL_ERR_OUT_OF_MEMORY, func,
-                           "a tensor of %zu bytes needs %zu buffers of at most %zu bytes on device '%s'; "
-                           "at most %d are supported",
+                           "a tensor of %zu bytes needs %zu buffers of at most %zu bytes on device '%s' "
+                           "(CL_DEVICE_MAX_MEM_ALLOC_SIZE or the runtime option max_alloc_bytes); at most %d are "
+                           "supported",
                            bytes, n, limit, dev->info.name, EMBCL_MAX_PARTS);
     for (size_t i = 0; i < n; i++) {
         size_t r = i + 1 < n ? per : rows - per * (n - 1);
