@@ -2,7 +2,8 @@
  * about to write are copied aside, and copied back if the step is rolled
  * back.
  *
- * Variants (-D): none. Tunables: none (the host sizes the range from
+ * Variants (-D): PARTS 1 | 8, the matrix and the copy split by rows
+ * (common.h). Tunables: none (the host sizes the range from
  * journal.WGS).
  * Layout: a matrix of `cols` floats per row at m + m_off with row stride
  * m_ld (column views of a wider table have m_ld > cols); the copy is packed,
@@ -11,20 +12,20 @@
  * dim 1 over the nnz rows, one float per work-item. */
 #include "common.h"
 
-__kernel void journal_gather(__global float *copy, __global const float *m, ulong m_off, ulong m_ld,
+__kernel void journal_gather(SPLIT_PARAM(__global, copy), SPLIT_PARAM(__global const, m), ulong m_off, ulong m_ld,
                              __global const long *ids, ulong nnz, ulong cols)
 {
     const ulong c = get_global_id(0), k = get_global_id(1);
     if (c >= cols || k >= nnz)
         return;
-    copy[k * cols + c] = m[m_off + (ulong)ids[k] * m_ld + c];
+    SPLIT_ROW(copy, k, cols)[c] = (SPLIT_ROW(m, ids[k], m_ld) + m_off)[c];
 }
 
-__kernel void journal_scatter(__global float *m, ulong m_off, ulong m_ld, __global const float *copy,
+__kernel void journal_scatter(SPLIT_PARAM(__global, m), ulong m_off, ulong m_ld, SPLIT_PARAM(__global const, copy),
                               __global const long *ids, ulong nnz, ulong cols)
 {
     const ulong c = get_global_id(0), k = get_global_id(1);
     if (c >= cols || k >= nnz)
         return;
-    m[m_off + (ulong)ids[k] * m_ld + c] = copy[k * cols + c];
+    (SPLIT_ROW(m, ids[k], m_ld) + m_off)[c] = SPLIT_ROW(copy, k, cols)[c];
 }

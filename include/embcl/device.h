@@ -120,6 +120,11 @@ typedef struct embcl_runtime_options {
                                * (device_class in its info), so a CPU runs every GPU code path;
                                * "auto": each device as it reports itself. NULL:
                                * EMBCL_DEVICE_CLASS, else "auto" */
+    size_t max_alloc_bytes;  /* the most bytes one buffer may take; 0: EMBCL_MAX_ALLOC, else the
+                              * device's CL_DEVICE_MAX_MEM_ALLOC_SIZE. A tensor larger than this
+                              * (with more than one row) is split by rows over up to 8 buffers,
+                              * transparently to the ops that take tables; the others refuse
+                              * split tensors by name. Lowering it tests the split paths. */
 } embcl_runtime_options;
 
 /* Defaults: every field NULL/0 except disk_cache = -1. */

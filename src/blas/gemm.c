@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 
 #include <clblast_c.h>
 
@@ -145,8 +146,9 @@ static embcl_status transposed_copy(struct embcl_tensor *x, size_t count, size_t
     return EMBCL_OK;
 }
 
+/* cont: continue the sum C holds (gemm.cl's ACC_C; alpha and beta unused). */
 static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,
-                            float beta, struct embcl_tensor *c, const gemm_dims *d, const char *func)
+                            float beta, struct embcl_tensor *c, const gemm_dims *d, int cont, const char *func)
 {
     struct embcl_device *dev = c->dev;
     long long rm = embcl_tune_get(dev, "gemm.RM", 6), vw = embcl_tune_get(dev, "gemm.VW", 8),
@@ -184,8 +186,10 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
         b_sn = 1;
         b_sb = d->k * d->n;
     }
-    char defs[96];
-    gemm_defines(dev, defs, sizeof defs);
+    char defs[112];
+    gemm_defines(dev, defs, sizeof defs - 12);
+    if (cont)
+        strcat(defs, " -DACC_C=1");
     cl_kernel k;
     embcl_status s = EMBCL_OK;
     if (col_blocks > 0) {
@@ -272,7 +276,7 @@ static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct 
     t0.shape[0] = (int64_t)d->n;
     t0.rows = d->n;
     gemm_dims sd = {d->n, d->m, d->k, d->count, d->sb, d->sa, d->n * d->m};
-    embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, func);
+    embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, 0, func);
     cl_kernel k;
     char defs[96];
     gemm_defines(dev, defs, sizeof defs);
@@ -312,9 +316,9 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
                                  struct embcl_tensor *a, struct embcl_tensor *b, float beta, struct embcl_tensor *c,
                                  size_t count, size_t stride_a, size_t stride_b, size_t stride_c, const char *func)
 {
-    EMBCL_TRY(embcl_check_dtype(a, EMBCL_F32, func, "a"));
-    EMBCL_TRY(embcl_check_dtype(b, EMBCL_F32, func, "b"));
-    EMBCL_TRY(embcl_check_dtype(c, EMBCL_F32, func, "c"));
+    EMBCL_TRY(embcl_check_dtype_parts(a, EMBCL_F32, func, "a"));
+    EMBCL_TRY(embcl_check_dtype_parts(b, EMBCL_F32, func, "b"));
+    EMBCL_TRY(embcl_check_dtype_parts(c, EMBCL_F32, func, "c"));
     if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
         return embcl_error(EMBCL_ERR_SHAPE, func, "GEMM operands must be 2-D (got %d, %d, %d dimensions)", a->ndim,
                            b->ndim, c->ndim);
@@ -330,6 +334,12 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
         return EMBCL_OK;
     if (m > UINT32_MAX || n > UINT32_MAX || k > UINT32_MAX)
         return embcl_error(EMBCL_ERR_SHAPE, func, "GEMM dimension above 2^32 (m=%zu n=%zu k=%zu)", m, n, k);
+    if (embcl_tensor_is_split(a) || embcl_tensor_is_split(b) || embcl_tensor_is_split(c)) {
+        if (count != 1)
+            return embcl_error(EMBCL_ERR_UNSUPPORTED, func,
+                               "a batched GEMM (%zu products) over an operand split over several buffers", count);
+        return embcl_sgemm_split(backend, trans_a, trans_b, alpha, a, b, beta, c, func);
+    }
     if (k > 0) {
         EMBCL_TRY(check_extent(a, stride_a, count, func, "a"));
         EMBCL_TRY(check_extent(b, stride_b, count, func, "b"));
@@ -349,9 +359,63 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
         /* A^T B with A the big operand: copying B^T and C^T moves less */
         if (trans_a && !trans_b && d.m >= 16 && (d.k * d.n + 2 * d.m * d.n) * 2 < d.k * d.m)
             return run_own_swapped(alpha, a, b, beta, c, &d, func);
-        return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+        return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, 0, func);
     }
     return run_clblast(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+}
+
+void embcl_gemm_k_layout(struct embcl_device *dev, embcl_gemm_backend backend, size_t k, size_t n, size_t *kc,
+                         size_t *n0)
+{
+    if (backend == EMBCL_GEMM_AUTO)
+        backend = embcl_gemm_backend_for(dev);
+    if (backend != EMBCL_GEMM_OWN) {
+        *kc = k;
+        *n0 = n;
+        return;
+    }
+    size_t bw = (size_t)(embcl_tune_get(dev, "gemm.VW", 8) * embcl_tune_get(dev, "gemm.NV", 2));
+    *kc = (size_t)embcl_tune_get(dev, "gemm.KC", 1 << 30);
+    if (*kc == 0)
+        *kc = k;
+    *n0 = n / bw * bw;
+}
+
+embcl_status embcl_sgemm_continue(embcl_gemm_backend backend, int trans_a, int trans_b, struct embcl_tensor *a,
+                                  struct embcl_tensor *b, struct embcl_tensor *c, const char *func)
+{
+    size_t m = trans_a ? a->cols : a->rows, k = trans_a ? a->rows : a->cols, n = trans_b ? b->rows : b->cols;
+    if (m == 0 || n == 0 || k == 0)
+        return EMBCL_OK;
+    gemm_dims d = {m, n, k, 1, 0, 0, 0};
+    if (backend == EMBCL_GEMM_AUTO)
+        backend = embcl_gemm_backend_for(c->dev);
+    if (backend == EMBCL_GEMM_OWN)
+        return run_own(trans_a, trans_b, 1.0f, a, b, 1.0f, c, &d, 1, func);
+    return run_clblast(trans_a, trans_b, 1.0f, a, b, 1.0f, c, &d, func);
+}
+
+embcl_status embcl_gemm_axpby(float alpha, struct embcl_tensor *t, float beta, struct embcl_tensor *c,
+                              const char *func)
+{
+    (void)func;
+    struct embcl_device *dev = c->dev;
+    if (c->rows == 0 || c->cols == 0)
+        return EMBCL_OK;
+    char defs[96];
+    gemm_defines(dev, defs, sizeof defs);
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "gemm", defs, "axpby_2d", &k));
+    cl_uint rows = (cl_uint)c->rows, cols = (cl_uint)c->cols;
+    cl_ulong c_off = c->offset, ldc = c->ld;
+    embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(alpha), EMBCL_KARG(beta),
+                         EMBCL_KARG(t->buf->mem), EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off), EMBCL_KARG(ldc)};
+    EMBCL_TRY(embcl_kernel_set_args(k, "axpby_2d", sizeof args / sizeof args[0], args));
+    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
+        ly /= 2;
+    size_t gws[2] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly)}, lws[2] = {lx, ly};
+    return embcl_kernel_launch(dev, k, "axpby_2d", 2, gws, lws, NULL);
 }
 
 embcl_status embcl_sgemm(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,

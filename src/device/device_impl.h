@@ -97,6 +97,8 @@ struct embcl_device {
     embcl_program_entry *last_program;
     size_t last_kernel;
     char base_options[256];   /* defines every program of this device gets */
+    size_t max_alloc;         /* runtime option max_alloc_bytes; 0: the device's own
+                               * (embcl_device_max_alloc reads both) */
 };
 
 typedef struct embcl_tune_override {
@@ -118,6 +120,7 @@ struct embcl_runtime {
     void *log_user;
     embcl_device_type device_class; /* 0: each device as it reports itself */
     int warned_cache;
+    size_t max_alloc;         /* the option max_alloc_bytes (or EMBCL_MAX_ALLOC); 0: none */
     embcl_cache_stats cache_stats;
 };
 

@@ -2,6 +2,7 @@
  * queue per device. Environment variables are read here, once, and kept in
  * the runtime: nothing below looks at the environment again. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,17 @@ static embcl_status resolve_options(embcl_runtime_t rt, const embcl_runtime_opti
     const char *tune = env_or(o->tuning, "EMBCL_TUNE");
     if (tune)
         EMBCL_TRY(embcl_tuning_parse(rt, tune, fn));
+    rt->max_alloc = o->max_alloc_bytes;
+    const char *ma = getenv("EMBCL_MAX_ALLOC");
+    if (!rt->max_alloc && ma && *ma) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(ma, &end, 10);
+        if (errno || *end || v == 0 || ma[0] == '-')
+            return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
+                               "EMBCL_MAX_ALLOC is '%s'; it is a byte count > 0", ma);
+        rt->max_alloc = (size_t)v;
+    }
     const char *cls = env_or(o->device_class, "EMBCL_DEVICE_CLASS");
     return embcl_device_class_parse(cls, fn, o->device_class ? NULL : " (from EMBCL_DEVICE_CLASS)",
                                     &rt->device_class);
@@ -93,6 +105,7 @@ static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
     static const char *fn = "embcl_runtime_create";
     cl_int err;
     cl_command_queue_properties props = rt->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
+    d->max_alloc = rt->max_alloc;
     d->queue = clCreateCommandQueue(d->ctx, d->id, props, &err);
     EMBCL_TRY(embcl_cl_check(err, fn, "clCreateCommandQueue"));
     /* Tuning key device.MAX_WGS lowers the work-group limits embcl keeps to

@@ -9,7 +9,14 @@
 embcl_status embcl_check_f32_on(const struct embcl_tensor *t, struct embcl_device *dev, const char *func,
                                 const char *arg)
 {
-    EMBCL_TRY(embcl_check_dtype(t, EMBCL_F32, func, arg));
+    EMBCL_TRY(embcl_check_single(t, func, arg));
+    return embcl_check_f32_on_parts(t, dev, func, arg);
+}
+
+embcl_status embcl_check_f32_on_parts(const struct embcl_tensor *t, struct embcl_device *dev, const char *func,
+                                      const char *arg)
+{
+    EMBCL_TRY(embcl_check_dtype_parts(t, EMBCL_F32, func, arg));
     if (t->dev != dev)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, func, "argument '%s' lives on another device", arg);
     return EMBCL_OK;

@@ -2,6 +2,7 @@
  * kernels, from the tuning table (src/device/tuning.c: "<op>.VW", ".CH",
  * ".LANES", ".WGS"). */
 #include <stdio.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "device/tuning.h"
@@ -47,13 +48,20 @@ void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const 
              type_name(off), t->vw, t->ch, t->lanes, t->prefetch);
 }
 
+embcl_status emb_bag_kernel_parts(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
+                                  int split, cl_kernel *k, emb_tune *t)
+{
+    *t = emb_tune_for(dev, op);
+    char defs[176];
+    emb_defines(defs, sizeof defs - 16, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
+    strcat(defs, embcl_parts_define(split));
+    return embcl_kernel_get(dev, "bag", defs, kname, k);
+}
+
 embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
                             cl_kernel *k, emb_tune *t)
 {
-    *t = emb_tune_for(dev, op);
-    char defs[160];
-    emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
-    return embcl_kernel_get(dev, "bag", defs, kname, k);
+    return emb_bag_kernel_parts(dev, op, eb, kname, 0, k, t);
 }
 
 embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char *kname, const emb_tune *t,

@@ -127,6 +127,9 @@ static embcl_status check_tables(int T, const embcl_tensor_t *w, const char *fn,
         char arg[32];
         snprintf(arg, sizeof arg, "weights[%d]", t);
         EMBCL_TRY(emb_check_table(w[t], fn, arg));
+        /* One launch serves up to 8 tables through 8 pointers: no room for
+         * their parts. */
+        EMBCL_TRY(embcl_check_single(w[t], fn, arg));
         if (*dev && w[t]->dev != *dev)
             return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument '%s' is on another device than the others",
                                arg);

@@ -50,15 +50,28 @@ static embcl_status rows_copy(struct embcl_device *dev, int scatter, const struc
 {
     const char *kname = scatter ? "journal_scatter" : "journal_gather";
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "journal", "", kname, &k));
-    cl_mem mm = m->buf->mem, cm = copy->buf->mem, im = ids->buf->mem;
+    int split = embcl_tensor_is_split(m) || embcl_tensor_is_split(copy);
+    EMBCL_TRY(embcl_kernel_get(dev, "journal", embcl_parts_define(split), kname, &k));
+    cl_mem im = ids->buf->mem;
     cl_ulong m_off = m->offset, m_ld = m->ld, n = (cl_ulong)nnz, cols = m->cols;
     /* the copy and the ids are fresh pool tensors: offset 0, packed */
-    embcl_karg gather[] = {EMBCL_KARG(cm), EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld),
-                           EMBCL_KARG(im), EMBCL_KARG(n),  EMBCL_KARG(cols)};
-    embcl_karg scat[] = {EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld), EMBCL_KARG(cm),
-                         EMBCL_KARG(im), EMBCL_KARG(n),     EMBCL_KARG(cols)};
-    embcl_status s = embcl_kernel_set_args(k, kname, 7, scatter ? scat : gather);
+    embcl_karg a[2 * EMBCL_MAX_PARTS + 7];
+    size_t na = 0;
+    if (scatter) {
+        na += embcl_karg_parts(a + na, m, split);
+        a[na++] = EMBCL_KARG(m_off);
+        a[na++] = EMBCL_KARG(m_ld);
+        na += embcl_karg_parts(a + na, copy, split);
+    } else {
+        na += embcl_karg_parts(a + na, copy, split);
+        na += embcl_karg_parts(a + na, m, split);
+        a[na++] = EMBCL_KARG(m_off);
+        a[na++] = EMBCL_KARG(m_ld);
+    }
+    a[na++] = EMBCL_KARG(im);
+    a[na++] = EMBCL_KARG(n);
+    a[na++] = EMBCL_KARG(cols);
+    embcl_status s = embcl_kernel_set_args(k, kname, na, a);
     if (s == EMBCL_OK) {
         size_t wgs = embcl_kernel_fit_wgs(dev, k, (size_t)embcl_tune_get(dev, "journal.WGS", 256), 0);
         size_t lws[2], gws[2];

@@ -147,6 +147,15 @@ embcl_status embcl_optim_add_group(embcl_optim_t opt, const embcl_optim_hparams 
  * they have the same row stride, else by their element spans. */
 static int overlaps(const struct embcl_tensor *a, const struct embcl_tensor *b)
 {
+    /* Split tensors over the same parts (views of one table) compare as one
+     * buffer would: every part holds the same rows of each; any other
+     * sharing counts as overlap. */
+    if (embcl_tensor_is_split(a) || embcl_tensor_is_split(b)) {
+        if (!embcl_tensor_shares_buffer((embcl_tensor_t)a, (embcl_tensor_t)b))
+            return 0;
+        if (a->n_parts != b->n_parts || a->part_rows != b->part_rows)
+            return 1;
+    }
     if (a->buf != b->buf || a->rows * a->cols == 0 || b->rows * b->cols == 0)
         return 0;
     if (a->ld == b->ld) {
@@ -178,7 +187,7 @@ embcl_status embcl_optim_add_param(embcl_optim_t opt, size_t group, embcl_tensor
 {
     static const char *fn = "embcl_optim_add_param";
     EMBCL_CHECK_ARG(opt != NULL, fn, "argument 'opt' is NULL");
-    EMBCL_TRY(embcl_check_dtype(param, EMBCL_F32, fn, "param"));
+    EMBCL_TRY(embcl_check_dtype_parts(param, EMBCL_F32, fn, "param"));
     if (group >= opt->n_groups)
         return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "argument 'group' is %zu but the %s optimizer has %zu groups",
                            group, opt->fam->name, opt->n_groups);
@@ -204,7 +213,7 @@ embcl_status embcl_optim_add_param(embcl_optim_t opt, size_t group, embcl_tensor
     embcl_status s = (p->name && p->t) ? EMBCL_OK : EMBCL_ERR_OUT_OF_MEMORY;
     if (s == EMBCL_OK) {
         *p->t = *param;
-        embcl_buffer_retain(param->buf);
+        embcl_tensor_retain_parts(p->t);
         p->group = group;
         p->rows = param->rows;
         p->cols = param->cols;
@@ -407,7 +416,7 @@ static embcl_status check_grad(struct embcl_optim *opt, size_t i, const embcl_gr
             return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
                                "%s does not support dense gradients, please consider Adam instead "
                                "(parameter '%s', index %zu)", f->name, p->name, i);
-        EMBCL_TRY(embcl_check_dtype(d, EMBCL_F32, fn, "grads[i].dense"));
+        EMBCL_TRY(embcl_check_dtype_parts(d, EMBCL_F32, fn, "grads[i].dense"));
         int same = d->ndim == p->t->ndim;
         for (int k = 0; same && k < d->ndim; k++)
             same = d->shape[k] == p->t->shape[k];
@@ -483,9 +492,10 @@ static embcl_status update_scattered(struct embcl_optim *opt, size_t i, const op
     if (s != EMBCL_OK)
         s = embcl_error_context(s, fn);
     if (s == EMBCL_OK && src->nnz > 0) {
-        cl_mem out = dense->buf->mem; /* fresh from the pool: offset 0, packed */
-        embcl_karg extra[] = {EMBCL_KARG(out)};
-        s = embcl_optim_launch(opt, p, "rows_to_dense", src, 0, 1, extra);
+        /* fresh from the pool: offset 0, packed, split like the parameter
+         * when the parameter is */
+        struct embcl_tensor *st[] = {dense};
+        s = embcl_optim_launch(opt, p, "rows_to_dense", src, 0, 1, st, 0, NULL);
     }
     if (s == EMBCL_OK) {
         optim_src d = {dense, NULL, 0, NULL, NULL, NULL};

@@ -108,10 +108,14 @@ embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const cha
 embcl_status embcl_optim_check_betas(const char *fn, const char *opt, const embcl_optim_hparams *hp);
 
 /* One update kernel of kernels/optim.cl over a parameter: the shared
- * arguments (parameter, gradient source, masks) come first, then `extra`.
- * rowwise: one work-item per row instead of a 2-D range. */
+ * arguments (parameter, gradient source, masks) come first, then the
+ * packed state tensors `states` (parameters the kernel declares
+ * SPLIT_PARAM: any of these, the parameter or the gradient may be split by
+ * rows), then `extra`. rowwise: one work-item per row instead of a 2-D
+ * range. */
 embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel, const optim_src *src,
-                                int rowwise, size_t n_extra, const embcl_karg *extra);
+                                int rowwise, size_t n_states, struct embcl_tensor *const *states, size_t n_extra,
+                                const embcl_karg *extra);
 
 /* Whether parameter i may take a row-sparse gradient (fails with
  * PyTorch's refusal naming the optimizer and the parameter). */

@@ -42,13 +42,13 @@ static int sparse_moves_all(const embcl_optim_hparams *hp) { return hp->momentum
 static embcl_status update(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
                            const optim_src *src)
 {
-    cl_mem buf = p->n_state ? p->state[0]->buf->mem : p->t->buf->mem;
+    struct embcl_tensor *buf = p->n_state ? p->state[0] : p->t; /* not read without momentum */
     float lr = (float)hp->lr, wd = (float)hp->weight_decay, mom = (float)hp->momentum;
     float damp = (float)(1.0 - hp->dampening); /* PyTorch's alpha=1 - dampening, rounded once */
     cl_int use_m = hp->momentum != 0.0, nesterov = hp->nesterov != 0, first = p->steps == 1;
-    embcl_karg extra[] = {EMBCL_KARG(buf),  EMBCL_KARG(lr),    EMBCL_KARG(wd),       EMBCL_KARG(mom),
-                          EMBCL_KARG(damp), EMBCL_KARG(use_m), EMBCL_KARG(nesterov), EMBCL_KARG(first)};
-    return embcl_optim_launch(opt, p, "sgd", src, 0, 8, extra);
+    embcl_karg extra[] = {EMBCL_KARG(lr),    EMBCL_KARG(wd),       EMBCL_KARG(mom),  EMBCL_KARG(damp),
+                          EMBCL_KARG(use_m), EMBCL_KARG(nesterov), EMBCL_KARG(first)};
+    return embcl_optim_launch(opt, p, "sgd", src, 0, 1, &buf, 7, extra);
 }
 
 static const char *const state_names[] = {"momentum_buffer"};
