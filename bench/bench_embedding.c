@@ -227,7 +227,7 @@ int main(int argc, char **argv)
     int reps = quick ? 3 : 10;
     const bcase cases[] = {
         {V, 128, 4096, 20, 0}, {V, 128, 4096, 20, 1}, {V, 16, 4096, 20, 0},
-        {V, 64, 4096, 20, 0},  {V, 256, 4096, 20, 0},
+        {V, 64, 4096, 20, 0},  {V, 256, 4096, 20, 0}, {V, 32, 4096, 20, 0},
     };
     static const struct {
         const char *name;

@@ -58,7 +58,7 @@ def main():
     V = 100000 if args.quick else 1000000
     reps = 3 if args.quick else 10
     cases = [(V, 128, 4096, 20, False), (V, 128, 4096, 20, True), (V, 16, 4096, 20, False),
-             (V, 64, 4096, 20, False), (V, 256, 4096, 20, False)]
+             (V, 64, 4096, 20, False), (V, 256, 4096, 20, False), (V, 32, 4096, 20, False)]
     sel = lambda name: args.filter is None or args.filter in name  # noqa: E731
     for V_, D, B, L, zipf in cases:
         case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'}"

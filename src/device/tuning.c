@@ -47,6 +47,7 @@ static const tune_entry table[] = {
     {EMBCL_DEVICE_CPU, NULL, "bag_bwd.CH", 8}, /* 2 passes over a 128-wide row; 16 spills */
     {EMBCL_DEVICE_CPU, NULL, "bag_bwd.LANES", 1},
     {EMBCL_DEVICE_CPU, NULL, "bag_bwd.WGS", 256},
+    {EMBCL_DEVICE_CPU, NULL, "bag_bwd.NARROW_MAX_D", 64}, /* row-sparse backward without a sort (embedding_narrow.c) */
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.VW", 4},
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.CH", 1},
     {EMBCL_DEVICE_GPU, NULL, "bag_bwd.LANES", 32},
