@@ -8,8 +8,9 @@
  *               of the gradient); high 32 bits: repeated values below it
  * so a value's gradient row is its rank among the occurring values, found
  * in O(1). A value that occurs once owns its row outright: its only
- * position writes 0 + f * g[bag] there, the bits seg_reduce (bag.cl) gives
- * a segment of one. Only the positions of repeated values are grouped: a
+ * position names its bag (and factor) in the row's entry, and the row gets
+ * 0 + f * g[bag], the bits seg_reduce (bag.cl) gives a segment of one.
+ * Only the positions of repeated values are grouped: a
  * stable counting sort by their rank among the repeated values, over G
  * chunks of consecutive bags (chunk order is position order), then each
  * repeated value sums its positions in that order, as seg_reduce does.
@@ -18,7 +19,6 @@
  *   IDX_T, OFF_T  int | long   index and offset types
  *   ND      the row width D (constant: a row lives in registers)
  *   VW      1|2|4|8|16 floats per vector along a row
- *   STREAM  0|1  write rows with streaming stores (CPUs; big gradients)
  *   ES      1|2  ints per row entry: the bag alone (no per_sample_weights:
  *                the factor is 1, or the bag's 1/count in fbag for mean),
  *                or the bag and the position's factor
@@ -28,7 +28,8 @@
  * cnt [G][ndv], then dn [G], cstart [G], dstart [ndv + 1]; ent holds per
  * gradient row its bag, and with ES 2 the factor):
  *   nar_bags       chunk c's bags in order: a value seen once puts its
- *                  position's pair in its row's entry; a repeated one's
+ *                  position's bag (factor) in its row's entry; a repeated
+ *                  one's
  *                  position is listed (bag, factor, rank, row) in rec from
  *                  the chunk's first position, and counted
  *   nar_dup_scan   one work-item: each repeated value's first slot, and
@@ -52,9 +53,6 @@
 #ifndef VW
 #define VW 8
 #endif
-#ifndef STREAM
-#define STREAM 0
-#endif
 #ifndef ES
 #define ES 2
 #endif
@@ -73,13 +71,9 @@
 #define VLOAD(k, p) EMBCL_CAT(vload, VW)(k, p)
 #endif
 
-/* Streaming stores skip reading each line before writing it, which pays
- * for gradients past the caches; smaller ones are read soon after from the
- * cache (the optimizer). Rows of ND floats are VT-aligned when ND is a
- * multiple of VW and the buffer's offset is. */
-#if STREAM && EMBCL_CPU && defined(__clang__) && NT == 0
-#define VSTORE_ROW(v, k, p) __builtin_nontemporal_store((v), (__global VT *)(p) + (k))
-#elif VW == 1
+/* Rows go out with plain stores: streaming stores measured the same at
+ * D = 16 and 64 (gradients of 5 and 20 MB, which the optimizer reads next). */
+#if VW == 1
 #define VSTORE_ROW(v, k, p) (p)[k] = (v)
 #else
 #define VSTORE_ROW(v, k, p) EMBCL_CAT(vstore, VW)(v, k, p)
