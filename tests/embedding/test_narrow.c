@@ -333,3 +333,25 @@ Test(narrow, falls_back_beyond_its_reach)
     free(r.vals);
     free_data(&h);
 }
+
+/* The upload's facts the path stands on: which values repeat, and how many. */
+Test(narrow, upload_facts_count_repeats)
+{
+    int64_t v[] = {5, 3, 5, 9, 3, 5, 12, 70}, n = 8;
+    embcl_tensor_t t;
+    TEST_OK(embcl_tensor_create(dev_on, EMBCL_I64, 1, &n, &t));
+    TEST_OK(embcl_tensor_upload(t, v, sizeof v));
+    const embcl_index_facts *f = embcl_tensor_facts(t, 1);
+    cr_assert(f && f->seen && f->dup, "no value bitmaps after an upload");
+    cr_assert_eq(f->distinct, 5);
+    cr_assert_eq(f->dup_values, 2);
+    for (int64_t x = f->min; x <= f->max; x++) {
+        int64_t b = x - f->min;
+        int rep = (f->dup[b >> 3] >> (b & 7)) & 1;
+        cr_assert_eq(rep, x == 3 || x == 5, "value %lld: repeat bit %d", (long long)x, rep);
+    }
+    /* a device write drops the facts: the narrow path is not taken */
+    TEST_OK(embcl_tensor_fill(t, 1.0));
+    cr_assert_null(embcl_tensor_facts(t, 1));
+    embcl_tensor_free(t);
+}
