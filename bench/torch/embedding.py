@@ -61,7 +61,8 @@ def main():
     V = 100000 if args.quick else 1000000
     reps = 3 if args.quick else 10
     cases = [(V, 128, 4096, 20, False, False), (V, 128, 4096, 20, True, False), (V, 16, 4096, 20, False, False),
-             (V, 64, 4096, 20, False, False), (V, 256, 4096, 20, False, False), (V, 128, 4096, 20, False, True)]
+             (V, 64, 4096, 20, False, False), (V, 256, 4096, 20, False, False), (V, 128, 4096, 20, False, True),
+             (V, 32, 4096, 20, False, False)]
     only = set(args.only.split(",")) if args.only else None
 
     def sel(name):

@@ -48,6 +48,11 @@ typedef struct embcl_index_facts {
      * buffer (freed by embcl_index_facts_clear). */
     unsigned char *seen;
     long long distinct;
+    /* Of those, the values that occur more than once (same layout as seen,
+     * in the block seen starts) and how many there are: the narrow backward
+     * (src/ops/embedding_narrow.c) groups only these positions. */
+    unsigned char *dup;
+    long long dup_values;
 } embcl_index_facts;
 
 /* Drop what the facts hold (the bitmap) and mark them invalid. */

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "ops/embedding_impl.h"
+#include "ops/embedding_narrow.h"
 #include "ops/rowsparse_impl.h"
 #include "ops/segments.h"
 
@@ -188,6 +189,8 @@ embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_o
             return embcl_rowsparse_set_nnz(sparse, 0, fn);
         return EMBCL_OK;
     }
+    if (sparse && !dpsw && emb_narrow_bwd_applies(g, eb, o, mode, V))
+        return emb_narrow_bwd(g, eb, o, mode, sparse, fn);
     /* The grouping (and the row-sparse capacity check) comes before the
      * first write, so a gradient too small for the batch changes nothing. */
     int use_seg = sparse || (dense && o->o.scatter == EMBCL_SCATTER_DETERMINISTIC);

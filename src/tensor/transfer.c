@@ -37,8 +37,8 @@ static void rect_of(const struct embcl_tensor *t, size_t origin[3], size_t regio
 
 void embcl_index_facts_clear(embcl_index_facts *f)
 {
-    free(f->seen);
-    f->seen = NULL;
+    free(f->seen); /* dup lives in the same block */
+    f->seen = f->dup = NULL;
     f->valid = 0;
 }
 
@@ -52,18 +52,27 @@ static void learn_distinct(embcl_index_facts *f, const int32_t *p32, const int64
     long long range = f->max - f->min + 1;
     if (f->max - f->min >= FACTS_BITMAP_MAX_RANGE || range <= 0)
         return;
-    unsigned char *seen = calloc((size_t)(range + 7) / 8, 1);
+    size_t bytes = (size_t)(range + 7) / 8;
+    unsigned char *seen = calloc(2 * bytes, 1);
     if (!seen) /* the facts stay useful without it */
         return;
-    long long distinct = 0;
+    unsigned char *dup = seen + bytes;
+    long long distinct = 0, dup_values = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned long long b = (unsigned long long)((p64 ? (long long)p64[i] : (long long)p32[i]) - f->min);
         unsigned char m = (unsigned char)(1u << (b & 7));
-        distinct += !(seen[b >> 3] & m);
-        seen[b >> 3] |= m;
+        if (seen[b >> 3] & m) {
+            dup_values += !(dup[b >> 3] & m);
+            dup[b >> 3] |= m;
+        } else {
+            distinct++;
+            seen[b >> 3] |= m;
+        }
     }
     f->seen = seen;
     f->distinct = distinct;
+    f->dup = dup;
+    f->dup_values = dup_values;
 }
 
 /* min / max / first / last / order / distinct values of the integers
