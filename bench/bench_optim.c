@@ -1,20 +1,22 @@
 /* Optimizer steps on V=1,000,000 x D=128 tables.
  *   dense_adam: one Adam step over the whole table; bound_frac compares its
- *     bytes/s (p, g, m, v read, p, m, v written) with the triad bandwidth of
- *     kernels/bandwidth.cl measured here the way bench_bandwidth does
- *     (profiled kernel time over 128 MiB arrays), interleaved with the steps.
+ *     bytes/s (p, g, m, v read, p, m, v written) with the machine's ceiling
+ *     over the same footprint (bench_peak_gbps: the best of several host
+ *     stream loops, bytes counted as the source reads and writes them, as
+ *     here), measured in turn with the steps.
  *   sparse_step_*: the training step of an EmbeddingBag of B=4096 bags of
  *     L=20 indices (uniform or Zipf(1.05), sum pooling): backward + update.
  *     fused=0: embcl_embedding_bag_backward to a row-sparse gradient, then
  *     embcl_optim_step; fused=1: embcl_embedding_bag_backward_update (the
  *     gradient is never written). PyTorch's side is SparseAdam's step (also
  *     for row-wise Adagrad, which PyTorch lacks: the issue's yardstick).
- *     Cases ending ",dtype=bf16": fused on a bf16 table, stochastic rounding.
  *   sparse_update_*: the update alone from a coalesced row-sparse gradient
  *     of 81,920 row occurrences.
  * Usage: bench_optim [--filter NAME] [--quick]
  * Each line: embcl_ms (best of the repeats; one step, enqueue to finish),
- * gbps over the bytes the step must move, bound_frac = gbps / bound_gbps. */
+ * gbps over the bytes the step must move, bound_frac = gbps / bound_gbps,
+ * bound_gbps the ceiling over a footprint of those bytes (the rows a step
+ * touches are the same every repeat: from the caches when they fit). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,65 +37,22 @@ static uint32_t rng(void)
 
 static float frand(void) { return (float)rng() / 2147483648.0f - 1.0f; }
 
-/* The memory ceiling: the triad kernel of kernels/bandwidth.cl as
- * bench_bandwidth runs it (one vector per work-item, the tuning table's VW
- * and WGS, time from the kernel's profiling events, 128 MiB arrays), kept at
- * its best: re-measured next to every case, so both see the same machine. */
-typedef struct triad_probe {
+/* The ceiling over `bytes` of footprint, best of the tries so far. */
+typedef struct ceiling {
     embcl_device_t dev;
-    embcl_tensor_t a, b, c;
-    cl_kernel k;
-    size_t gws, lws, n;
-    double best_gbps;
-} triad_probe;
+    double gbps;
+    char impl[32];
+} ceiling;
 
-static void triad_init(triad_probe *t, embcl_device_t dev, size_t n)
+static double ceiling_measure(ceiling *c, size_t footprint, int reps)
 {
-    long long vw = embcl_tune_get(dev, "bandwidth.VW", 4), wgs = embcl_tune_get(dev, "bandwidth.WGS", 128);
-    t->dev = dev;
-    t->n = n / (size_t)vw * (size_t)vw;
-    t->best_gbps = 0.0;
-    int64_t shape[1] = {(int64_t)t->n};
-    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &t->a), "alloc");
-    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &t->b), "alloc");
-    bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &t->c), "alloc");
-    bench_check(embcl_tensor_fill(t->a, 0.0), "fill");
-    bench_check(embcl_tensor_fill(t->b, 1.0), "fill");
-    bench_check(embcl_tensor_fill(t->c, 2.0), "fill");
-    char defs[32];
-    snprintf(defs, sizeof defs, "-DVW=%lld", vw);
-    bench_check(embcl_kernel_get(dev, "bandwidth", defs, "triad", &t->k), "kernel");
-    float s = 1.5f;
-    cl_ulong nv = t->n / (size_t)vw;
-    embcl_karg args[] = {EMBCL_KARG(t->a->buf->mem), EMBCL_KARG(t->b->buf->mem), EMBCL_KARG(t->c->buf->mem),
-                         EMBCL_KARG(s), EMBCL_KARG(nv)};
-    bench_check(embcl_kernel_set_args(t->k, "triad", 5, args), "args");
-    t->lws = (size_t)wgs;
-    t->gws = embcl_round_up(nv, t->lws);
-}
-
-static double triad_measure(triad_probe *t, int reps)
-{
-    for (int r = 0; r < reps; r++) {
-        cl_event ev;
-        bench_check(embcl_kernel_launch(t->dev, t->k, "triad", 1, &t->gws, &t->lws, &ev), "launch");
-        clWaitForEvents(1, &ev);
-        cl_ulong t0 = 0, t1 = 0;
-        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
-        clReleaseEvent(ev);
-        double gbps = t1 > t0 ? (double)t->n * 12.0 / (double)(t1 - t0) : 0.0;
-        if (gbps > t->best_gbps)
-            t->best_gbps = gbps;
+    char impl[32];
+    double g = bench_peak_gbps(c->dev, footprint, reps, impl, sizeof impl);
+    if (g > c->gbps) {
+        c->gbps = g;
+        snprintf(c->impl, sizeof c->impl, "%s", impl);
     }
-    return t->best_gbps;
-}
-
-static void triad_free(triad_probe *t)
-{
-    embcl_tensor_free(t->a);
-    embcl_tensor_free(t->b);
-    embcl_tensor_free(t->c);
+    return c->gbps;
 }
 
 typedef struct step_case {
@@ -129,19 +88,21 @@ static embcl_optim_t make_opt(embcl_device_t dev, embcl_optim_kind kind, embcl_t
 
 /* extra_nnz, cpu_ms: printed when >= 0 (unique rows; the process's CPU time
  * for the best step, steadier than wall time on a shared machine). */
-static void print_line(const char *bench, const char *cs, const char *dev, double ms, double bytes, double triad,
-                       double host_ms, long long extra_nnz, double cpu_ms)
+static void print_line(const char *bench, const char *cs, const char *dev, double ms, double bytes,
+                       const ceiling *bound, double host_ms, long long extra_nnz, double cpu_ms)
 {
     double gbps = bytes / ms / 1e6;
     printf("{\"bench\": \"%s\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
-           "\"bound_frac\": %.3f, \"bound_gbps\": %.2f, \"host_gbps\": %.2f",
-           bench, cs, dev, ms, gbps, gbps / triad, triad, host_ms > 0 ? bytes / host_ms / 1e6 : 0.0);
+           "\"bound_frac\": %.3f, \"bound_gbps\": %.2f, \"bound_impl\": \"%s\", \"host_gbps\": %.2f",
+           bench, cs, dev, ms, gbps, gbps / bound->gbps, bound->gbps, bound->impl,
+           host_ms > 0 ? bytes / host_ms / 1e6 : 0.0);
     if (extra_nnz >= 0)
         printf(", \"unique_rows\": %lld", extra_nnz);
     if (cpu_ms >= 0)
         printf(", \"cpu_ms\": %.4f", cpu_ms);
     printf("}\n");
     fflush(stdout);
+    bench_check_bound(bench, cs, gbps / bound->gbps);
 }
 
 /* Adam on the host, same operations as the kernel: the bytes' host cost. */
@@ -157,8 +118,7 @@ static double host_adam(float *p, const float *g, float *m, float *v, size_t n)
     return bench_now_ms() - t0;
 }
 
-static void bench_dense_adam(embcl_device_t dev, const char *devname, int64_t v, int64_t d, triad_probe *triad,
-                             int reps)
+static void bench_dense_adam(embcl_device_t dev, const char *devname, int64_t v, int64_t d, int reps)
 {
     size_t n = (size_t)(v * d);
     int64_t shape[2] = {v, d};
@@ -169,9 +129,11 @@ static void bench_dense_adam(embcl_device_t dev, const char *devname, int64_t v,
     bench_check(embcl_tensor_fill(g, 0.01), "fill");
     step_case c = {dev, make_opt(dev, EMBCL_OPTIM_ADAM, p), {g, NULL}};
     double ms = 1e30;
-    for (int r = 0; r < reps; r++) { /* interleaved with the probe: both see the same machine */
+    ceiling bound = {dev, 0, ""};
+    for (int r = 0; r < reps; r++) { /* in turn with the ceiling: both see the same machine */
         ms = fmin(ms, time_steps(&c, 1));
-        triad_measure(triad, 1);
+        if (r % 3 == 0)
+            ceiling_measure(&bound, n * 16, 1); /* p, g, m, v */
     }
     float *hp = calloc(n, 4), *hg = calloc(n, 4), *hm = calloc(n, 4), *hv = calloc(n, 4);
     host_adam(hp, hg, hm, hv, n);
@@ -180,7 +142,7 @@ static void bench_dense_adam(embcl_device_t dev, const char *devname, int64_t v,
         host = fmin(host, host_adam(hp, hg, hm, hv, n));
     char cs[64];
     snprintf(cs, sizeof cs, "V=%lld,D=%lld", (long long)v, (long long)d);
-    print_line("dense_adam", cs, devname, ms, (double)n * 4.0 * 7.0, triad->best_gbps, host, -1, -1.0);
+    print_line("dense_adam", cs, devname, ms, (double)n * 4.0 * 7.0, &bound, host, -1, -1.0);
     free(hp);
     free(hg);
     free(hm);
@@ -234,7 +196,7 @@ static double row_bytes(embcl_optim_kind kind, int64_t d)
 }
 
 static void bench_sparse(embcl_device_t dev, const char *devname, const char *bench, embcl_optim_kind kind,
-                         int64_t v, int64_t d, size_t n_occ, int zipf, triad_probe *triad, int reps)
+                         int64_t v, int64_t d, size_t n_occ, int zipf, int reps)
 {
     int64_t shape[2] = {v, d};
     embcl_tensor_t p;
@@ -254,7 +216,12 @@ static void bench_sparse(embcl_device_t dev, const char *devname, const char *be
     char cs[128];
     snprintf(cs, sizeof cs, "V=%lld,D=%lld,occ=%zu,dist=%s", (long long)v, (long long)d, n_occ,
              zipf ? "zipf1.05" : "uniform");
-    print_line(bench, cs, devname, ms, (double)nnz * row_bytes(kind, d), triad_measure(triad, 3), -1.0, nnz, -1.0);
+    double bytes = (double)nnz * row_bytes(kind, d);
+    ceiling bound = {dev, 0, ""};
+    ceiling_measure(&bound, (size_t)bytes, 3);
+    ms = fmin(ms, time_steps(&c, reps));
+    ceiling_measure(&bound, (size_t)bytes, 3);
+    print_line(bench, cs, devname, ms, bytes, &bound, -1.0, nnz, -1.0);
     embcl_optim_free(c.opt);
     embcl_rowsparse_free(g);
     embcl_tensor_free(p);
@@ -288,13 +255,12 @@ static void train_step(train_case *c)
 }
 
 static void bench_train(embcl_device_t dev, const char *devname, const char *bench, embcl_optim_kind kind, int64_t v,
-                        int64_t d, int64_t bags, int64_t len, int zipf, int fused, triad_probe *triad, int reps,
-                        int bf16)
+                        int64_t d, int64_t bags, int64_t len, int zipf, int fused, int reps)
 {
     int64_t shape[2] = {v, d}, n = bags * len;
     embcl_tensor_t p, idx, offs;
     rng_state = 0x853c49e6748fea9bull + (uint64_t)zipf; /* fused and unfused see the same indices */
-    bench_check(embcl_tensor_create(dev, bf16 ? EMBCL_BF16 : EMBCL_F32, 2, shape, &p), "alloc");
+    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, shape, &p), "alloc");
     bench_check(embcl_tensor_fill(p, 0.5), "fill");
     int64_t *ids = malloc((size_t)n * sizeof *ids), *oh = malloc((size_t)bags * sizeof *oh);
     float *g = malloc((size_t)(bags * d) * sizeof *g);
@@ -334,13 +300,13 @@ static void bench_train(embcl_device_t dev, const char *devname, const char *ben
     int64_t nnz = embcl_rowsparse_nnz(u);
     embcl_rowsparse_free(u);
     char cs[160];
-    snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s,fused=%d%s", (long long)v, (long long)d,
-             (long long)bags, (long long)len, zipf ? "zipf1.05" : "uniform", fused, bf16 ? ",dtype=bf16" : "");
-    /* the update's rows, plus each position's index, sort traffic and gradient row;
-     * a bf16 table reads and writes 2 bytes an element instead of 4 */
-    double bytes = (double)nnz * (row_bytes(kind, d) - (bf16 ? 4.0 * (double)d : 0.0)) +
-                   (double)n * (24.0 + (double)d * 4.0);
-    print_line(bench, cs, devname, best, bytes, triad_measure(triad, 3), -1.0, nnz, cpu);
+    snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s,fused=%d", (long long)v, (long long)d,
+             (long long)bags, (long long)len, zipf ? "zipf1.05" : "uniform", fused);
+    /* the update's rows, plus each position's index, sort traffic and gradient row */
+    double bytes = (double)nnz * row_bytes(kind, d) + (double)n * (24.0 + (double)d * 4.0);
+    ceiling bound = {dev, 0, ""};
+    ceiling_measure(&bound, (size_t)bytes, 3);
+    print_line(bench, cs, devname, best, bytes, &bound, -1.0, nnz, cpu);
     embcl_rowsparse_free(c.sg);
     embcl_optim_free(c.opt);
     embcl_tensor_free(p);
@@ -370,12 +336,8 @@ int main(int argc, char **argv)
     int64_t v = quick ? 100000 : 1000000, d = 128;
     size_t occ = quick ? 8192 : 81920;
     int reps = quick ? 3 : 10;
-    triad_probe tp;
-    triad_init(&tp, dev, (quick ? (size_t)16 : (size_t)128) << 18); /* MiB of floats */
-    triad_measure(&tp, 5);
-    triad_probe *triad = &tp;
     if (bench_selected(filter, "dense_adam"))
-        bench_dense_adam(dev, info.name, quick ? 8192 : v, d, triad, reps);
+        bench_dense_adam(dev, info.name, quick ? 8192 : v, d, reps);
     static const struct {
         const char *name;
         embcl_optim_kind kind;
@@ -385,7 +347,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof update / sizeof update[0]; i++)
         for (int zipf = 0; zipf < 2; zipf++)
             if (bench_selected(filter, update[i].name))
-                bench_sparse(dev, info.name, update[i].name, update[i].kind, v, d, occ, zipf, triad, reps);
+                bench_sparse(dev, info.name, update[i].name, update[i].kind, v, d, occ, zipf, reps);
     static const struct {
         const char *name;
         embcl_optim_kind kind;
@@ -397,13 +359,7 @@ int main(int argc, char **argv)
         for (int zipf = 0; zipf < 2; zipf++)
             for (int fused = 0; fused < 2; fused++)
                 if (bench_selected(filter, train[i].name))
-                    bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, zipf, fused, triad,
-                                reps, 0);
-    /* the fused step on a bf16 table (stochastic rounding): FBGEMM's usual setting */
-    for (size_t i = 0; i < sizeof train / sizeof train[0]; i++)
-        if (bench_selected(filter, train[i].name))
-            bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, 0, 1, triad, reps, 1);
-    triad_free(&tp);
+                    bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, zipf, fused, reps);
     embcl_runtime_free(rt);
     return 0;
 }

@@ -1,9 +1,17 @@
 #define _DEFAULT_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "bench_util.h"
+#include "device/program.h"
+#include "device/tuning.h"
+#include "tensor/tensor_impl.h"
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -73,4 +81,259 @@ void bench_free_huge(void *p, size_t bytes)
     (void)bytes;
     free(p);
 #endif
+}
+
+/* ---- memory ceilings ---------------------------------------------------- */
+
+typedef enum { P_READ, P_COPY, P_COPY_NT, P_TRIAD, P_TRIAD_NT, P_UPDATE, P_COUNT } probe_kind;
+static const char *const probe_names[P_COUNT] = {"read", "copy", "copy_nt", "triad", "triad_nt", "update"};
+static const int probe_arrays[P_COUNT] = {1, 2, 2, 3, 3, 2};
+/* source-level bytes per element index: reads + writes */
+static const double probe_bytes[P_COUNT] = {4, 8, 8, 12, 12, 12};
+
+typedef struct probe_job {
+    float *a, *b, *c;
+    size_t lo, hi; /* multiples of 16 floats: 64-byte aligned slices */
+    probe_kind kind;
+    int passes;
+    pthread_barrier_t *bar;
+    float sink;
+} probe_job;
+
+static void probe_pass(probe_job *j)
+{
+    float *restrict a = j->a, *restrict b = j->b, *restrict c = j->c;
+    const float s = 1.0001f;
+    switch (j->kind) {
+    case P_READ: {
+        float acc[16] = {0};
+        for (size_t i = j->lo; i < j->hi; i += 16)
+            for (int k = 0; k < 16; k++)
+                acc[k] += a[i + (size_t)k];
+        float t = 0;
+        for (int k = 0; k < 16; k++)
+            t += acc[k];
+        j->sink += t;
+        break;
+    }
+    case P_COPY:
+        memcpy(b + j->lo, a + j->lo, (j->hi - j->lo) * sizeof(float));
+        break;
+    case P_TRIAD:
+        for (size_t i = j->lo; i < j->hi; i++)
+            a[i] = b[i] + s * c[i];
+        break;
+    case P_UPDATE:
+        for (size_t i = j->lo; i < j->hi; i++)
+            a[i] = s * a[i] + b[i];
+        break;
+    case P_COPY_NT:
+    case P_TRIAD_NT:
+#if defined(__AVX__)
+        for (size_t i = j->lo; i < j->hi; i += 8) {
+            __m256 v = j->kind == P_COPY_NT ? _mm256_load_ps(a + i)
+                                            : _mm256_add_ps(_mm256_load_ps(b + i),
+                                                            _mm256_mul_ps(_mm256_set1_ps(s), _mm256_load_ps(c + i)));
+            _mm256_stream_ps(j->kind == P_COPY_NT ? b + i : a + i, v);
+        }
+        _mm_sfence();
+#elif defined(__SSE2__)
+        for (size_t i = j->lo; i < j->hi; i += 4) {
+            __m128 v = j->kind == P_COPY_NT
+                           ? _mm_load_ps(a + i)
+                           : _mm_add_ps(_mm_load_ps(b + i), _mm_mul_ps(_mm_set1_ps(s), _mm_load_ps(c + i)));
+            _mm_stream_ps(j->kind == P_COPY_NT ? b + i : a + i, v);
+        }
+        _mm_sfence();
+#else /* no streaming stores here: the plain loops stand in */
+        if (j->kind == P_COPY_NT)
+            memcpy(b + j->lo, a + j->lo, (j->hi - j->lo) * sizeof(float));
+        else
+            for (size_t i = j->lo; i < j->hi; i++)
+                a[i] = b[i] + s * c[i];
+#endif
+        break;
+    default:
+        break;
+    }
+}
+
+static void *probe_thread(void *p)
+{
+    probe_job *j = p;
+    pthread_barrier_wait(j->bar);
+    for (int r = 0; r < j->passes; r++)
+        probe_pass(j);
+    pthread_barrier_wait(j->bar);
+    return NULL;
+}
+
+/* One buffer for every probe, grown as needed (huge pages, touched once). */
+static float *probe_buf;
+static size_t probe_cap;
+
+static float *probe_buffer(size_t bytes)
+{
+    if (bytes > probe_cap) {
+        if (probe_buf)
+            bench_free_huge(probe_buf, probe_cap);
+        probe_buf = bench_alloc_huge(bytes);
+        probe_cap = bytes;
+        for (size_t i = 0; i < bytes / sizeof(float); i++)
+            probe_buf[i] = 1.0f + (float)(i & 7);
+    }
+    return probe_buf;
+}
+
+int bench_host_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static double host_probe(probe_kind kind, size_t footprint, int threads, int reps)
+{
+    size_t q = 16 * (size_t)threads;
+    size_t n = footprint / sizeof(float) / (size_t)probe_arrays[kind] / q * q;
+    if (n < q)
+        n = q;
+    float *buf = probe_buffer(n * (size_t)probe_arrays[kind] * sizeof(float));
+    float *a = buf, *b = buf + n, *c = buf + 2 * n;
+    if (probe_arrays[kind] < 3)
+        c = NULL;
+    if (probe_arrays[kind] < 2)
+        b = NULL;
+    /* passes moving ~64 MB a try: ~1 ms even from the caches, so the
+     * barriers' cost stays small */
+    double pass_bytes = (double)n * probe_bytes[kind];
+    int passes = pass_bytes >= 64e6 ? 1 : (int)(64e6 / pass_bytes) + 1;
+    if (passes > 256)
+        passes = 256;
+    double best = 0;
+    for (int r = 0; r < reps + 1; r++) { /* the first try warms the caches and the pages */
+        pthread_t th[64];
+        probe_job jobs[64];
+        pthread_barrier_t bar;
+        /* this thread takes slice 0: a timer thread of its own would wait
+         * for a core while the others ran, on a machine with no spare one */
+        pthread_barrier_init(&bar, NULL, (unsigned)threads);
+        for (int t = 0; t < threads; t++)
+            jobs[t] = (probe_job){a, b, c, n / q * (size_t)t * 16, n / q * (size_t)(t + 1) * 16, kind, passes, &bar, 0};
+        for (int t = 1; t < threads; t++)
+            pthread_create(&th[t], NULL, probe_thread, &jobs[t]);
+        pthread_barrier_wait(&bar);
+        double t0 = bench_now_ms();
+        for (int p = 0; p < passes; p++)
+            probe_pass(&jobs[0]);
+        pthread_barrier_wait(&bar);
+        double ms = (bench_now_ms() - t0) / passes;
+        for (int t = 1; t < threads; t++)
+            pthread_join(th[t], NULL);
+        pthread_barrier_destroy(&bar);
+        double gbps = (double)n * probe_bytes[kind] / ms / 1e6;
+        if (r > 0 && gbps > best)
+            best = gbps;
+    }
+    return best;
+}
+
+double bench_host_stream_gbps(const char *name, size_t footprint, int threads, int reps)
+{
+    for (int k = 0; k < P_COUNT; k++)
+        if (strcmp(name, probe_names[k]) == 0)
+            return host_probe((probe_kind)k, footprint, threads, reps);
+    fprintf(stderr, "bench: no host probe '%s'\n", name);
+    exit(1);
+}
+
+/* The device's copy and triad kernels over `footprint` bytes: profiled
+ * kernel time, the tuning table's VW and WGS, best of reps. */
+static double dev_probe(embcl_device_t dev, size_t footprint, int reps, int *which)
+{
+    long long vw = embcl_tune_get(dev, "bandwidth.VW", 4), wgs = embcl_tune_get(dev, "bandwidth.WGS", 128);
+    double best = 0;
+    for (int triad = 0; triad < 2; triad++) {
+        size_t n = footprint / sizeof(float) / (size_t)(triad ? 3 : 2) / (size_t)vw * (size_t)vw;
+        if (n < (size_t)vw)
+            n = (size_t)vw;
+        int64_t shape[1] = {(int64_t)n};
+        embcl_tensor_t t[3];
+        for (int i = 0; i < 3; i++) {
+            bench_check(embcl_tensor_create(dev, EMBCL_F32, 1, shape, &t[i]), "probe alloc");
+            bench_check(embcl_tensor_fill(t[i], 1.0 + i), "probe fill");
+        }
+        char defs[32];
+        snprintf(defs, sizeof defs, "-DVW=%lld", vw);
+        cl_kernel k;
+        const char *name = triad ? "triad" : "copy";
+        bench_check(embcl_kernel_get(dev, "bandwidth", defs, name, &k), "probe kernel");
+        cl_ulong nv = n / (size_t)vw;
+        float s = 1.5f;
+        if (triad) {
+            embcl_karg args[] = {EMBCL_KARG(t[0]->buf->mem), EMBCL_KARG(t[1]->buf->mem), EMBCL_KARG(t[2]->buf->mem),
+                                 EMBCL_KARG(s), EMBCL_KARG(nv)};
+            bench_check(embcl_kernel_set_args(k, name, 5, args), "probe args");
+        } else {
+            embcl_karg args[] = {EMBCL_KARG(t[0]->buf->mem), EMBCL_KARG(t[1]->buf->mem), EMBCL_KARG(nv)};
+            bench_check(embcl_kernel_set_args(k, name, 3, args), "probe args");
+        }
+        size_t lws = (size_t)wgs, gws = embcl_round_up(nv, lws);
+        for (int r = 0; r < reps + 1; r++) {
+            cl_event ev;
+            bench_check(embcl_kernel_launch(dev, k, name, 1, &gws, &lws, &ev), "probe launch");
+            clWaitForEvents(1, &ev);
+            cl_ulong t0 = 0, t1 = 0;
+            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+            clReleaseEvent(ev);
+            double gbps = t1 > t0 ? (double)n * (triad ? 12.0 : 8.0) / (double)(t1 - t0) : 0.0;
+            if (r > 0 && gbps > best) {
+                best = gbps;
+                *which = triad;
+            }
+        }
+        for (int i = 0; i < 3; i++)
+            embcl_tensor_free(t[i]);
+    }
+    return best;
+}
+
+double bench_peak_gbps(embcl_device_t dev, size_t footprint, int reps, char *impl, size_t cap)
+{
+    if (footprint < 64 * 1024)
+        footprint = 64 * 1024;
+    double best = 0;
+    const char *name = "none";
+    embcl_device_info info;
+    int on_host = 1;
+    if (dev) {
+        embcl_device_get_info(dev, &info);
+        on_host = info.type == EMBCL_DEVICE_CPU;
+    }
+    if (on_host) {
+        int threads = bench_host_threads();
+        for (int k = 0; k < P_COUNT; k++) {
+            double g = host_probe((probe_kind)k, footprint, threads, reps);
+            if (g > best) {
+                best = g;
+                name = probe_names[k];
+            }
+        }
+    } else {
+        int which = 0;
+        best = dev_probe(dev, footprint, reps, &which);
+        name = which ? "device_triad" : "device_copy";
+    }
+    if (impl && cap)
+        snprintf(impl, cap, "%s", name);
+    return best;
+}
+
+void bench_check_bound(const char *bench, const char *cs, double bound_frac)
+{
+    if (bound_frac > 1.0)
+        fprintf(stderr,
+                "bench: WARNING: %s [%s] bound_frac %.3f > 1: it beat its own ceiling, so the bound is not one "
+                "(or the machine changed speed between them)\n",
+                bench, cs, bound_frac);
 }

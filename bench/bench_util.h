@@ -20,4 +20,27 @@ int bench_selected(const char *filter, const char *bench);
 void *bench_alloc_huge(size_t bytes);
 void bench_free_huge(void *p, size_t bytes);
 
+/* The memory ceiling the benches' bound_frac divides by: the best GB/s of
+ * several stream loops over `footprint` bytes (shared among the arrays each
+ * loop uses), bytes counted as the source reads and writes them (a store is
+ * counted once, whether or not the cache reads its line first).
+ *   host: read (a sum), copy (plain stores), copy_nt (non-temporal
+ *     stores), triad a = b + s*c (plain and non-temporal), update
+ *     a = s*a + b (in place), each on `threads` pthreads over contiguous
+ *     slices, run `passes` times between two barriers so thread start-up
+ *     stays out; the best of `reps` tries.
+ *   device (dev non-NULL and not a CPU: its memory is not the host's): the
+ *     copy and triad kernels of kernels/bandwidth.cl over the same footprint.
+ * A footprint that fits in the caches measures the caches, as the bench's
+ * own repeats then run from them. `impl` (cap bytes, may be NULL) gets the
+ * winner's name. */
+double bench_peak_gbps(embcl_device_t dev, size_t footprint, int reps, char *impl, size_t cap);
+/* Threads the host probes use: the online CPUs, at most 64. */
+int bench_host_threads(void);
+/* One host probe alone (names as above), for bench_bandwidth's lines. */
+double bench_host_stream_gbps(const char *name, size_t footprint, int threads, int reps);
+/* Prints a warning to stderr when a bench beats its own ceiling: the bound's
+ * definition (or its measurement) is wrong, and the line says so. */
+void bench_check_bound(const char *bench, const char *cs, double bound_frac);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "embcl/core.h"
 #include "embcl/device.h"
+#include "embcl/tuning.h"
 #include "embcl/tensor.h"
 #include "embcl/sparse.h"
 #include "embcl/embedding.h"

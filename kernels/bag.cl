@@ -10,6 +10,9 @@
  *   PREFETCH k    while summing the row at position p, prefetch the row at
  *                 position p + k of the index stream (CPUs; 0 off)
  *   TABLE_BF16 1  the tables are bf16 (kernels/bf16.h), read as float
+ *   PARTS  1 | 8        the table and output (bag_fwd, psw_grad) or dense gradient
+ *                       (scatter_atomic, seg_reduce) is split by rows over 8
+ *                       buffers (common.h's SPLIT_PARAM); 1: one buffer
  * CPUs (PoCL) want LANES 1 and wide VW*CH (a work-item walks whole rows);
  * GPUs want LANES 32 and small VW (neighbouring work-items read
  * neighbouring floats of one row).
@@ -97,8 +100,8 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
         long r = (long)idx[p];                                                                       \
         if (r == pad)                                                                                \
             continue;                                                                                \
-        __global const TABLE_T *row = w + (ulong)r * ld + c;                                         \
-        __global const TABLE_T *ahead = AHEAD_ROW(p, row);                                           \
+        __global const TABLE_T *row = SPLIT_ROW(w, r, ld) + w_off + c;                                 \
+        __global const TABLE_T *ahead = AHEAD_ROW(p, row);                                             \
         BODY                                                                                         \
         cnt++;                                                                                       \
     }
@@ -186,7 +189,7 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
 #if PREFETCH && EMBCL_CPU && defined(__clang__)
 #define PF_ON 1
 #define TOUCH_LINE(ptr) __builtin_prefetch((const void *)(ulong)(ptr), 0, 3)
-#define AHEAD_ROW(p, row) (w + (ulong)(long)idx[min((ulong)(p) + PREFETCH, pn - 1)] * ld + c)
+#define AHEAD_ROW(p, row) (SPLIT_ROW(w, (long)idx[min((ulong)(p) + PREFETCH, pn - 1)], ld) + w_off + c)
 #define PF_LINE(ahead, k, W)                                                                         \
     do {                                                                                             \
         if (((k) * (W)) % 16 == 0)                                                                   \
@@ -199,9 +202,9 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
 #define PF_LINE(ahead, k, W) (void)(ahead)
 #endif
 
-/* Pool bag [s, e) of table w into out[0 .. D) (and argmax into mpos);
- * the prefetch looks at positions below pn (>= e). */
-static void pool_bag(__global const TABLE_T *w, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
+/* Pool bag [s, e) of table w (rows from w_off) into out[0 .. D) (and argmax
+ * into mpos); the prefetch looks at positions below pn (>= e). */
+static void pool_bag(SPLIT_PARAM_T(__global const, TABLE_T, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
                      ulong pn, __global const float *psw, long pad, int mode, __global float *out,
                      __global int *mpos, uint lane)
 {
@@ -222,10 +225,10 @@ static void pool_bag(__global const TABLE_T *w, ulong ld, ulong D, __global cons
 }
 
 /* Global (LANES, B rounded up). */
-__kernel void bag_fwd(__global const TABLE_T *w, ulong w_off, ulong ld, ulong D, __global const IDX_T *idx,
+__kernel void bag_fwd(SPLIT_PARAM_T(__global const, TABLE_T, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx,
                       ulong idx_off, __global const OFF_T *offs, ulong offs_off, ulong base, ulong n_offs,
                       ulong fixed_l, ulong n, ulong B, __global const float *psw, ulong psw_off, long pad, int mode,
-                      __global float *out, ulong out_off, ulong out_ld, __global int *mpos, ulong mpos_off,
+                      SPLIT_PARAM(__global, out), ulong out_off, ulong out_ld, __global int *mpos, ulong mpos_off,
                       ulong mpos_ld)
 {
     ulong b = get_global_id(1);
@@ -240,12 +243,20 @@ __kernel void bag_fwd(__global const TABLE_T *w, ulong w_off, ulong ld, ulong D,
     if (get_local_id(1) == 0)
         for (ulong p = s; p < min(e, s + PREFETCH); p++)
             for (ulong c = 0; c < D; c += 16)
-                TOUCH_LINE(w + w_off + (ulong)(long)idx[idx_off + p] * ld + c);
+                TOUCH_LINE(SPLIT_ROW(w, (long)idx[idx_off + p], ld) + w_off + c);
 #endif
-    pool_bag(w + w_off, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
+#if PARTS == 1
+    /* the table's offset folded into its pointer, as before parts existed */
+    pool_bag(w + w_off, 0, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
+#else
+    pool_bag(SPLIT_PASS(w), w_off, ld, D, idx + idx_off, s, e, n, psw ? psw + psw_off : psw, pad, mode,
+             SPLIT_ROW(out, b, out_ld) + out_off, mpos ? mpos + mpos_off + b * mpos_ld : mpos, get_global_id(0));
+#endif
 }
 
+/* Split tables do not come here (embcl_embedding_bag_tables refuses them). */
+#if PARTS == 1
 /* Tables t0 .. t0 + T - 1 (T <= 8, table t0 + j in wj; g0 = t0 * B),
  * meta[t * 4 + ...] = {w_off, ld, D, out_col} for every table t of the call.
  * Global (LANES, T * B rounded up); launch bag g is bag g0 + g of the call. */
@@ -270,9 +281,10 @@ __kernel void bag_fwd_tables(__global const TABLE_T *w0, __global const TABLE_T 
     bag_range(offs + offs_off, 0, n_offs, 0, n, g0 + g, &s, &e);
     /* the next bag in the stream may be another table's: look ahead
      * within this bag only */
-    pool_bag(w + m[0], m[1], m[2], idx + idx_off, s, e, e, psw ? psw + psw_off : psw, pad, mode,
+    pool_bag(w, m[0], m[1], m[2], idx + idx_off, s, e, e, psw ? psw + psw_off : psw, pad, mode,
              out + out_off + b * out_ld + m[3], (__global int *)0, get_global_id(0));
 }
+#endif
 
 /* bad[1] := min(bad[1], first i where offsets break: offs[0] != 0,
  * offs[i] < offs[i-1], offs[i] > n, or (last_is_n) offs[last] != n). */
@@ -317,7 +329,7 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
                              __global const IDX_T *idx, ulong idx_off, ulong n, long pad,
                              __global const int *pos_bag, __global const float *pos_scale,
                              __global const int *counts, __global const int *mpos, ulong mpos_off, ulong mpos_ld,
-                             __global float *dw, ulong dw_off, ulong dw_ld)
+                             SPLIT_PARAM(__global, dw), ulong dw_off, ulong dw_ld)
 {
     ulong p = get_global_id(1);
     if (p >= n)
@@ -330,7 +342,7 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
         f = f / (float)counts[r];
     ulong b = (ulong)pos_bag[p];
     __global const float *gr = g + g_off + b * g_ld;
-    __global float *dr = dw + dw_off + (ulong)r * dw_ld;
+    __global float *dr = SPLIT_ROW(dw, r, dw_ld) + dw_off;
     __global const int *mr = mpos ? mpos + mpos_off + b * mpos_ld : mpos;
     for (ulong c = get_global_id(0); c < D; c += LANES)
         if (!mr || mr[c] == (int)p)
@@ -399,7 +411,7 @@ __kernel void scatter_atomic(__global const float *g, ulong g_off, ulong g_ld, u
 __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong D, __global const int *perm,
                          __global const long *uniq, __global const int *seg_start, ulong nnz,
                          __global const int *pos_bag, __global const float *pos_scale, int freq,
-                         __global const int *mpos, ulong mpos_off, ulong mpos_ld, __global float *dw,
+                         __global const int *mpos, ulong mpos_off, ulong mpos_ld, SPLIT_PARAM(__global, dw),
                          ulong dw_off, ulong dw_ld, int dense)
 {
     ulong sg = get_global_id(1);
@@ -409,7 +421,7 @@ __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong
     float fs = freq ? 1.0f / (float)(k1 - k0) : 1.0f;
     g += g_off;
     __global const int *mr = mpos ? mpos + mpos_off : mpos;
-    __global float *dr = dw + dw_off + (dense ? (ulong)uniq[sg] : sg) * dw_ld;
+    __global float *dr = SPLIT_ROW(dw, dense ? (ulong)uniq[sg] : sg, dw_ld) + dw_off;
     uint lane = get_global_id(0);
     ulong dv = D / VW * VW;
     for (ulong c = (ulong)lane * BS; c < dv; c += LANES * BS) {
@@ -427,7 +439,7 @@ __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong
 }
 
 /* dpsw[p] = <g[bag(p)], W[idx[p]]>, 0 at padding. Strides over n. */
-__kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D, __global const TABLE_T *w,
+__kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D, SPLIT_PARAM_T(__global const, TABLE_T, w),
                        ulong w_off, ulong w_ld, __global const IDX_T *idx, ulong idx_off, ulong n, long pad,
                        __global const int *pos_bag, __global float *dpsw, ulong dpsw_off)
 {
@@ -436,7 +448,7 @@ __kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D
         float acc = 0.0f;
         if (r != pad) {
             __global const float *gr = g + g_off + (ulong)pos_bag[p] * g_ld;
-            __global const TABLE_T *wr = w + w_off + (ulong)r * w_ld;
+            __global const TABLE_T *wr = SPLIT_ROW(w, r, w_ld) + w_off;
             for (ulong c = 0; c < D; c++)
                 acc += gr[c] * TABLE_SLOAD(c, wr);
         }

@@ -5,6 +5,8 @@
  * Variants (-D): IDX_T int | long, the element type of the indices;
  * TABLE_BF16 1: init_normal writes a bf16 table (kernels/bf16.h), each
  * sample rounded to nearest even (torch's init with dtype=bfloat16).
+ * Variants (-D): IDX_T int | long, the element type of the indices; PARTS 1 | 8
+ * (renorm's table, zero_rows' gradient split by rows: common.h).
  * Every kernel strides over its n items, so any global size works.
  *
  * Kernels:
@@ -58,14 +60,14 @@ __kernel void count_rows(__global const IDX_T *idx, ulong off, ulong n, __global
 /* PyTorch's embedding_renorm_: norm = ||row||_norm_type (norm_type 0 means
  * infinity here); if norm > max_norm, row *= max_norm / (norm + 1e-7). */
 __kernel void renorm(__global const IDX_T *idx, ulong off, ulong n, __global const int *first,
-                     __global float *w, ulong w_off, ulong ld, ulong D, float max_norm, float norm_type)
+                     SPLIT_PARAM(__global, w), ulong w_off, ulong ld, ulong D, float max_norm, float norm_type)
 {
     FOR_EACH(p, n)
     {
         long r = (long)idx[off + p];
         if (first[r] != (int)p)
             continue;
-        __global float *row = w + w_off + (ulong)r * ld;
+        __global float *row = SPLIT_ROW(w, r, ld) + w_off;
         float norm = 0.0f;
         if (norm_type == 2.0f) {
             for (ulong c = 0; c < D; c++)
@@ -91,24 +93,25 @@ __kernel void renorm(__global const IDX_T *idx, ulong off, ulong n, __global con
 }
 
 /* Global (cols rounded up, rows); element (r, c) of a rows x cols table
- * gets sample r * cols + c. */
-__kernel void init_normal(__global TABLE_T *w, ulong w_off, ulong ld, ulong rows, ulong cols, ulong seed)
+ * whose first row is row r0 of the whole table (a part of a split one)
+ * gets sample (r0 + r) * cols + c. */
+__kernel void init_normal(__global TABLE_T *w, ulong w_off, ulong ld, ulong rows, ulong cols, ulong seed, ulong r0)
 {
     ulong c = get_global_id(0), r = get_global_id(1);
 #if TABLE_BF16
     if (c < cols && r < rows)
-        w[w_off + r * ld + c] = embcl_f_to_bf16_rne(nrm_normal(seed, r * cols + c));
+        w[w_off + r * ld + c] = embcl_f_to_bf16_rne(nrm_normal(seed, (r0 + r) * cols + c));
 #else
     if (c < cols && r < rows)
-        w[w_off + r * ld + c] = nrm_normal(seed, r * cols + c);
+        w[w_off + r * ld + c] = nrm_normal(seed, (r0 + r) * cols + c);
 #endif
 }
 
-__kernel void zero_rows(__global const long *rows, ulong n, __global float *w, ulong w_off, ulong ld, ulong D)
+__kernel void zero_rows(__global const long *rows, ulong n, SPLIT_PARAM(__global, w), ulong w_off, ulong ld, ulong D)
 {
     FOR_EACH(p, n)
     {
-        __global float *row = w + w_off + (ulong)rows[p] * ld;
+        __global float *row = SPLIT_ROW(w, rows[p], ld) + w_off;
         for (ulong c = 0; c < D; c++)
             row[c] = 0.0f;
     }

@@ -20,8 +20,14 @@
  *   transpose_axpby  C = alpha * src^T + beta * C, src contiguous [cols][rows]:
  *              the last step of A^T B computed as (B^T A)^T when A is the
  *              big operand.
+ *   axpby_2d   C = alpha * T + beta * C for a packed T, with the tiles'
+ *              expression: the last step of a product whose K was split
+ *              (src/blas/gemm_split.c).
  * Tunables (-D): RM rows per work-item, VW vector width (4, 8 or 16), NV
- * vectors per row. beta == 0 never reads C, as BLAS promises. */
+ * vectors per row. beta == 0 never reads C, as BLAS promises.
+ * ACC_C=1: the tiles and edges continue a sum C already holds (acc starts
+ * at C, C := acc, alpha and beta unused), so a product over K split in
+ * pieces rounds exactly as one pass over the whole K. */
 #include "common.h"
 
 #ifndef RM
@@ -32,6 +38,9 @@
 #endif
 #ifndef NV
 #define NV 2
+#endif
+#ifndef ACC_C
+#define ACC_C 0
 #endif
 
 #define VT EMBCL_CAT(float, VW)
@@ -55,11 +64,22 @@ __kernel void gemm_tile(uint M, uint col_blocks, uint row_blocks, uint K, float 
         ap[i] = A + a_off + z * a_sb + (ulong)(m0 + min((uint)i, rows - 1)) * a_sm;
     const __global float *bp = B + b_off + z * b_sb + (ulong)bn * (VW * NV);
     VT acc[RM][NV];
+#if ACC_C
+    {
+        __global const float *c0 = C + c_off + z * c_sb + (ulong)m0 * ldc + (ulong)bn * (VW * NV);
+#pragma unroll
+        for (int i = 0; i < RM; i++)
+#pragma unroll
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = VLOAD(0, c0 + (ulong)min((uint)i, rows - 1) * ldc + j * VW);
+    }
+#else
 #pragma unroll
     for (int i = 0; i < RM; i++)
 #pragma unroll
         for (int j = 0; j < NV; j++)
             acc[i][j] = (VT)(0.0f);
+#endif
     for (uint k = 0; k < K; k++) {
         VT bv[NV];
 #pragma unroll
@@ -80,9 +100,13 @@ __kernel void gemm_tile(uint M, uint col_blocks, uint row_blocks, uint K, float 
         if ((uint)i < rows) {
 #pragma unroll
             for (int j = 0; j < NV; j++) {
+#if ACC_C
+                VT r = acc[i][j];
+#else
                 VT r = alpha * acc[i][j];
                 if (beta != 0.0f)
                     r += beta * VLOAD(0, cp + j * VW);
+#endif
                 VSTORE(r, 0, cp + j * VW);
             }
         }
@@ -101,11 +125,32 @@ __kernel void gemm_edge(uint M, uint N, uint n0, uint K, float alpha, float beta
         return;
     const __global float *a = A + a_off + z * a_sb + (ulong)m * a_sm;
     const __global float *b = B + b_off + z * b_sb + (ulong)n * b_sn;
+    __global float *c = C + c_off + z * c_sb + (ulong)m * ldc + n;
+#if ACC_C
+    float acc = *c;
+#else
     float acc = 0.0f;
+#endif
     for (uint k = 0; k < K; k++)
         acc = fma(a[k * a_sk], b[k * b_sk], acc);
-    __global float *c = C + c_off + z * c_sb + (ulong)m * ldc + n;
+#if ACC_C
+    *c = acc;
+#else
     float r = alpha * acc;
+    if (beta != 0.0f)
+        r += beta * *c;
+    *c = r;
+#endif
+}
+
+__kernel void axpby_2d(uint rows, uint cols, float alpha, float beta, __global const float *T,
+                       __global float *C, ulong c_off, ulong ldc)
+{
+    uint n = get_global_id(0), m = get_global_id(1);
+    if (n >= cols || m >= rows)
+        return;
+    __global float *c = C + c_off + (ulong)m * ldc + n;
+    float r = alpha * T[(ulong)m * cols + n];
     if (beta != 0.0f)
         r += beta * *c;
     *c = r;

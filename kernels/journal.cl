@@ -3,7 +3,8 @@
  * back.
  *
  * Variants (-D): ELEM_T float (default) | ushort (a bf16 parameter's
- * rows). Tunables: none (the host sizes the range from journal.WGS).
+ * rows); PARTS 1 | 8, the matrix and the copy split by rows (common.h).
+ * Tunables: none (the host sizes the range from journal.WGS).
  * Layout: a matrix of `cols` floats per row at m + m_off with row stride
  * m_ld (column views of a wider table have m_ld > cols); the copy is packed,
  * row k holding matrix row ids[k] (ids unique, so the scatter never races).
@@ -15,20 +16,22 @@
 #define ELEM_T float
 #endif
 
-__kernel void journal_gather(__global ELEM_T *copy, __global const ELEM_T *m, ulong m_off, ulong m_ld,
+__kernel void journal_gather(SPLIT_PARAM_T(__global, ELEM_T, copy), SPLIT_PARAM_T(__global const, ELEM_T, m), ulong m_off,
+                             ulong m_ld,
                              __global const long *ids, ulong nnz, ulong cols)
 {
     const ulong c = get_global_id(0), k = get_global_id(1);
     if (c >= cols || k >= nnz)
         return;
-    copy[k * cols + c] = m[m_off + (ulong)ids[k] * m_ld + c];
+    SPLIT_ROW(copy, k, cols)[c] = (SPLIT_ROW(m, ids[k], m_ld) + m_off)[c];
 }
 
-__kernel void journal_scatter(__global ELEM_T *m, ulong m_off, ulong m_ld, __global const ELEM_T *copy,
+__kernel void journal_scatter(SPLIT_PARAM_T(__global, ELEM_T, m), ulong m_off, ulong m_ld,
+                              SPLIT_PARAM_T(__global const, ELEM_T, copy),
                               __global const long *ids, ulong nnz, ulong cols)
 {
     const ulong c = get_global_id(0), k = get_global_id(1);
     if (c >= cols || k >= nnz)
         return;
-    m[m_off + (ulong)ids[k] * m_ld + c] = copy[k * cols + c];
+    (SPLIT_ROW(m, ids[k], m_ld) + m_off)[c] = SPLIT_ROW(copy, k, cols)[c];
 }

@@ -16,6 +16,9 @@
  *   RMASK, CMASK=0|1  rmask[row] / cmask[col] != 0 marks frozen rows /
  *               columns, which are skipped (value and state untouched).
  *   LANES=1|2|..|32  rowwise_adagrad: work-items sharing one row.
+ *   PARTS=1|8   the parameter, its gradient and its packed state tensors
+ *               may be split by rows (common.h's SPLIT_PARAM); row-wise
+ *               Adagrad's per-row state is one buffer.
  *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
  *               sum |x|^p.
  *   TABLE_BF16=1  the parameter is bf16 (kernels/bf16.h): loaded as float,
@@ -26,8 +29,8 @@
  * p_ld (column views have p_ld > cols); the gradient likewise; state
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
  * indexed by the parameter row.
- * Kernels sgd, adam, adagrad, sparse_adam (2-D range: dim 0 over a row's
- * vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
+ * Kernels sgd, adam, adagrad, sparse_adam, rows_to_dense (2-D range: dim 0
+ * over a row's vectors, dim 1 over rows, one vector per work-item), rowwise_adagrad
  * (1-D, LANES work-items per row), norm_partial (1-D, grid-strided, one
  * partial result per work-group, local scratch of the group's size),
  * scale_2d (2-D, one element per work-item). */
@@ -87,8 +90,8 @@
 #define PROW(r) ((ulong)ids[ids_off + (r)])
 /* The gradient vector at column c of segment r: its positions' rows summed
  * in position order, so every run gives the same bits. */
-#define GRAD_VEC(r, c) segment_sum(g, g_off, g_ld, perm, seg_start, pos_bag, pos_scale, r, c)
-static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global const int *perm,
+#define GRAD_VEC(r, c) segment_sum(SPLIT_PASS(g), g_off, g_ld, perm, seg_start, pos_bag, pos_scale, r, c)
+static VT segment_sum(SPLIT_PARAM(__global const, g), ulong g_off, ulong g_ld, __global const int *perm,
                       __global const int *seg_start, __global const int *pos_bag, __global const float *pos_scale,
                       ulong r, ulong c)
 {
@@ -96,7 +99,7 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
     for (int j = seg_start[r]; j < seg_start[r + 1]; j++) {
         const int pos = perm[j];
         const ulong src = BAG ? (ulong)pos_bag[pos] : (ulong)pos;
-        VT x = VLD(g + g_off + src * g_ld + c);
+        VT x = VLD(SPLIT_ROW(g, src, g_ld) + g_off + c);
         acc += SCALE ? x * pos_scale[pos] : x;
     }
     return acc;
@@ -104,16 +107,17 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
 #elif SPARSE
 #define ROW_ARGS , __global const long *ids, ulong ids_off
 #define PROW(r) ((ulong)ids[ids_off + (r)])
-#define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
+#define GRAD_VEC(r, c) VLD(SPLIT_ROW(g, r, g_ld) + g_off + (c))
 #else
 #define ROW_ARGS
 #define PROW(r) (r)
-#define GRAD_VEC(r, c) VLD(g + g_off + (r) * g_ld + (c))
+#define GRAD_VEC(r, c) VLD(SPLIT_ROW(g, r, g_ld) + g_off + (c))
 #endif
 
-#define COMMON_ARGS                                                                                 \
-    __global TABLE_T *p, ulong p_off, ulong p_ld, __global const float *g, ulong g_off, ulong g_ld, \
-        ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS TABLE_ROUND_ARGS
+#define COMMON_ARGS                                                                                             \
+    SPLIT_PARAM_T(__global, TABLE_T, p), ulong p_off, ulong p_ld, SPLIT_PARAM(__global const, g), ulong g_off,    \
+        ulong g_ld, ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS         \
+            TABLE_ROUND_ARGS
 
 #if RMASK
 #define ROW_FROZEN(pr) (rmask[pr] != 0)
@@ -128,8 +132,9 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
 
 /* One work-item per vector: dim 0 over a row's cols/VW vectors, dim 1
  * over rows (grid-stride loops cost PoCL an order of magnitude, and GPUs
- * gain nothing from them). Inside: pp (parameter) and s (state index)
- * address the work-item's vector, GRAD_VEC(r, c) is its gradient. */
+ * gain nothing from them). Inside: pp (parameter) and ST(m) (a packed
+ * state tensor) address the work-item's vector, GRAD_VEC(r, c) is its
+ * gradient. */
 #define FOR_THIS_VECTOR                                           \
     const ulong r = get_global_id(1), c = get_global_id(0) * VW; \
     if (r >= rows || c >= cols)                                   \
@@ -137,51 +142,66 @@ static VT segment_sum(__global const float *g, ulong g_off, ulong g_ld, __global
     const ulong pr = PROW(r);                                     \
     if (ROW_FROZEN(pr) || COL_FROZEN(c))                          \
         return;                                                   \
-    __global TABLE_T *pp = p + p_off + pr * p_ld + c;             \
-    const ulong s = pr * cols + c;
+    __global TABLE_T *pp = SPLIT_ROW(p, pr, p_ld) + p_off + c;    \
+    const ulong s = pr * cols + c; /* the element's index: its random bits (bf16 stores) */
+#define ST(m) (SPLIT_ROW(m, pr, cols) + c)
 
-__kernel void sgd(COMMON_ARGS, __global float *buf, float lr, float wd, float momentum, float dampening,
+__kernel void sgd(COMMON_ARGS, SPLIT_PARAM(__global, buf), float lr, float wd, float momentum, float one_m_damp,
                   int use_momentum, int nesterov, int first)
 {
     FOR_THIS_VECTOR
-    VT w = TABLE_VLOAD(0, pp), b = use_momentum ? VLD(buf + s) : (VT)0.0f;
-    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, dampening, use_momentum, nesterov, first);
+    VT w = TABLE_VLOAD(0, pp), b = use_momentum ? VLD(ST(buf)) : (VT)0.0f;
+    optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, one_m_damp, use_momentum, nesterov, first);
     TABLE_VSTORE(w, pp, s);
     if (use_momentum)
-        VST(b, buf + s);
+        VST(b, ST(buf));
 }
 
-__kernel void adam(COMMON_ARGS, __global float *m, __global float *v2, __global float *vmax, int amsgrad,
-                   float decay, float wd, float beta1, float beta2, float eps, float neg_step, float bc2_sqrt)
+__kernel void adam(COMMON_ARGS, SPLIT_PARAM(__global, m), SPLIT_PARAM(__global, v2), SPLIT_PARAM(__global, vmax),
+                   int amsgrad, float decay, float wd, float beta1, float beta2, float one_m_b1, float one_m_b2,
+                   float eps, float neg_step, float bc2_sqrt)
 {
     FOR_THIS_VECTOR
-    VT w = TABLE_VLOAD(0, pp), mm = VLD(m + s), vv = VLD(v2 + s), vx = amsgrad ? VLD(vmax + s) : (VT)0.0f;
-    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, eps, neg_step, bc2_sqrt);
+    VT w = TABLE_VLOAD(0, pp), mm = VLD(ST(m)), vv = VLD(ST(v2)), vx = amsgrad ? VLD(ST(vmax)) : (VT)0.0f;
+    optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, one_m_b1, one_m_b2, eps, neg_step,
+               bc2_sqrt);
     TABLE_VSTORE(w, pp, s);
-    VST(mm, m + s);
-    VST(vv, v2 + s);
+    VST(mm, ST(m));
+    VST(vv, ST(v2));
     if (amsgrad)
-        VST(vx, vmax + s);
+        VST(vx, ST(vmax));
 }
 
-__kernel void adagrad(COMMON_ARGS, __global float *sum, float clr, float wd, float eps)
+__kernel void adagrad(COMMON_ARGS, SPLIT_PARAM(__global, sum), float clr, float wd, float eps)
 {
     FOR_THIS_VECTOR
-    VT w = TABLE_VLOAD(0, pp), ss = VLD(sum + s);
+    VT w = TABLE_VLOAD(0, pp), ss = VLD(ST(sum));
     optim_adagrad(&w, GRAD_VEC(r, c), &ss, clr, wd, eps);
     TABLE_VSTORE(w, pp, s);
-    VST(ss, sum + s);
+    VST(ss, ST(sum));
 }
 
-__kernel void sparse_adam(COMMON_ARGS, __global float *m, __global float *v2, float beta1, float beta2, float eps,
-                          float neg_step)
+__kernel void sparse_adam(COMMON_ARGS, SPLIT_PARAM(__global, m), SPLIT_PARAM(__global, v2), float one_m_b1,
+                          float one_m_b2, float eps, float neg_step)
 {
     FOR_THIS_VECTOR
-    VT w = TABLE_VLOAD(0, pp), mm = VLD(m + s), vv = VLD(v2 + s);
-    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, beta1, beta2, eps, neg_step);
+    VT w = TABLE_VLOAD(0, pp), mm = VLD(ST(m)), vv = VLD(ST(v2));
+    optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, one_m_b1, one_m_b2, eps, neg_step);
     TABLE_VSTORE(w, pp, s);
-    VST(mm, m + s);
-    VST(vv, v2 + s);
+    VST(mm, ST(m));
+    VST(vv, ST(v2));
+}
+
+/* The gradient rows (row-sparse or fused) written to their parameter rows
+ * of `out`, a packed rows x cols matrix the host zeroed: for updates that
+ * move rows the gradient does not name (SGD with momentum). Frozen rows
+ * and columns are the update's to skip. */
+__kernel void rows_to_dense(COMMON_ARGS, SPLIT_PARAM(__global, out))
+{
+    const ulong r = get_global_id(1), c = get_global_id(0) * VW;
+    if (r >= rows || c >= cols)
+        return;
+    VST(GRAD_VEC(r, c), SPLIT_ROW(out, PROW(r), cols) + c);
 }
 
 /* Row-wise Adagrad: the mean of squares needs the whole row before any
@@ -218,7 +238,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         const ulong r = get_global_id(0) / LANES;
         const ulong pr = r < rows ? PROW(r) : 0;
         const int live = r < rows ? !ROW_FROZEN(pr) : 0;
-        __global TABLE_T *prow = p + p_off + pr * p_ld;
+        __global TABLE_T *prow = SPLIT_ROW(p, pr, p_ld) + p_off;
         VT acc = 0.0f;
         float rs = live ? row_sum[pr] : 0.0f;
 #if ROW_CACHE
@@ -275,14 +295,14 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
 /* Partial norms of a rows x cols matrix (row stride ld): each work-group
  * writes one partial (a max for NORM 0, else a sum) to
  * partial[part_off + group]. */
-__kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong rows, ulong cols, float pw,
+__kernel void norm_partial(SPLIT_PARAM(__global const, x), ulong off, ulong ld, ulong rows, ulong cols, float pw,
                            __global float *partial, ulong part_off, __local float *scratch)
 {
     const ulong n = rows * cols;
     float acc = 0.0f;
     for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
         const ulong r = i / cols, c = i - r * cols;
-        const float a = fabs(x[off + r * ld + c]);
+        const float a = fabs((SPLIT_ROW(x, r, ld) + off)[c]);
 #if NORM == 0
         (void)pw;
         acc = fmax(acc, a);
@@ -312,9 +332,9 @@ __kernel void norm_partial(__global const float *x, ulong off, ulong ld, ulong r
         partial[part_off + get_group_id(0)] = scratch[0];
 }
 
-__kernel void scale_2d(__global float *x, ulong off, ulong ld, ulong rows, ulong cols, float coef)
+__kernel void scale_2d(SPLIT_PARAM(__global, x), ulong off, ulong ld, ulong rows, ulong cols, float coef)
 {
     const ulong r = get_global_id(1), c = get_global_id(0);
     if (r < rows && c < cols)
-        x[off + r * ld + c] *= coef;
+        (SPLIT_ROW(x, r, ld) + off)[c] *= coef;
 }

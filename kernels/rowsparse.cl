@@ -9,15 +9,16 @@
  *                     below na from a, the rest from b); out id s = uniq[s]. */
 #include "common.h"
 
-__kernel void rowsparse_to_dense(__global const long *ids, __global const float *values, uint nnz, uint dim,
-                                 __global float *dense, ulong off, ulong ld, uint accumulate)
+/* PARTS 8 (common.h): values and dense may be split by rows. */
+__kernel void rowsparse_to_dense(__global const long *ids, SPLIT_PARAM(__global const, values), uint nnz, uint dim,
+                                 SPLIT_PARAM(__global, dense), ulong off, ulong ld, uint accumulate)
 {
     uint c = get_global_id(0), r = get_global_id(1);
     if (c >= dim || r >= nnz)
         return;
-    size_t o = off + (size_t)ids[r] * ld + c;
-    float v = values[(size_t)r * dim + c];
-    dense[o] = accumulate ? dense[o] + v : v;
+    __global float *o = SPLIT_ROW(dense, ids[r], ld) + off + c;
+    float v = SPLIT_ROW(values, r, dim)[c];
+    *o = accumulate ? *o + v : v;
 }
 
 __kernel void rowsparse_merge(__global const int *perm, __global const int *seg_start, __global const long *uniq,

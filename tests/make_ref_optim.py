@@ -213,6 +213,26 @@ def trajectories():
         run_case(w, f"rowwise_{['none', 'l2', 'decoupled'][mode]}_{'sparse' if sparse else 'dense'}",
                  "RowWiseAdagrad", dict(seed=20 + i, lr=0.1, eps=1e-8, weight_decay=wd, wd_mode=mode, empty_step=7 * sparse),
                  [(12, 8, sparse, 0)])
+    # beta2 = 0.9999 makes 1 - beta2 lose 1.7e-4 when taken in float from
+    # float(beta2): these cases carry their own tolerance (rtol/atol attrs),
+    # 1e-5 relative, atol small enough not to wave exp_avg_sq (~1e-4) through
+    tight = dict(rtol=1e-5, atol=1e-8)
+    run_case(w, "adam_beta2_9999", "Adam",
+             dict(tight, seed=30, lr=1e-2, beta1=0.95, beta2=0.9999, eps=1e-8, weight_decay=0.0), d1)
+    run_case(w, "adamw_beta2_9999_amsgrad", "AdamW",
+             dict(tight, seed=31, lr=1e-2, beta1=0.8, beta2=0.9999, eps=1e-8, weight_decay=0.05, amsgrad=1), odd)
+    run_case(w, "sparse_adam_beta2_9999", "SparseAdam",
+             dict(tight, seed=32, lr=1e-2, beta1=0.99, beta2=0.9999, eps=1e-8), sp)
+    # SGD momentum on sparse gradients: the buffer keeps (and decays) every
+    # row any step touched, so rows move on steps whose gradient lacks them,
+    # also on an empty one (at step 1 for Nesterov: the buffer starts empty).
+    # atol 2e-6: torch's buffer is an uncoalesced history whose entries go
+    # into p one by one, and differs from torch's own dense run on the
+    # zero-filled gradients by up to 9.5e-7 (parameters reach 2.8 here)
+    loose = dict(rtol=1e-5, atol=2e-6)
+    run_case(w, "sgd_sparse_momentum", "SGD",
+             dict(loose, seed=33, lr=0.1, momentum=0.9, dampening=0.2, empty_step=7), sp)
+    run_case(w, "sgd_sparse_nesterov", "SGD", dict(loose, seed=34, lr=0.05, momentum=0.8, nesterov=1, empty_step=1), sp)
     w.close()
 
 

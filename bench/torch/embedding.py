@@ -2,16 +2,15 @@
 (splitmix64 of the position; uniform mod V, or the inverse CDF of Zipf(1.05)
 over V), one JSON line per case with "torch_ms".
 
-    python3 bench/torch/embedding.py [--filter NAME] [--quick]
+    python3 bench/torch/embedding.py [--filter NAME] [--only A,B] [--quick]
 
-bag_fwd: F.embedding_bag(mode="sum"). bag_bwd_sparse: the backward of a
+bag_fwd: F.embedding_bag(mode="sum", or "mean" where the case says so).
+bag_fwd_multi: 8 tables, one F.embedding_bag call each (table t's indices
+are positions t*B*L on of the same draw). bag_bwd_sparse: the backward of a
 sparse=True bag (PyTorch returns an uncoalesced COO gradient; embcl a
 coalesced one). bag_bwd_dense*: the backward into a fresh dense gradient
 (PyTorch allocates and zeroes it; embcl's timing zeroes its own). Best of the
-repeats, after a warm-up. Cases ending ",dtype=bf16": bag_fwd on a
-torch.bfloat16 table (PyTorch 2.x; its output is bf16, embcl's f32); where
-this PyTorch has no CPU bf16 embedding_bag (1.13) torch_ms is null with a
-torch_note saying why.
+repeats, after a warm-up.
 """
 import argparse
 import json
@@ -33,8 +32,8 @@ def splitmix64(x):
         return z ^ (z >> np.uint64(31))
 
 
-def draw(V, n, zipf):
-    z = splitmix64(np.arange(n, dtype=np.uint64))
+def draw(V, n, zipf, start=0):
+    z = splitmix64(np.arange(start, start + n, dtype=np.uint64))
     if not zipf:
         return (z % np.uint64(V)).astype(np.int64)
     cdf = np.cumsum(1.0 / np.power(np.arange(1, V + 1, dtype=np.float64), 1.05))
@@ -57,15 +56,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--filter", default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
     args = ap.parse_args()
     V = 100000 if args.quick else 1000000
     reps = 3 if args.quick else 10
-    cases = [(V, 128, 4096, 20, False), (V, 128, 4096, 20, True), (V, 16, 4096, 20, False),
-             (V, 64, 4096, 20, False), (V, 256, 4096, 20, False)]
-    bf16_cases = [(V, 128, 4096, 20, False), (V, 64, 4096, 20, False), (V, 128, 4096, 20, True)]
-    sel = lambda name: args.filter is None or args.filter in name  # noqa: E731
-    for V_, D, B, L, zipf in cases:
-        case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'}"
+    cases = [(V, 128, 4096, 20, False, False), (V, 128, 4096, 20, True, False), (V, 16, 4096, 20, False, False),
+             (V, 64, 4096, 20, False, False), (V, 256, 4096, 20, False, False), (V, 128, 4096, 20, False, True),
+             (V, 32, 4096, 20, False, False)]
+    only = set(args.only.split(",")) if args.only else None
+
+    def sel(name):
+        return (args.filter is None or args.filter in name) and (only is None or name in only)
+
+    for V_, D, B, L, zipf, mean in cases:
+        mode = "mean" if mean else "sum"
+        case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'}" + (",mode=mean" if mean else "")
+        if not any(sel(b) for b in ("bag_fwd", "bag_bwd_sparse", "bag_bwd_dense", "bag_bwd_dense_atomic")):
+            continue
         n = B * L
         idx = torch.from_numpy(draw(V_, n, zipf))
         offs = torch.arange(0, n, L, dtype=torch.int64)
@@ -73,13 +80,13 @@ def main():
         g = torch.full((B, D), 0.01)
         if sel("bag_fwd"):
             with torch.no_grad():
-                ms = best_ms(lambda: F.embedding_bag(idx, w, offs, mode="sum"), reps)
+                ms = best_ms(lambda: F.embedding_bag(idx, w, offs, mode=mode), reps)
             print(json.dumps({"bench": "bag_fwd", "case": case, "torch_ms": round(ms, 4)}), flush=True)
         for name, sparse in (("bag_bwd_sparse", True), ("bag_bwd_dense", False), ("bag_bwd_dense_atomic", False)):
             if not sel(name):
                 continue
             p = w.clone().requires_grad_(True)
-            out = F.embedding_bag(idx, p, offs, mode="sum", sparse=sparse)
+            out = F.embedding_bag(idx, p, offs, mode=mode, sparse=sparse)
 
             def step():
                 p.grad = None
@@ -87,20 +94,20 @@ def main():
 
             ms = best_ms(step, reps if sparse else max(2, (reps + 1) // 2))
             print(json.dumps({"bench": name, "case": case, "torch_ms": round(ms, 4)}), flush=True)
-    for V_, D, B, L, zipf in bf16_cases if sel("bag_fwd") else []:
-        case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'},dtype=bf16"
+    if sel("bag_fwd_multi"):
+        T, V_, D, B, L = 8, 20000 if args.quick else 100000, 64, 4096, 20
         n = B * L
-        idx = torch.from_numpy(draw(V_, n, zipf))
+        idxs = [torch.from_numpy(draw(V_, n, False, t * n)) for t in range(T)]
         offs = torch.arange(0, n, L, dtype=torch.int64)
-        w = (torch.rand(V_, D) - 0.5).to(torch.bfloat16)
-        row = {"bench": "bag_fwd", "case": case}
-        try:
-            with torch.no_grad():
-                row["torch_ms"] = round(best_ms(lambda: F.embedding_bag(idx, w, offs, mode="sum"), reps), 4)
-        except RuntimeError as e:
-            row["torch_ms"] = None
-            row["torch_note"] = f"torch {torch.__version__}: {str(e).splitlines()[0][:160]}"
-        print(json.dumps(row), flush=True)
+        ws = [torch.rand(V_, D) - 0.5 for _ in range(T)]
+
+        def multi():
+            return [F.embedding_bag(i, w, offs, mode="sum") for i, w in zip(idxs, ws)]
+
+        with torch.no_grad():
+            ms = best_ms(multi, reps)
+        print(json.dumps({"bench": "bag_fwd_multi", "case": f"T={T},V={V_},D={D},B={B},L={L},dist=uniform",
+                          "torch_ms": round(ms, 4)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -140,9 +140,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--filter", default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
-    if args.filter is None or args.filter in "train_e2e":
+    only = set(args.only.split(",")) if args.only else None
+    if (args.filter is None or args.filter in "train_e2e") and (only is None or "train_e2e" in only):
         bench_e2e(args.quick)
 
 

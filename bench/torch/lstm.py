@@ -82,10 +82,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--filter", default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
     a = ap.parse_args()
+    only = set(a.only.split(",")) if a.only else None
 
     def sel(name):
-        return a.filter is None or a.filter in name
+        return (a.filter is None or a.filter in name) and (only is None or name in only)
 
     if sel("gemm"):
         bench_gemm(a.quick)

@@ -1,6 +1,6 @@
 """PyTorch side of bench/bench_optim.c: the same cases, "torch_ms" per line.
 
-Usage: optim.py [--filter NAME] [--quick]. sparse_update_*: the update from
+Usage: optim.py [--filter NAME] [--only A,B] [--quick]. sparse_update_*: the update from
 a coalesced gradient (row-wise Adagrad has no torch counterpart: torch_ms
 null). sparse_step_*: EmbeddingBag's sparse backward + the step; PyTorch
 has no fused path, so its fused=0 and fused=1 lines carry the same time,
@@ -41,8 +41,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--filter")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
     a = ap.parse_args()
-    sel = lambda name: not a.filter or a.filter in name  # noqa: E731
+    only = set(a.only.split(",")) if a.only else None
+    sel = lambda name: (not a.filter or a.filter in name) and (only is None or name in only)  # noqa: E731
     reps = 3 if a.quick else 10
     out = []
     v, d = (100000, 128) if a.quick else (1000000, 128)

@@ -42,7 +42,9 @@ typedef enum embcl_status {
     EMBCL_ERR_IO = -1008,           /* a file could not be read or written */
     EMBCL_ERR_FORMAT = -1009,       /* a file or string is malformed */
     EMBCL_ERR_STATE = -1010,        /* call out of order, or on a mismatched object */
-    EMBCL_ERR_DEVICE_MISMATCH = -1011 /* operands live on different devices */
+    EMBCL_ERR_DEVICE_MISMATCH = -1011, /* operands live on different devices */
+    EMBCL_ERR_LAUNCH_LIMIT = -1012  /* a kernel launch exceeds the device's or the kernel's work-group
+                                     * or local memory limits (the message names kernel, sizes, limit) */
 } embcl_status;
 
 /* The name of a status: "EMBCL_OK", "EMBCL_ERR_SHAPE", "CL_OUT_OF_RESOURCES".

@@ -5,7 +5,15 @@
  * embcl_runtime_free(). Devices returned by embcl_runtime_device() belong to
  * the runtime. Tensors, events and everything made on a device must be freed
  * before the runtime. A runtime and what it owns are used by one thread at a
- * time; separate runtimes are independent.
+ * time; separate runtimes are independent and may be created, used and freed
+ * from several threads at once (embcl orders, with a process-wide lock, the
+ * calls into PoCL's enumeration and CLBlast's first use that are not safe to
+ * overlap). embcl_device_list may likewise be called from any thread.
+ *
+ * Launch limits: a kernel launch over the kernel's work-group limit, a
+ * device's per-dimension limit (max_work_item_sizes) or its local memory
+ * fails with EMBCL_ERR_LAUNCH_LIMIT before it is enqueued; ops fit their
+ * group sizes to these limits. Tuning key device.MAX_WGS lowers them.
  *
  * Selectors (the `device` option or EMBCL_DEVICE), comma-separated for several:
  *   "gpu", "cpu", "accelerator"  every device of that type (first platform that has one)
@@ -51,8 +59,10 @@ typedef struct embcl_device_info {
     embcl_device_type type;      /* what the device reports */
     /* The type whose code paths embcl takes on this device (base defines,
      * tuning rows, launch shapes, placement, the scatter `embcl train`
-     * picks): `type`, unless the runtime's device_class option says
-     * otherwise. embcl_device_list() gives `type`. */
+     * picks): `type`, unless the runtime's device_class option (or
+     * EMBCL_DEVICE_CLASS) says otherwise; limits such as work-group size and
+     * local memory stay the hardware's. embcl_device_list() gives `type`;
+     * embcl_device_class_apply() what a runtime would give. */
     embcl_device_type device_class;
     uint32_t compute_units;
     uint32_t max_clock_mhz;
@@ -66,6 +76,7 @@ typedef struct embcl_device_info {
     int has_int64_atomics;       /* cl_khr_int64_base_atomics */
     int has_int32_atomics;       /* global int32 base atomics (all OpenCL 1.1+) */
     int has_command_buffers;     /* cl_khr_command_buffer */
+    size_t max_work_item_sizes[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES: a work-group's extent per dimension */
 } embcl_device_info;
 
 /* Every device of every platform. *out is an array the caller frees with
@@ -80,6 +91,15 @@ EMBCL_API embcl_status embcl_device_select(const char *selector, const embcl_dev
                                            size_t count, size_t *picked, size_t cap,
                                            size_t *n_picked);
 
+/* Sets device_class in each of list[0..count) as a runtime whose
+ * device_class option is `device_class` would: "gpu" or "cpu" that type for
+ * every device, NULL or "auto" each device's own type. For tools that list
+ * devices without a runtime (`embcl devices`, passing EMBCL_DEVICE_CLASS);
+ * reads no environment itself. Another value gives EMBCL_ERR_INVALID_ARG
+ * and leaves list unchanged. */
+EMBCL_API embcl_status embcl_device_class_apply(const char *device_class, embcl_device_info *list,
+                                                size_t count);
+
 typedef enum embcl_log_level { EMBCL_LOG_DEBUG = 0, EMBCL_LOG_INFO, EMBCL_LOG_WARN } embcl_log_level;
 typedef void (*embcl_log_fn)(void *user, embcl_log_level level, const char *message);
 
@@ -89,7 +109,8 @@ typedef struct embcl_runtime_options {
     int disk_cache;          /* 1 on, 0 off, -1: EMBCL_CACHE (on unless "0") */
     const char *cache_dir;   /* NULL: EMBCL_CACHE_DIR, $XDG_CACHE_HOME/embcl, ~/.cache/embcl */
     const char *kernel_dir;  /* NULL: EMBCL_KERNEL_DIR, else the embedded sources */
-    const char *tuning;      /* "key=value,..." overriding the tuning table; NULL: EMBCL_TUNE */
+    const char *tuning;      /* "family.KEY=value,..." overriding the tuning database
+                              * (embcl/tuning.h); NULL: EMBCL_TUNE */
     embcl_log_fn log;        /* warnings and notes; NULL: print warnings to stderr */
     void *log_user;
     int context_per_device;  /* 1: each device its own OpenCL context, as devices of different
@@ -99,6 +120,11 @@ typedef struct embcl_runtime_options {
                                * (device_class in its info), so a CPU runs every GPU code path;
                                * "auto": each device as it reports itself. NULL:
                                * EMBCL_DEVICE_CLASS, else "auto" */
+    size_t max_alloc_bytes;  /* the most bytes one buffer may take; 0: EMBCL_MAX_ALLOC, else the
+                              * device's CL_DEVICE_MAX_MEM_ALLOC_SIZE. A tensor larger than this
+                              * (with more than one row) is split by rows over up to 8 buffers,
+                              * transparently to the ops that take tables; the others refuse
+                              * split tensors by name. Lowering it tests the split paths. */
 } embcl_runtime_options;
 
 /* Defaults: every field NULL/0 except disk_cache = -1. */

@@ -128,8 +128,11 @@ EMBCL_API embcl_status embcl_embedding(embcl_tensor_t weight, embcl_tensor_t ind
  *          distinct indices) is overwritten with the coalesced gradient;
  *          grad_weight must be NULL.
  * The padding_idx row gets nothing; scale_grad_by_freq divides by each
- * index's count in `indices`. opt->scatter picks the scatter path
- * (row-sparse gradients are always built deterministically). */
+ * index's count in `indices`, dense only: with opt->sparse it fails with
+ * EMBCL_ERR_UNSUPPORTED, as PyTorch does ("embedding_backward:
+ * scale_grad_by_freq not supported with sparse gradients"), before anything
+ * is written. opt->scatter picks the scatter path (row-sparse gradients are
+ * always built deterministically). */
 EMBCL_API embcl_status embcl_embedding_backward(embcl_tensor_t grad_out, embcl_tensor_t indices, int64_t num_rows,
                                                 const embcl_embedding_options *opt, embcl_tensor_t grad_weight,
                                                 embcl_rowsparse_t grad_sparse);
@@ -167,8 +170,9 @@ EMBCL_API embcl_status embcl_embedding_bag(embcl_tensor_t weight, const embcl_ba
  * weight:   the forward's table: needed for grad_psw, else may be NULL.
  * bags, max_pos, opt: as given to the forward.
  * num_rows: V.
- * grad_weight / grad_sparse: as in embcl_embedding_backward (max mode:
- *           dense only, as in PyTorch).
+ * grad_weight / grad_sparse: as in embcl_embedding_backward (max mode
+ *           and scale_grad_by_freq: dense only, as in PyTorch; a row-sparse
+ *           gradient fails with EMBCL_ERR_UNSUPPORTED).
  * grad_psw: f32 with indices' shape, overwritten with d out / d
  *           per_sample_weights (0 at padding); may be NULL; needs
  *           per_sample_weights. */
@@ -188,10 +192,13 @@ EMBCL_API embcl_status embcl_embedding_bag_backward(embcl_tensor_t grad_out, emb
  * result as the row-sparse backward (option sparse = 1) followed by
  * embcl_optim_step with that gradient, within float rounding (1e-5); the
  * parameter's step count advances as with embcl_optim_step.
- * optim:    SGD (no momentum, no weight decay), Adagrad (no weight decay),
- *           SparseAdam or row-wise Adagrad: what takes row-sparse
- *           gradients; others fail as embcl_optim_step does with a
- *           row-sparse gradient. Frozen rows / columns / parameters stay.
+ * optim:    SGD (no weight decay), Adagrad (no weight decay), SparseAdam
+ *           or row-wise Adagrad: what takes row-sparse gradients; others
+ *           fail as embcl_optim_step does with a row-sparse gradient. SGD
+ *           with momentum moves every row its buffer holds (see
+ *           embcl_optim_step): the summed rows then go into a zeroed dense
+ *           scratch for a dense update. Frozen rows / columns / parameters
+ *           stay.
  * grad_out: as for the backward ([n, D] per index; [B, D] per bag), f32,
  *           on the optimizer's device, D = the parameter's columns.
  * indices / bags, opt: as given to the forward (opt may be NULL). Modes

@@ -124,10 +124,18 @@ typedef struct embcl_grad {
 /* One optimizer step: grads[i] is the gradient of parameter i (n must equal
  * embcl_optim_param_count). Everything is checked first: a sparse gradient
  * to Adam/AdamW ("Adam does not support sparse gradients, please consider
- * SparseAdam instead"), a dense one to SparseAdam, sparse with SGD momentum
- * or weight decay, sparse with Adagrad weight decay ("weight_decay option is
- * not compatible with sparse gradients"), shapes and devices; on failure
- * nothing is written. The updates are enqueued on the optimizer's device. */
+ * SparseAdam instead"), a dense one to SparseAdam, sparse with SGD weight
+ * decay (PyTorch fails on it too), sparse with Adagrad weight decay
+ * ("weight_decay option is not compatible with sparse gradients"), shapes
+ * and devices; on failure nothing is written. The updates are enqueued on
+ * the optimizer's device.
+ * SGD with momentum takes row-sparse gradients as PyTorch does: its buffer
+ * holds every row any step named, decaying by momentum on the steps that do
+ * not name it, and all those rows move every step (an empty gradient
+ * included), so the update is the dense one of the gradient scattered into
+ * zeros: it costs a pass over the whole parameter, its transaction copies
+ * (below) are whole tensors, and the buffer is dense ("momentum_buffer", the
+ * densified value of PyTorch's sparse one). */
 EMBCL_API embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *grads, size_t n);
 
 /* Transactions: making steps undoable when the device fails.
@@ -136,8 +144,9 @@ EMBCL_API embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *gra
  * own work after the step can (reading the loss back). Between
  * embcl_optim_begin and embcl_optim_commit/embcl_optim_rollback every step
  * first copies what it will write into pool scratch on the device: whole
- * parameter and state tensors for a dense gradient, only the named rows
- * (with their ids) for a row-sparse or fused one, and the step counts.
+ * parameter and state tensors for a dense gradient (and for SGD momentum's
+ * sparse ones), only the named rows (with their ids) for a row-sparse or
+ * fused one, and the step counts.
  *  - A step that fails inside a transaction restores what it wrote itself
  *    before returning its error: the optimizer is as before that call.
  *  - embcl_optim_rollback restores everything to the state at begin

@@ -1,7 +1,13 @@
 /* embcl tensors: typed, shaped device memory.
  *
  * A tensor has a dtype, 1 to 4 dimensions, a device, and a buffer it shares
- * with its views. Memory is laid out row-major; only a 2-D view may have a
+ * with its views. A tensor larger than the device allows in one allocation
+ * (embcl_runtime_options.max_alloc_bytes) is split by rows over several
+ * buffers instead: transfers, fills, copies, views, and the ops a table
+ * goes through (Embedding, EmbeddingBag, their backward, the optimizers,
+ * Linear's weight) take it as they take any tensor; other ops refuse it
+ * naming the argument and its sizes. A row view of a split tensor that
+ * spans parts must start at a part's first row. Memory is laid out row-major; only a 2-D view may have a
  * row stride larger than its width (a column range of a wider table). The
  * buffer lives until the tensor and all its views are freed.
  *

@@ -1,9 +1,11 @@
 #include <stdio.h>
+#include <string.h>
 
 #include <clblast_c.h>
 
 #include "blas/gemm.h"
 #include "core/error.h"
+#include "device/process_lock.h"
 #include "device/program.h"
 #include "device/tuning.h"
 
@@ -48,6 +50,9 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
     CLBlastTranspose ta = trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode s;
+    /* CLBlast's first call in a process sets up its database: not to be
+     * overlapped by another thread's (src/device/process_lock.c) */
+    int first = embcl_clblast_first_begin();
     if (d->count == 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem, a->offset, a->ld,
                          b->buf->mem, b->offset, b->ld, beta, c->buf->mem, c->offset, c->ld, &q, NULL);
@@ -55,13 +60,40 @@ static embcl_status run_clblast(int trans_a, int trans_b, float alpha, struct em
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, alpha, a->buf->mem,
                                        a->offset, a->ld, d->sa, b->buf->mem, b->offset, b->ld, d->sb, beta,
                                        c->buf->mem, c->offset, c->ld, d->sc, d->count, &q, NULL);
+    if (first)
+        embcl_clblast_first_end(s == CLBlastSuccess);
     if (s == CLBlastSuccess)
         return EMBCL_OK;
+    /* An OpenCL error from a call CLBlast made: it does not say which (it
+     * prints it on stderr), so the message says where it came from; only
+     * clBuildProgram gives CL_BUILD_PROGRAM_FAILURE, so that one is named. */
+    if ((int)s == CL_BUILD_PROGRAM_FAILURE)
+        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm (clBuildProgram of a CLBlast kernel)");
     if ((int)s < 0 && (int)s > -1000)
-        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm");
+        return embcl_cl_fail((cl_int)s, func, "CLBlastSgemm (an OpenCL call inside CLBlast)");
     const char *name = clblast_name(s);
     return embcl_error(EMBCL_ERR_UNSUPPORTED, func, "CLBlastSgemm failed with %s (%d) for m=%zu n=%zu k=%zu",
                        name ? name : "an unknown CLBlast status", (int)s, d->m, d->n, d->k);
+}
+
+/* A 2-D group of up to want_x x want_y over cols x rows work-items, within
+ * k's work-group limit and the device's per-dimension ones (the kernels
+ * check bounds, so the global size is rounded up to it). */
+static void fit_2d(struct embcl_device *dev, cl_kernel k, size_t cols, size_t rows, size_t want_x, size_t want_y,
+                   size_t *lx, size_t *ly)
+{
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, want_x * want_y, 0);
+    size_t x = cols < want_x ? cols : want_x, y = rows < want_y ? rows : want_y;
+    if (x > dev->info.max_work_item_sizes[0])
+        x = dev->info.max_work_item_sizes[0];
+    if (y > dev->info.max_work_item_sizes[1])
+        y = dev->info.max_work_item_sizes[1];
+    while (y > 1 && x * y > wgs)
+        y /= 2;
+    while (x > 1 && x * y > wgs)
+        x /= 2;
+    *lx = x ? x : 1;
+    *ly = y ? y : 1;
 }
 
 /* Every kernel of gemm.cl is built with the tile defines, so one program
@@ -89,9 +121,8 @@ embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_
     EMBCL_TRY(embcl_kernel_set_args(k, "transpose", sizeof args / sizeof args[0], args));
     if (rows == 0 || cols == 0 || count == 0)
         return EMBCL_OK;
-    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
-    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
-        ly /= 2;
+    size_t lx, ly;
+    fit_2d(dev, k, cols, rows, 64, 16, &lx, &ly);
     size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), count}, lws[3] = {lx, ly, 1};
     return embcl_kernel_launch(dev, k, "transpose", 3, gws, lws, NULL);
 }
@@ -115,8 +146,9 @@ static embcl_status transposed_copy(struct embcl_tensor *x, size_t count, size_t
     return EMBCL_OK;
 }
 
+/* cont: continue the sum C holds (gemm.cl's ACC_C; alpha and beta unused). */
 static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,
-                            float beta, struct embcl_tensor *c, const gemm_dims *d, const char *func)
+                            float beta, struct embcl_tensor *c, const gemm_dims *d, int cont, const char *func)
 {
     struct embcl_device *dev = c->dev;
     long long rm = embcl_tune_get(dev, "gemm.RM", 6), vw = embcl_tune_get(dev, "gemm.VW", 8),
@@ -154,13 +186,17 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
         b_sn = 1;
         b_sb = d->k * d->n;
     }
-    char defs[96];
-    gemm_defines(dev, defs, sizeof defs);
+    char defs[112];
+    gemm_defines(dev, defs, sizeof defs - 12);
+    if (cont)
+        strcat(defs, " -DACC_C=1");
     cl_kernel k;
     embcl_status s = EMBCL_OK;
     if (col_blocks > 0) {
-        size_t lx = col_blocks < (cl_uint)wgx ? col_blocks : (size_t)wgx;
-        size_t ly = row_blocks < (cl_uint)wgy ? row_blocks : (size_t)wgy;
+        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
+        size_t lx = 1, ly = 1;
+        if (s == EMBCL_OK)
+            fit_2d(dev, k, col_blocks, row_blocks, (size_t)wgx, (size_t)wgy, &lx, &ly);
         /* small products (an LSTM step) would make fewer groups than the
          * cores can share evenly: shrink the groups until there are 4 per
          * compute unit */
@@ -175,7 +211,6 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
          * must stay in the core's cache while its rows of A pass over it;
          * with K = 2240 and 256 columns it did not, and ran 10x slower */
         size_t kc = (size_t)embcl_tune_get(dev, "gemm.KC", 1 << 30);
-        s = embcl_kernel_get(dev, "gemm", defs, "gemm_tile", &k);
         for (size_t k0 = 0; s == EMBCL_OK && k0 < d->k; k0 += kc) {
             cl_uint kn = (cl_uint)(d->k - k0 < kc ? d->k - k0 : kc);
             float bk = k0 == 0 ? beta : 1.0f;
@@ -204,10 +239,20 @@ static embcl_status run_own(int trans_a, int trans_b, float alpha, struct embcl_
                                  EMBCL_KARG(ldc),   EMBCL_KARG(c_sb)};
             s = embcl_kernel_set_args(k, "gemm_edge", sizeof args / sizeof args[0], args);
         }
-        size_t w = N - n0, ly = d->m < 64 ? d->m : 64;
-        while (ly > 1 && w * ly > dev->info.max_work_group_size)
-            ly /= 2;
-        size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {w, ly, 1};
+        /* the edge's columns exactly (fewer than a block), in groups of a
+         * divisor of them */
+        size_t w = N - n0, lx = w, ly = 1;
+        if (s == EMBCL_OK) {
+            size_t wgs = embcl_kernel_fit_wgs(dev, k, w * 64, 0);
+            while (lx > 1 && (lx > wgs || lx > dev->info.max_work_item_sizes[0] || w % lx != 0))
+                lx--;
+            ly = d->m < 64 ? d->m : 64;
+            if (ly > dev->info.max_work_item_sizes[1])
+                ly = dev->info.max_work_item_sizes[1];
+            while (ly > 1 && lx * ly > wgs)
+                ly /= 2;
+        }
+        size_t gws[3] = {w, embcl_round_up(d->m, ly), d->count}, lws[3] = {lx, ly, 1};
         if (s == EMBCL_OK)
             s = embcl_kernel_launch(dev, k, "gemm_edge", 3, gws, lws, NULL);
     }
@@ -231,7 +276,7 @@ static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct 
     t0.shape[0] = (int64_t)d->n;
     t0.rows = d->n;
     gemm_dims sd = {d->n, d->m, d->k, d->count, d->sb, d->sa, d->n * d->m};
-    embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, func);
+    embcl_status s = run_own(1, 0, 1.0f, b, a, 0.0f, &t0, &sd, 0, func);
     cl_kernel k;
     char defs[96];
     gemm_defines(dev, defs, sizeof defs);
@@ -245,9 +290,9 @@ static embcl_status run_own_swapped(float alpha, struct embcl_tensor *a, struct 
                              EMBCL_KARG(c->offset), EMBCL_KARG(c->ld), EMBCL_KARG(c_sb)};
         s = embcl_kernel_set_args(k, "transpose_axpby", sizeof args / sizeof args[0], args);
     }
-    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
-    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
-        ly /= 2;
+    size_t lx = 1, ly = 1;
+    if (s == EMBCL_OK)
+        fit_2d(dev, k, cols, rows, 64, 16, &lx, &ly);
     size_t gws[3] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly), d->count}, lws[3] = {lx, ly, 1};
     if (s == EMBCL_OK)
         s = embcl_kernel_launch(dev, k, "transpose_axpby", 3, gws, lws, NULL);
@@ -271,9 +316,9 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
                                  struct embcl_tensor *a, struct embcl_tensor *b, float beta, struct embcl_tensor *c,
                                  size_t count, size_t stride_a, size_t stride_b, size_t stride_c, const char *func)
 {
-    EMBCL_TRY(embcl_check_dtype(a, EMBCL_F32, func, "a"));
-    EMBCL_TRY(embcl_check_dtype(b, EMBCL_F32, func, "b"));
-    EMBCL_TRY(embcl_check_dtype(c, EMBCL_F32, func, "c"));
+    EMBCL_TRY(embcl_check_dtype_parts(a, EMBCL_F32, func, "a"));
+    EMBCL_TRY(embcl_check_dtype_parts(b, EMBCL_F32, func, "b"));
+    EMBCL_TRY(embcl_check_dtype_parts(c, EMBCL_F32, func, "c"));
     if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
         return embcl_error(EMBCL_ERR_SHAPE, func, "GEMM operands must be 2-D (got %d, %d, %d dimensions)", a->ndim,
                            b->ndim, c->ndim);
@@ -289,6 +334,12 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
         return EMBCL_OK;
     if (m > UINT32_MAX || n > UINT32_MAX || k > UINT32_MAX)
         return embcl_error(EMBCL_ERR_SHAPE, func, "GEMM dimension above 2^32 (m=%zu n=%zu k=%zu)", m, n, k);
+    if (embcl_tensor_is_split(a) || embcl_tensor_is_split(b) || embcl_tensor_is_split(c)) {
+        if (count != 1)
+            return embcl_error(EMBCL_ERR_UNSUPPORTED, func,
+                               "a batched GEMM (%zu products) over an operand split over several buffers", count);
+        return embcl_sgemm_split(backend, trans_a, trans_b, alpha, a, b, beta, c, func);
+    }
     if (k > 0) {
         EMBCL_TRY(check_extent(a, stride_a, count, func, "a"));
         EMBCL_TRY(check_extent(b, stride_b, count, func, "b"));
@@ -308,9 +359,63 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
         /* A^T B with A the big operand: copying B^T and C^T moves less */
         if (trans_a && !trans_b && d.m >= 16 && (d.k * d.n + 2 * d.m * d.n) * 2 < d.k * d.m)
             return run_own_swapped(alpha, a, b, beta, c, &d, func);
-        return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+        return run_own(trans_a, trans_b, alpha, a, b, beta, c, &d, 0, func);
     }
     return run_clblast(trans_a, trans_b, alpha, a, b, beta, c, &d, func);
+}
+
+void embcl_gemm_k_layout(struct embcl_device *dev, embcl_gemm_backend backend, size_t k, size_t n, size_t *kc,
+                         size_t *n0)
+{
+    if (backend == EMBCL_GEMM_AUTO)
+        backend = embcl_gemm_backend_for(dev);
+    if (backend != EMBCL_GEMM_OWN) {
+        *kc = k;
+        *n0 = n;
+        return;
+    }
+    size_t bw = (size_t)(embcl_tune_get(dev, "gemm.VW", 8) * embcl_tune_get(dev, "gemm.NV", 2));
+    *kc = (size_t)embcl_tune_get(dev, "gemm.KC", 1 << 30);
+    if (*kc == 0)
+        *kc = k;
+    *n0 = n / bw * bw;
+}
+
+embcl_status embcl_sgemm_continue(embcl_gemm_backend backend, int trans_a, int trans_b, struct embcl_tensor *a,
+                                  struct embcl_tensor *b, struct embcl_tensor *c, const char *func)
+{
+    size_t m = trans_a ? a->cols : a->rows, k = trans_a ? a->rows : a->cols, n = trans_b ? b->rows : b->cols;
+    if (m == 0 || n == 0 || k == 0)
+        return EMBCL_OK;
+    gemm_dims d = {m, n, k, 1, 0, 0, 0};
+    if (backend == EMBCL_GEMM_AUTO)
+        backend = embcl_gemm_backend_for(c->dev);
+    if (backend == EMBCL_GEMM_OWN)
+        return run_own(trans_a, trans_b, 1.0f, a, b, 1.0f, c, &d, 1, func);
+    return run_clblast(trans_a, trans_b, 1.0f, a, b, 1.0f, c, &d, func);
+}
+
+embcl_status embcl_gemm_axpby(float alpha, struct embcl_tensor *t, float beta, struct embcl_tensor *c,
+                              const char *func)
+{
+    (void)func;
+    struct embcl_device *dev = c->dev;
+    if (c->rows == 0 || c->cols == 0)
+        return EMBCL_OK;
+    char defs[96];
+    gemm_defines(dev, defs, sizeof defs);
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "gemm", defs, "axpby_2d", &k));
+    cl_uint rows = (cl_uint)c->rows, cols = (cl_uint)c->cols;
+    cl_ulong c_off = c->offset, ldc = c->ld;
+    embcl_karg args[] = {EMBCL_KARG(rows), EMBCL_KARG(cols), EMBCL_KARG(alpha), EMBCL_KARG(beta),
+                         EMBCL_KARG(t->buf->mem), EMBCL_KARG(c->buf->mem), EMBCL_KARG(c_off), EMBCL_KARG(ldc)};
+    EMBCL_TRY(embcl_kernel_set_args(k, "axpby_2d", sizeof args / sizeof args[0], args));
+    size_t lx = cols < 64 ? cols : 64, ly = rows < 16 ? rows : 16;
+    while (ly > 1 && lx * ly > dev->info.max_work_group_size)
+        ly /= 2;
+    size_t gws[2] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly)}, lws[2] = {lx, ly};
+    return embcl_kernel_launch(dev, k, "axpby_2d", 2, gws, lws, NULL);
 }
 
 embcl_status embcl_sgemm(int trans_a, int trans_b, float alpha, struct embcl_tensor *a, struct embcl_tensor *b,

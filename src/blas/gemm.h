@@ -34,6 +34,30 @@ embcl_status embcl_sgemm_batched(embcl_gemm_backend backend, int trans_a, int tr
 embcl_status embcl_transpose(struct embcl_tensor *src, size_t count, size_t src_stride, struct embcl_tensor *dst,
                              const char *func);
 
+/* A product with an operand split by rows (src/blas/gemm_split.c; from
+ * embcl_sgemm_batched, count 1): sub-products over the parts. Splits along
+ * M and N are independent products; a split along K continues the sum
+ * (embcl_sgemm_continue), so on embcl's own kernel every element rounds as
+ * in one pass over the unsplit operands; CLBlast's accumulate with beta 1
+ * (the same within rounding). */
+embcl_status embcl_sgemm_split(embcl_gemm_backend backend, int trans_a, int trans_b, float alpha,
+                               struct embcl_tensor *a, struct embcl_tensor *b, float beta, struct embcl_tensor *c,
+                               const char *func);
+/* c += op(a) op(b) continuing the sum c holds: own kernel with ACC_C
+ * (exactly the rounding of one longer pass), CLBlast with beta 1. Single
+ * buffers, shapes checked by the caller. */
+embcl_status embcl_sgemm_continue(embcl_gemm_backend backend, int trans_a, int trans_b, struct embcl_tensor *a,
+                                  struct embcl_tensor *b, struct embcl_tensor *c, const char *func);
+/* How a product of depth k and width n rounds on dev: the columns below
+ * *n0 (the tiles) sum k in chunks of *kc, each chunk's sum added to C; the
+ * others (edges, and every column on CLBlast) sum all of k at once. */
+void embcl_gemm_k_layout(struct embcl_device *dev, embcl_gemm_backend backend, size_t k, size_t n, size_t *kc,
+                         size_t *n0);
+/* c = alpha * t + beta * c, t packed with c's shape, with the tile
+ * kernel's expression (so it rounds as a product's last step). */
+embcl_status embcl_gemm_axpby(float alpha, struct embcl_tensor *t, float beta, struct embcl_tensor *c,
+                              const char *func);
+
 /* The backend AUTO resolves to on dev. */
 embcl_gemm_backend embcl_gemm_backend_for(struct embcl_device *dev);
 

@@ -7,5 +7,6 @@ int embcl_cmd_train(int argc, char **argv);
 int embcl_cmd_export(int argc, char **argv);
 int embcl_cmd_neighbours(int argc, char **argv);
 int embcl_cmd_bench(int argc, char **argv);
+int embcl_cmd_tune(int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
-/* embcl devices: every platform and device, and what EMBCL_DEVICE picks. */
+/* embcl devices: every platform and device, what EMBCL_DEVICE picks, and
+ * the class EMBCL_DEVICE_CLASS makes each device take. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +44,11 @@ static void print_json(const embcl_device_info *list, size_t n, const int *selec
         json_str(d->driver_version);
         printf(", \"opencl_c_version\": ");
         json_str(d->opencl_c_version);
-        printf(", \"type\": \"%s\", \"compute_units\": %u, \"max_clock_mhz\": %u, \"global_mem_bytes\": %llu, "
-               "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, "
+        printf(", \"type\": \"%s\", \"device_class\": \"%s\", \"compute_units\": %u, \"max_clock_mhz\": %u, "
+               "\"global_mem_bytes\": %llu, \"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, "
                "\"fp16\": %s, \"fp64\": %s, \"int64_atomics\": %s, \"command_buffers\": %s, \"selected\": %s}",
-               embcl_device_type_name(d->type), d->compute_units, d->max_clock_mhz,
-               (unsigned long long)d->global_mem_bytes, (unsigned long long)d->local_mem_bytes,
+               embcl_device_type_name(d->type), embcl_device_type_name(d->device_class), d->compute_units,
+               d->max_clock_mhz, (unsigned long long)d->global_mem_bytes, (unsigned long long)d->local_mem_bytes,
                (unsigned long long)d->max_alloc_bytes, d->max_work_group_size, d->has_fp16 ? "true" : "false",
                d->has_fp64 ? "true" : "false", d->has_int64_atomics ? "true" : "false",
                d->has_command_buffers ? "true" : "false", selected[i] ? "true" : "false");
@@ -55,7 +56,8 @@ static void print_json(const embcl_device_info *list, size_t n, const int *selec
     printf("\n]}\n");
 }
 
-static void print_table(const embcl_device_info *list, size_t n, const int *selected, const char *selector)
+static void print_table(const embcl_device_info *list, size_t n, const int *selected, const char *selector,
+                        const char *cls)
 {
     int last_platform = -1;
     for (size_t i = 0; i < n; i++) {
@@ -67,6 +69,12 @@ static void print_table(const embcl_device_info *list, size_t n, const int *sele
         printf("  %c %d:%d  %s\n", selected[i] ? '*' : ' ', d->platform_index, d->device_index, d->name);
         printf("        type %-11s compute units %-4u clock %u MHz  vendor %s\n", embcl_device_type_name(d->type),
                d->compute_units, d->max_clock_mhz, d->vendor);
+        /* Said only where it differs: a run whose times or numbers look like
+         * another device's should show why. */
+        if (d->device_class != d->type)
+            printf("        treated as %s (EMBCL_DEVICE_CLASS=%s): embcl takes its %s code paths\n",
+                   embcl_device_type_name(d->device_class), cls ? cls : "auto",
+                   embcl_device_type_name(d->device_class));
         printf("        memory %.1f GiB  max alloc %.1f GiB  local %.0f KiB  max work-group %zu\n",
                (double)d->global_mem_bytes / (1 << 30), (double)d->max_alloc_bytes / (1 << 30),
                (double)d->local_mem_bytes / 1024, d->max_work_group_size);
@@ -90,7 +98,8 @@ int embcl_cmd_devices(int argc, char **argv)
             json = 1;
         } else if (strcmp(argv[i], "--help") == 0) {
             printf("usage: embcl devices [--json]\n"
-                   "Lists every OpenCL platform and device; '*' marks what EMBCL_DEVICE selects.\n");
+                   "Lists every OpenCL platform and device; '*' marks what EMBCL_DEVICE selects,\n"
+                   "and EMBCL_DEVICE_CLASS=gpu|cpu shows each device as the type embcl treats it as.\n");
             return 0;
         } else {
             fprintf(stderr, "embcl devices: unknown option '%s'\n", argv[i]);
@@ -106,6 +115,14 @@ int embcl_cmd_devices(int argc, char **argv)
     const char *selector = getenv("EMBCL_DEVICE");
     if (selector && !*selector)
         selector = NULL;
+    const char *cls = getenv("EMBCL_DEVICE_CLASS");
+    if (cls && !*cls)
+        cls = NULL;
+    if (embcl_device_class_apply(cls, list, n) != EMBCL_OK) {
+        fprintf(stderr, "embcl devices: EMBCL_DEVICE_CLASS: %s\n", embcl_last_error());
+        embcl_device_list_free(list);
+        return 1;
+    }
     size_t *picked = calloc(n ? n : 1, sizeof *picked);
     int *selected = calloc(n ? n : 1, sizeof *selected);
     size_t np = 0;
@@ -122,7 +139,7 @@ int embcl_cmd_devices(int argc, char **argv)
         if (json)
             print_json(list, n, selected, selector);
         else
-            print_table(list, n, selected, selector);
+            print_table(list, n, selected, selector, cls);
     }
     free(picked);
     free(selected);

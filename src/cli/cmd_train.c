@@ -251,7 +251,11 @@ static int run(job *j)
     embcl_device_info di;
     if (embcl_runtime_device(j->rt, 0, &dev) != EMBCL_OK || embcl_device_get_info(dev, &di) != EMBCL_OK)
         return fail(NULL);
-    printf("device: %s (%s)\n", di.name, embcl_device_type_name(di.type));
+    if (di.device_class != di.type) /* its times and scatter are another type's: say why */
+        printf("device: %s (%s, treated as %s by EMBCL_DEVICE_CLASS)\n", di.name, embcl_device_type_name(di.type),
+               embcl_device_type_name(di.device_class));
+    else
+        printf("device: %s (%s)\n", di.name, embcl_device_type_name(di.type));
     if (load_data(j) || load_pretrained(j))
         return 1;
     if (embcl_trainer_create(j->rt, &a->cfg, j->vocab, j->corpus, j->pretrained, on_diag, j, &j->tr) != EMBCL_OK)

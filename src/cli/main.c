@@ -18,6 +18,9 @@ static void usage(FILE *f)
             "  devices [--json]   list OpenCL platforms and devices, and which one EMBCL_DEVICE selects\n"
             "  bench [--filter NAME] [--quick] [--device SEL]\n"
             "                     quick throughput check of the main ops on the device (JSON lines)\n"
+            "  tune FAMILY [--quick] [--device SEL]\n"
+            "                     sweep a kernel family's tuning parameters on the device, check each\n"
+            "                     variant, print the best as database rows; --show: what the device takes\n"
             "  version            print the version\n"
             "  help               this text\n"
             "\n"
@@ -26,7 +29,7 @@ static void usage(FILE *f)
             "  EMBCL_CACHE_DIR    where compiled kernels are cached (default ~/.cache/embcl)\n"
             "  EMBCL_CACHE=0      do not cache compiled kernels on disk\n"
             "  EMBCL_KERNEL_DIR   read kernels/*.cl from this directory instead of the built-in copy\n"
-            "  EMBCL_TUNE         kernel tuning overrides, key=value,...\n");
+            "  EMBCL_TUNE         kernel tuning overrides, family.KEY=value,... (embcl tune --show lists the keys)\n");
 }
 
 int main(int argc, char **argv)
@@ -44,6 +47,8 @@ int main(int argc, char **argv)
         return embcl_cmd_neighbours(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return embcl_cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "tune") == 0)
+        return embcl_cmd_tune(argc - 1, argv + 1);
     if (strcmp(cmd, "devices") == 0)
         return embcl_cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

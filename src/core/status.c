@@ -19,6 +19,7 @@ const char *embcl_status_str(embcl_status status)
     case EMBCL_ERR_FORMAT: return "EMBCL_ERR_FORMAT";
     case EMBCL_ERR_STATE: return "EMBCL_ERR_STATE";
     case EMBCL_ERR_DEVICE_MISMATCH: return "EMBCL_ERR_DEVICE_MISMATCH";
+    case EMBCL_ERR_LAUNCH_LIMIT: return "EMBCL_ERR_LAUNCH_LIMIT";
     }
     if ((int)status < 0 && (int)status > -1000) {
         const char *cl = embcl_cl_error_name((int)status);

@@ -9,9 +9,15 @@
 
 #include "embcl/device.h"
 
+/* A kernel and the limits of its launches, read once when it is created (a
+ * query per launch would add OpenCL calls to every step). */
 typedef struct embcl_kernel_entry {
     char *name;
     cl_kernel kernel;
+    const char *program;  /* the program entry's name, for messages */
+    size_t max_wgs;       /* CL_KERNEL_WORK_GROUP_SIZE, at most the device's max_work_group_size */
+    cl_ulong local_fixed; /* CL_KERNEL_LOCAL_MEM_SIZE before any __local argument is set */
+    cl_ulong local_args;  /* bytes of the __local arguments set last (embcl_kernel_set_args_on) */
 } embcl_kernel_entry;
 
 /* One built program: a kernel file compiled with one set of defines. */
@@ -42,6 +48,11 @@ typedef struct embcl_index_facts {
      * buffer (freed by embcl_index_facts_clear). */
     unsigned char *seen;
     long long distinct;
+    /* Of those, the values that occur more than once (same layout as seen,
+     * in the block seen starts) and how many there are: the narrow backward
+     * (src/ops/embedding_narrow.c) groups only these positions. */
+    unsigned char *dup;
+    long long dup_values;
 } embcl_index_facts;
 
 /* Drop what the facts hold (the bitmap) and mark them invalid. */
@@ -86,7 +97,13 @@ struct embcl_device {
     cl_command_queue queue;   /* in-order */
     embcl_pool pool;
     embcl_program_entry *programs;
+    /* The entry of the kernel found last (launches look kernels up by
+     * handle, mostly the one whose arguments were just set). */
+    embcl_program_entry *last_program;
+    size_t last_kernel;
     char base_options[256];   /* defines every program of this device gets */
+    size_t max_alloc;         /* runtime option max_alloc_bytes; 0: the device's own
+                               * (embcl_device_max_alloc reads both) */
 };
 
 typedef struct embcl_tune_override {
@@ -108,6 +125,7 @@ struct embcl_runtime {
     void *log_user;
     embcl_device_type device_class; /* 0: each device as it reports itself */
     int warned_cache;
+    size_t max_alloc;         /* the option max_alloc_bytes (or EMBCL_MAX_ALLOC); 0: none */
     embcl_cache_stats cache_stats;
 };
 
@@ -141,6 +159,15 @@ static inline int embcl_dev_is_cpu(const struct embcl_device *dev)
 {
     return dev->info.device_class == EMBCL_DEVICE_CPU;
 }
+/* embcl_device_list for a caller holding the process lock
+ * (src/device/process_lock.h). */
+embcl_status embcl_device_list_unlocked(embcl_device_info **out, size_t *count);
+
+/* The device_class option's value (NULL: "auto") as a type, 0 for "auto";
+ * anything else fails naming fn, the value and `origin` (appended, e.g. " (from
+ * EMBCL_DEVICE_CLASS)"; NULL for none). src/device/device_class.c */
+embcl_status embcl_device_class_parse(const char *cls, const char *fn, const char *origin,
+                                      embcl_device_type *out);
 
 /* Fill `info` for one OpenCL device. */
 embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi, int di,

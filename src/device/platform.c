@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "device/device_impl.h"
+#include "device/process_lock.h"
 
 const char *embcl_device_type_name(embcl_device_type type)
 {
@@ -109,6 +110,18 @@ embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi
     info->max_alloc_bytes = ul;
     EMBCL_TRY(dev_val(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, &sz, sizeof sz, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)"));
     info->max_work_group_size = sz;
+    EMBCL_TRY(dev_val(id, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, &u, sizeof u,
+                      "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS)"));
+    /* OpenCL promises at least 3 dimensions; embcl launches at most 3 */
+    size_t items[64];
+    if (u < 3 || u > 64)
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, "embcl_device_list",
+                           "device '%s' reports %u work-item dimensions (CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS); "
+                           "OpenCL requires 3 or more", info->name, u);
+    EMBCL_TRY(dev_val(id, CL_DEVICE_MAX_WORK_ITEM_SIZES, items, u * sizeof items[0],
+                      "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)"));
+    for (int d = 0; d < 3; d++)
+        info->max_work_item_sizes[d] = items[d];
     EMBCL_TRY(dev_val(id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, &u, sizeof u,
                       "clGetDeviceInfo(CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT)"));
     info->preferred_vector_width_float = u;
@@ -135,10 +148,8 @@ embcl_status embcl_device_query(cl_platform_id platform, cl_device_id id, int pi
     return EMBCL_OK;
 }
 
-embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
+embcl_status embcl_device_list_unlocked(embcl_device_info **out, size_t *count)
 {
-    EMBCL_CHECK_ARG(out != NULL, "embcl_device_list", "argument 'out' is NULL");
-    EMBCL_CHECK_ARG(count != NULL, "embcl_device_list", "argument 'count' is NULL");
     *out = NULL;
     *count = 0;
     cl_uint np = 0;
@@ -184,6 +195,16 @@ embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
     *out = list;
     *count = n;
     return EMBCL_OK;
+}
+
+embcl_status embcl_device_list(embcl_device_info **out, size_t *count)
+{
+    EMBCL_CHECK_ARG(out != NULL, "embcl_device_list", "argument 'out' is NULL");
+    EMBCL_CHECK_ARG(count != NULL, "embcl_device_list", "argument 'count' is NULL");
+    embcl_process_lock();
+    embcl_status s = embcl_device_list_unlocked(out, count);
+    embcl_process_unlock();
+    return s;
 }
 
 void embcl_device_list_free(embcl_device_info *list)

@@ -58,13 +58,16 @@ embcl_status embcl_pool_acquire(struct embcl_device *dev, size_t bytes, embcl_bu
                                 const char *func)
 {
     embcl_pool *pool = &dev->pool;
-    if (bytes > dev->info.max_alloc_bytes)
+    size_t limit = dev->info.max_alloc_bytes;
+    if (dev->max_alloc && dev->max_alloc < limit)
+        limit = dev->max_alloc;
+    if (bytes > limit)
         return embcl_error(EMBCL_ERR_OUT_OF_MEMORY, func,
                            "%zu bytes requested, more than device '%s' allows in one allocation "
-                           "(CL_DEVICE_MAX_MEM_ALLOC_SIZE = %llu bytes)",
-                           bytes, dev->info.name, (unsigned long long)dev->info.max_alloc_bytes);
+                           "(%zu bytes: CL_DEVICE_MAX_MEM_ALLOC_SIZE or the runtime option max_alloc_bytes)",
+                           bytes, dev->info.name, limit);
     size_t cls = size_class(bytes);
-    if (cls > dev->info.max_alloc_bytes)
+    if (cls > limit)
         cls = bytes;
     embcl_buffer *b = embcl_calloc(1, sizeof *b, func);
     if (!b)

@@ -25,10 +25,33 @@ typedef struct embcl_karg {
 #define EMBCL_KARG(x) ((embcl_karg){sizeof(x), &(x)})
 #define EMBCL_KARG_LOCAL(bytes) ((embcl_karg){(bytes), NULL})
 
+/* Set k's arguments. Arguments reserving local memory are refused here: they
+ * go through embcl_kernel_set_args_on, which records their bytes for the
+ * launch's local memory check. */
 embcl_status embcl_kernel_set_args(cl_kernel k, const char *kname, size_t n, const embcl_karg *args);
+embcl_status embcl_kernel_set_args_on(struct embcl_device *dev, cl_kernel k, const char *kname, size_t n,
+                                      const embcl_karg *args);
+
+/* The most work-items a group of k may have on dev: CL_KERNEL_WORK_GROUP_SIZE
+ * (read once, when the registry created k), at most the device's
+ * max_work_group_size. */
+size_t embcl_kernel_max_wgs(struct embcl_device *dev, cl_kernel k);
+/* `want` lowered to what k can launch as one group on dev (at least 1): at
+ * most embcl_kernel_max_wgs and, when each work-item needs local_per_item
+ * bytes of __local arguments, what fits beside the kernel's own local memory.
+ * Every op that picks a group size passes its choice through here, so a
+ * device with smaller limits still runs it; split the result over
+ * dimensions within dev->info.max_work_item_sizes. */
+size_t embcl_kernel_fit_wgs(struct embcl_device *dev, cl_kernel k, size_t want, size_t local_per_item);
 
 /* Enqueue k on dev's queue. lws may be NULL. gws entries of 0 enqueue
- * nothing. `ev` (may be NULL) receives the kernel's event. */
+ * nothing. `ev` (may be NULL) receives the kernel's event. Before the
+ * enqueue, with no OpenCL call: a local size above the kernel's
+ * work-group limit or a dimension above CL_DEVICE_MAX_WORK_ITEM_SIZES, a
+ * global size not a multiple of the local one, and local memory (the
+ * kernel's own plus its __local arguments) above CL_DEVICE_LOCAL_MEM_SIZE
+ * fail with EMBCL_ERR_LAUNCH_LIMIT naming the kernel, the sizes and the
+ * limit. */
 embcl_status embcl_kernel_launch(struct embcl_device *dev, cl_kernel k, const char *kname, cl_uint dims,
                                  const size_t *gws, const size_t *lws, cl_event *ev);
 

@@ -2,6 +2,7 @@
  * queue per device. Environment variables are read here, once, and kept in
  * the runtime: nothing below looks at the environment again. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "device/device_impl.h"
 #include "embcl-opencl.h"
+#include "device/process_lock.h"
 #include "device/program.h"
 #include "device/tuning.h"
 
@@ -81,16 +83,21 @@ static embcl_status resolve_options(embcl_runtime_t rt, const embcl_runtime_opti
         return EMBCL_ERR_OUT_OF_MEMORY;
     const char *tune = env_or(o->tuning, "EMBCL_TUNE");
     if (tune)
-        EMBCL_TRY(embcl_tuning_parse(rt, tune));
+        EMBCL_TRY(embcl_tuning_parse(rt, tune, fn));
+    rt->max_alloc = o->max_alloc_bytes;
+    const char *ma = getenv("EMBCL_MAX_ALLOC");
+    if (!rt->max_alloc && ma && *ma) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(ma, &end, 10);
+        if (errno || *end || v == 0 || ma[0] == '-')
+            return embcl_error(EMBCL_ERR_INVALID_ARG, fn,
+                               "EMBCL_MAX_ALLOC is '%s'; it is a byte count > 0", ma);
+        rt->max_alloc = (size_t)v;
+    }
     const char *cls = env_or(o->device_class, "EMBCL_DEVICE_CLASS");
-    if (cls && strcmp(cls, "gpu") == 0)
-        rt->device_class = EMBCL_DEVICE_GPU;
-    else if (cls && strcmp(cls, "cpu") == 0)
-        rt->device_class = EMBCL_DEVICE_CPU;
-    else if (cls && strcmp(cls, "auto") != 0)
-        return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "device class '%s'%s is not 'gpu', 'cpu' or 'auto'", cls,
-                           o->device_class ? "" : " (from EMBCL_DEVICE_CLASS)");
-    return EMBCL_OK;
+    return embcl_device_class_parse(cls, fn, o->device_class ? NULL : " (from EMBCL_DEVICE_CLASS)",
+                                    &rt->device_class);
 }
 
 static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
@@ -98,8 +105,20 @@ static embcl_status open_device(embcl_runtime_t rt, struct embcl_device *d)
     static const char *fn = "embcl_runtime_create";
     cl_int err;
     cl_command_queue_properties props = rt->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
+    d->max_alloc = rt->max_alloc;
     d->queue = clCreateCommandQueue(d->ctx, d->id, props, &err);
     EMBCL_TRY(embcl_cl_check(err, fn, "clCreateCommandQueue"));
+    /* Tuning key device.MAX_WGS lowers the work-group limits embcl keeps to
+     * (the device's, each dimension's and every kernel's), as a device with
+     * smaller ones would have: how the tests see that every op still runs. */
+    long long cap = embcl_tune_get(d, "device.MAX_WGS", 0);
+    if (cap > 0) {
+        if ((unsigned long long)cap < d->info.max_work_group_size)
+            d->info.max_work_group_size = (size_t)cap;
+        for (int i = 0; i < 3; i++)
+            if ((unsigned long long)cap < d->info.max_work_item_sizes[i])
+                d->info.max_work_item_sizes[i] = (size_t)cap;
+    }
     snprintf(d->base_options, sizeof d->base_options,
              "-cl-std=CL1.2 -DEMBCL_CPU=%d -DEMBCL_GPU=%d -DEMBCL_HAS_FP64=%d",
              embcl_dev_is_cpu(d), embcl_dev_is_gpu(d), d->info.has_fp64);
@@ -171,11 +190,17 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
     const char *selector = env_or(o->device, "EMBCL_DEVICE");
     embcl_device_info *list = NULL;
     size_t count = 0;
-    EMBCL_TRY(embcl_device_list(&list, &count));
+    /* enumeration, the ids' lookup and the contexts under the process lock
+     * (src/device/process_lock.c) */
+    embcl_process_lock();
+    embcl_status s = embcl_device_list_unlocked(&list, &count);
+    if (s != EMBCL_OK) {
+        embcl_process_unlock();
+        return s;
+    }
     size_t *picked = embcl_calloc(count ? count : 1, sizeof *picked, fn);
     size_t n = 0;
-    embcl_status s = picked ? embcl_device_select(selector, list, count, picked, count, &n)
-                            : EMBCL_ERR_OUT_OF_MEMORY;
+    s = picked ? embcl_device_select(selector, list, count, picked, count, &n) : EMBCL_ERR_OUT_OF_MEMORY;
     if (s != EMBCL_OK && s != EMBCL_ERR_OUT_OF_MEMORY && selector && !o->device)
         embcl_error_append(" (selector taken from EMBCL_DEVICE)");
     cl_platform_id *plat_of = NULL;
@@ -201,6 +226,7 @@ static embcl_status open_runtime(embcl_runtime_t rt, const embcl_runtime_options
     }
     if (s == EMBCL_OK)
         s = create_contexts(rt, plat_of, id_of, o->context_per_device);
+    embcl_process_unlock();
     for (size_t i = 0; s == EMBCL_OK && i < n; i++)
         s = open_device(rt, &rt->devices[i]);
     embcl_free(plat_of);

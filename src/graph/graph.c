@@ -150,7 +150,7 @@ embcl_status embcl_graph_param(embcl_graph_t g, const char *name, embcl_tensor_t
     EMBCL_TRY(graph_check_building(g, fn));
     EMBCL_CHECK_ARG(out != NULL, fn, "argument 'out' is NULL");
     EMBCL_TRY(check_name(g, name, fn));
-    EMBCL_TRY(embcl_check_dtype(tensor, EMBCL_F32, fn, "tensor"));
+    EMBCL_TRY(embcl_check_dtype_parts(tensor, EMBCL_F32, fn, "tensor")); /* a table may be split by rows */
     if (tensor->dev->rt != g->rt)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument 'tensor' ('%s') lives in another runtime", name);
     struct embcl_tensor *view = embcl_malloc(sizeof *view, fn);
@@ -163,7 +163,7 @@ embcl_status embcl_graph_param(embcl_graph_t g, const char *name, embcl_tensor_t
         return s;
     }
     *view = *tensor;
-    embcl_buffer_retain(view->buf);
+    embcl_tensor_retain_parts(view);
     gvalue *v = &g->vals[id];
     v->tensor = view;
     v->dtype = EMBCL_F32;

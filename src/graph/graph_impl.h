@@ -69,6 +69,19 @@ typedef struct gvalue {
 
 struct embcl_graph;
 
+/* A device's arena (plan.c): one buffer, or, when the plan needs more than
+ * the device allows in one allocation, chunks of `chunk` bytes (the last
+ * shorter) that no value straddles; values larger than a chunk get buffers
+ * of their own (split by rows when they exceed the limit). */
+typedef struct graph_arena {
+    struct embcl_tensor **part;  /* n of them; NULL entries if unused */
+    size_t n;
+    size_t chunk;                /* 0: one buffer */
+} graph_arena;
+
+/* gvalue.off / goff of a value with a buffer of its own */
+#define GRAPH_OWN_BUFFER ((size_t)-1)
+
 typedef struct gnode {
     const struct gnode_ops *ops;
     char *name;
@@ -145,7 +158,7 @@ struct embcl_graph {
     int *bwd;                    /* nodes whose backward runs, in order */
     size_t n_bwd;
 
-    struct embcl_tensor **arena; /* one per runtime device (NULL if unused) */
+    struct graph_arena *arena;   /* one per runtime device */
     embcl_graph_memory mem;
 
     embcl_optim_t *optims;       /* one per device that has parameters to update */

@@ -106,7 +106,8 @@ static embcl_status place_params(struct embcl_graph *g)
         for (size_t k = 0; !d && k < rt->n_devices; k++) {
             struct embcl_device *c = &rt->devices[order[k]];
             uint64_t budget = g->opt.device_budget ? g->opt.device_budget : c->info.global_mem_bytes / 10 * 9;
-            if (used[c->index] + need <= budget && (uint64_t)graph_numel(v) * sizeof(float) <= c->info.max_alloc_bytes)
+            size_t cols = (size_t)v->shape[v->ndim - 1], rows = cols ? (size_t)graph_numel(v) / cols : 0;
+            if (used[c->index] + need <= budget && embcl_tensor_fits(c, v->ndim > 1 ? rows : 1, cols * sizeof(float)))
                 d = c;
         }
         if (!d) {

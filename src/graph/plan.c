@@ -5,7 +5,10 @@
  * best-fit free list, so a buffer whose life is over hands its bytes to the
  * next. An elementwise node whose input dies with it writes in place.
  * Parameters, their gradients and inputs live outside the arenas: they
- * outlast the step. */
+ * outlast the step. An arena larger than the device allows in one
+ * allocation is packed again in chunks of the limit that no buffer
+ * straddles (a tied decoder over a split table: its logits and their
+ * gradient); a buffer larger than a chunk gets a tensor of its own. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +114,9 @@ static int by_first(const void *a, const void *b)
     return x->value != y->value ? (x->value < y->value ? -1 : 1) : x->grad - y->grad;
 }
 
-static void free_block(fblock *fl, size_t *n, size_t off, size_t size)
+/* chunk > 0: free blocks do not merge across a multiple of chunk, so no
+ * block handed out straddles two chunks. */
+static void free_block(fblock *fl, size_t *n, size_t off, size_t size, size_t chunk)
 {
     size_t i = 0;
     while (i < *n && fl[i].off < off)
@@ -120,21 +125,27 @@ static void free_block(fblock *fl, size_t *n, size_t off, size_t size)
     fl[i] = (fblock){off, size};
     (*n)++;
     /* merge with the neighbours */
-    if (i + 1 < *n && fl[i].off + fl[i].size == fl[i + 1].off) {
+    if (i + 1 < *n && fl[i].off + fl[i].size == fl[i + 1].off && !(chunk && fl[i + 1].off % chunk == 0)) {
         fl[i].size += fl[i + 1].size;
         memmove(fl + i + 1, fl + i + 2, (*n - i - 2) * sizeof *fl);
         (*n)--;
     }
-    if (i > 0 && fl[i - 1].off + fl[i - 1].size == fl[i].off) {
+    if (i > 0 && fl[i - 1].off + fl[i - 1].size == fl[i].off && !(chunk && fl[i].off % chunk == 0)) {
         fl[i - 1].size += fl[i].size;
         memmove(fl + i, fl + i + 1, (*n - i - 1) * sizeof *fl);
         (*n)--;
     }
 }
 
+static int straddles(size_t off, size_t size, size_t chunk)
+{
+    return chunk && off / chunk != (off + size - 1) / chunk;
+}
+
 /* Best fit: the smallest free block that holds `size`; else grow the arena
- * (taking a free block at its end first). */
-static size_t alloc_block(fblock *fl, size_t *n, size_t *top, size_t size)
+ * (taking a free block at its end first). With chunks, growing past a
+ * chunk's end leaves the rest of the chunk free and starts the next. */
+static size_t alloc_block(fblock *fl, size_t *n, size_t *top, size_t size, size_t chunk)
 {
     size_t best = *n;
     for (size_t i = 0; i < *n; i++)
@@ -150,21 +161,27 @@ static size_t alloc_block(fblock *fl, size_t *n, size_t *top, size_t size)
         }
         return off;
     }
-    if (*n > 0 && fl[*n - 1].off + fl[*n - 1].size == *top) {
+    if (*n > 0 && fl[*n - 1].off + fl[*n - 1].size == *top && !straddles(fl[*n - 1].off, size, chunk)) {
         size_t off = fl[*n - 1].off;
         (*n)--;
         *top = off + size;
         return off;
     }
     size_t off = *top;
-    *top += size;
+    if (straddles(off, size, chunk)) {
+        size_t next = (off / chunk + 1) * chunk;
+        free_block(fl, n, off, next - off, chunk);
+        off = next;
+    }
+    *top = off + size;
     return off;
 }
 
-static embcl_status pack(struct embcl_graph *g, pbuf *bufs, size_t nb, struct embcl_device *dev, size_t *peak)
+static embcl_status pack(struct embcl_graph *g, pbuf *bufs, size_t nb, struct embcl_device *dev, size_t chunk,
+                         size_t *peak)
 {
     static const char *fn = "embcl_graph_compile";
-    fblock *fl = embcl_malloc((nb + 1) * sizeof *fl, fn);
+    fblock *fl = embcl_malloc((2 * nb + 1) * sizeof *fl, fn); /* frees, and a gap per chunk grown past */
     pbuf **active = embcl_malloc((nb + 1) * sizeof *active, fn);
     if (!fl || !active) {
         free(fl);
@@ -179,14 +196,21 @@ static embcl_status pack(struct embcl_graph *g, pbuf *bufs, size_t nb, struct em
         for (size_t a = 0; a < n_active;) {
             if (active[a]->last < b->first) {
                 gvalue *v = &g->vals[active[a]->value];
-                free_block(fl, &n_free, active[a]->grad ? v->goff : v->off, active[a]->size);
+                free_block(fl, &n_free, active[a]->grad ? v->goff : v->off, active[a]->size, chunk);
                 active[a] = active[--n_active];
             } else {
                 a++;
             }
         }
-        size_t off = alloc_block(fl, &n_free, &top, b->size);
         gvalue *v = &g->vals[b->value];
+        if (chunk && b->size > chunk) {
+            if (b->grad)
+                v->goff = GRAPH_OWN_BUFFER;
+            else
+                v->off = GRAPH_OWN_BUFFER;
+            continue;
+        }
+        size_t off = alloc_block(fl, &n_free, &top, b->size, chunk);
         if (b->grad)
             v->goff = off;
         else
@@ -246,15 +270,30 @@ embcl_status graph_plan(struct embcl_graph *g)
     if (!g->arena || !peaks)
         s = EMBCL_ERR_OUT_OF_MEMORY;
     for (size_t d = 0; s == EMBCL_OK && d < rt->n_devices; d++) {
-        s = pack(g, bufs, nb, &rt->devices[d], &peaks[d]);
+        s = pack(g, bufs, nb, &rt->devices[d], 0, &peaks[d]);
+        size_t limit = embcl_device_max_alloc(&rt->devices[d]) / ALIGN * ALIGN;
+        if (s == EMBCL_OK && peaks[d] > limit) {
+            g->arena[d].chunk = limit ? limit : ALIGN;
+            s = pack(g, bufs, nb, &rt->devices[d], g->arena[d].chunk, &peaks[d]);
+        }
         g->mem.planned_peak_bytes += peaks[d];
     }
     /* Arenas are made here so that graph_alloc only hands out views. */
     for (size_t d = 0; s == EMBCL_OK && d < rt->n_devices; d++) {
         if (!peaks[d])
             continue;
-        int64_t n = (int64_t)(peaks[d] / sizeof(float));
-        s = embcl_tensor_new(&rt->devices[d], EMBCL_F32, 1, &n, fn, &g->arena[d]);
+        graph_arena *a = &g->arena[d];
+        a->n = a->chunk ? (peaks[d] + a->chunk - 1) / a->chunk : 1;
+        a->part = embcl_calloc(a->n, sizeof *a->part, fn);
+        if (!a->part)
+            s = EMBCL_ERR_OUT_OF_MEMORY;
+        for (size_t i = 0; s == EMBCL_OK && i < a->n; i++) {
+            size_t bytes = a->chunk ? peaks[d] - i * a->chunk : peaks[d];
+            if (a->chunk && bytes > a->chunk)
+                bytes = a->chunk;
+            int64_t n = (int64_t)(bytes / sizeof(float));
+            s = embcl_tensor_new(&rt->devices[d], EMBCL_F32, 1, &n, fn, &a->part[i]);
+        }
     }
     free(peaks);
     free(bufs);
@@ -283,6 +322,18 @@ static embcl_status view_at(struct embcl_tensor *base, size_t off, const gvalue 
     return EMBCL_OK;
 }
 
+/* The tensor of v at arena offset off: a view into its chunk, or a buffer of
+ * its own (GRAPH_OWN_BUFFER). */
+static embcl_status arena_value(struct embcl_graph *g, size_t off, const gvalue *v, struct embcl_tensor **out)
+{
+    static const char *fn = "embcl_graph_compile";
+    if (off == GRAPH_OWN_BUFFER)
+        return embcl_tensor_new(v->dev, v->dtype, v->ndim, v->shape, fn, out);
+    graph_arena *a = &g->arena[v->dev->index];
+    size_t c = a->chunk ? off / a->chunk : 0;
+    return view_at(a->part[c], a->chunk ? off % a->chunk : off, v, out);
+}
+
 /* A column view [c0, c1) of a 2-D tensor, as a heap tensor sharing memory. */
 static embcl_status cols_of(struct embcl_tensor *t, int64_t c0, int64_t c1, struct embcl_tensor **out)
 {
@@ -298,7 +349,7 @@ embcl_status graph_alloc(struct embcl_graph *g)
         if (v->kind == GVAL_INPUT && v->split < 0) {
             s = embcl_tensor_new(v->dev, v->dtype, v->ndim, v->shape, fn, &v->tensor);
             if (s == EMBCL_OK)
-                g->mem.input_bytes += v->tensor->buf->size;
+                g->mem.input_bytes += embcl_tensor_buffer_bytes(v->tensor);
         } else if (v->kind == GVAL_PARAM && v->ext_grad) {
             s = embcl_tensor_reshape(v->ext_grad, v->ndim, v->shape, &v->grad);
         } else if (v->kind == GVAL_PARAM && v->sparse_grad) {
@@ -308,7 +359,7 @@ embcl_status graph_alloc(struct embcl_graph *g)
         } else if (v->kind == GVAL_PARAM && v->needs_grad) {
             s = embcl_tensor_new(v->dev, EMBCL_F32, v->ndim, v->shape, fn, &v->grad);
             if (s == EMBCL_OK)
-                g->mem.param_grad_bytes += v->grad->buf->size;
+                g->mem.param_grad_bytes += embcl_tensor_buffer_bytes(v->grad);
         }
     }
     /* Views of parameters: their columns of the parameter and its gradient. */
@@ -327,10 +378,16 @@ embcl_status graph_alloc(struct embcl_graph *g)
         if (v->kind != GVAL_NODE || !v->live)
             continue;
         int r = root(g, (int)i);
-        struct embcl_tensor *arena = g->arena[v->dev->index];
         gvalue *rv = &g->vals[r];
-        if (rv->kind == GVAL_NODE) {
-            s = view_at(arena, rv->off, v, &v->tensor);
+        if (rv->kind == GVAL_NODE && rv->off == GRAPH_OWN_BUFFER && r != (int)i) {
+            /* in place on (or a detach of) a value with its own buffer */
+            s = embcl_tensor_reshape(rv->tensor, v->ndim, v->shape, &v->tensor);
+        } else if (rv->kind == GVAL_NODE) {
+            s = arena_value(g, rv->off, v, &v->tensor);
+        } else if (embcl_tensor_is_split(rv->tensor)) { /* detach of a split table: a view keeps its parts */
+            s = embcl_tensor_is_contiguous(rv->tensor)
+                    ? embcl_tensor_reshape(rv->tensor, v->ndim, v->shape, &v->tensor)
+                    : embcl_tensor_view_cols(rv->tensor, 0, (int64_t)rv->tensor->cols, &v->tensor);
         } else { /* detach of a parameter or input: the same memory */
             s = view_at(rv->tensor, 0, v, &v->tensor);
             if (s == EMBCL_OK && !embcl_tensor_is_contiguous(rv->tensor)) {
@@ -340,7 +397,7 @@ embcl_status graph_alloc(struct embcl_graph *g)
             }
         }
         if (s == EMBCL_OK && v->needs_grad)
-            s = view_at(arena, v->goff, v, &v->grad);
+            s = arena_value(g, v->goff, v, &v->grad);
     }
     return s;
 }
@@ -360,7 +417,10 @@ void graph_release_memory(struct embcl_graph *g)
     }
     if (g->arena)
         for (size_t d = 0; d < g->rt->n_devices; d++) {
-            embcl_tensor_free(g->arena[d]);
-            g->arena[d] = NULL;
+            graph_arena *a = &g->arena[d];
+            for (size_t i = 0; i < a->n; i++)
+                embcl_tensor_free(a->part[i]);
+            free(a->part);
+            memset(a, 0, sizeof *a);
         }
 }

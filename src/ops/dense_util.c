@@ -9,7 +9,14 @@
 embcl_status embcl_check_f32_on(const struct embcl_tensor *t, struct embcl_device *dev, const char *func,
                                 const char *arg)
 {
-    EMBCL_TRY(embcl_check_dtype(t, EMBCL_F32, func, arg));
+    EMBCL_TRY(embcl_check_single(t, func, arg));
+    return embcl_check_f32_on_parts(t, dev, func, arg);
+}
+
+embcl_status embcl_check_f32_on_parts(const struct embcl_tensor *t, struct embcl_device *dev, const char *func,
+                                      const char *arg)
+{
+    EMBCL_TRY(embcl_check_dtype_parts(t, EMBCL_F32, func, arg));
     if (t->dev != dev)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, func, "argument '%s' lives on another device", arg);
     return EMBCL_OK;
@@ -61,15 +68,19 @@ embcl_status embcl_launch_2d(struct embcl_device *dev, cl_kernel k, const char *
 {
     if (cols == 0 || rows == 0)
         return EMBCL_OK;
-    size_t wgs = (size_t)embcl_tune_get(dev, "elementwise.WGS", 256);
-    if (wgs > dev->info.max_work_group_size)
-        wgs = dev->info.max_work_group_size;
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, (size_t)embcl_tune_get(dev, "elementwise.WGS", 256), 0);
     size_t lx = cols < wgs ? embcl_round_up(cols, 8) : wgs;
+    if (lx > wgs) /* a limit under 8 */
+        lx = wgs;
+    if (lx > dev->info.max_work_item_sizes[0])
+        lx = dev->info.max_work_item_sizes[0];
     size_t ly = wgs / lx;
-    if (ly < 1)
-        ly = 1;
     if (ly > rows)
         ly = rows;
+    if (ly > dev->info.max_work_item_sizes[1])
+        ly = dev->info.max_work_item_sizes[1];
+    if (ly < 1)
+        ly = 1;
     size_t gws[2] = {embcl_round_up(cols, lx), embcl_round_up(rows, ly)}, lws[2] = {lx, ly};
     return embcl_kernel_launch(dev, k, kname, 2, gws, lws, NULL);
 }

@@ -27,6 +27,9 @@ static inline struct embcl_tensor embcl_as_matrix(const struct embcl_tensor *t)
 /* t is f32 and on dev. */
 embcl_status embcl_check_f32_on(const struct embcl_tensor *t, struct embcl_device *dev, const char *func,
                                 const char *arg);
+/* The same allowing a tensor split by rows. */
+embcl_status embcl_check_f32_on_parts(const struct embcl_tensor *t, struct embcl_device *dev, const char *func,
+                                      const char *arg);
 /* t has exactly `ndim` dimensions and, where want[d] >= 0, those sizes.
  * The message names the argument, its shape and the expected one. */
 embcl_status embcl_check_shape(const struct embcl_tensor *t, int ndim, const int64_t *want, const char *func,

@@ -17,7 +17,7 @@ embcl_status embcl_embedding(embcl_tensor_t weight, embcl_tensor_t indices, cons
     emb_bags eb;
     EMBCL_TRY(emb_bags_resolve(&b, &o, 1, fn, &eb));
     EMBCL_TRY(emb_check_same_device(weight, indices, fn, "indices"));
-    EMBCL_TRY(emb_check_rows(out, (size_t)eb.n, weight->cols, fn, "out"));
+    EMBCL_TRY(emb_check_rows_parts(out, (size_t)eb.n, weight->cols, fn, "out"));
     EMBCL_TRY(emb_check_same_device(weight, out, fn, "out"));
     EMBCL_TRY(emb_validate(weight->dev, &eb, weight->shape[0], fn));
     EMBCL_TRY(emb_renorm(weight, &eb, &o, fn));

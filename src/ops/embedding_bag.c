@@ -11,22 +11,31 @@ embcl_status emb_pool(struct embcl_tensor *w, const emb_bags *eb, const emb_opts
     struct embcl_device *dev = w->dev;
     emb_tune t;
     cl_kernel k;
+    /* out is as large as the table when every row is gathered (the
+     * trainer's SparseAdam path): it may be split too */
+    int split = embcl_tensor_is_split(w) || embcl_tensor_is_split(out);
     emb_bags et = emb_bags_for_table(eb, w);
-    EMBCL_TRY(emb_bag_kernel(dev, "bag_fwd", &et, "bag_fwd", &k, &t));
-    cl_mem wm = w->buf->mem, im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
-    cl_mem outm = out->buf->mem, mm = emb_mem(mpos);
+    EMBCL_TRY(emb_bag_kernel_parts(dev, "bag_fwd", &et, "bag_fwd", split, &k, &t));
+    cl_mem im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
+    cl_mem mm = emb_mem(mpos);
     cl_ulong w_off = w->offset, ld = w->ld, D = w->cols, i_off = eb->idx->offset, o_off = emb_off(eb->offs);
     cl_ulong base = eb->base, n_offs = eb->n_offs, fixed_l = eb->fixed_l, n = eb->n, B = eb->B, p_off = emb_off(eb->psw);
     cl_ulong out_off = out->offset, out_ld = out->ld, m_off = emb_off(mpos), m_ld = mpos ? mpos->ld : 0;
     cl_long pad = o->pad;
     cl_int md = mode;
-    embcl_karg a[] = {EMBCL_KARG(wm),     EMBCL_KARG(w_off),   EMBCL_KARG(ld),    EMBCL_KARG(D),
+    embcl_karg a[2 * EMBCL_MAX_PARTS + 23];
+    size_t na = embcl_karg_parts(a, w, split);
+    embcl_karg rest[] = {EMBCL_KARG(w_off),   EMBCL_KARG(ld),    EMBCL_KARG(D),
                       EMBCL_KARG(im),     EMBCL_KARG(i_off),   EMBCL_KARG(om),    EMBCL_KARG(o_off), EMBCL_KARG(base),
                       EMBCL_KARG(n_offs), EMBCL_KARG(fixed_l), EMBCL_KARG(n),     EMBCL_KARG(B),
-                      EMBCL_KARG(pm),     EMBCL_KARG(p_off),   EMBCL_KARG(pad),   EMBCL_KARG(md),
-                      EMBCL_KARG(outm),   EMBCL_KARG(out_off), EMBCL_KARG(out_ld), EMBCL_KARG(mm),
-                      EMBCL_KARG(m_off),  EMBCL_KARG(m_ld)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "bag_fwd", sizeof a / sizeof a[0], a));
+                      EMBCL_KARG(pm),     EMBCL_KARG(p_off),   EMBCL_KARG(pad),   EMBCL_KARG(md)};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+        a[na++] = rest[i];
+    na += embcl_karg_parts(a + na, out, split);
+    embcl_karg tail[] = {EMBCL_KARG(out_off), EMBCL_KARG(out_ld), EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld)};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        a[na++] = tail[i];
+    EMBCL_TRY(embcl_kernel_set_args(k, "bag_fwd", na, a));
     embcl_tensor_written(out);
     embcl_tensor_written(mpos);
     embcl_status s = emb_launch_lanes(dev, k, "bag_fwd", &t, (size_t)B);
@@ -70,7 +79,7 @@ embcl_status embcl_embedding_bag(embcl_tensor_t weight, const embcl_bags *bags, 
     emb_opts o;
     emb_bags eb;
     EMBCL_TRY(bag_setup(weight, weight->shape[0], bags, opt, fn, &o, &eb));
-    EMBCL_TRY(emb_check_rows(out, (size_t)eb.B, weight->cols, fn, "out"));
+    EMBCL_TRY(emb_check_rows_parts(out, (size_t)eb.B, weight->cols, fn, "out"));
     EMBCL_TRY(emb_check_same_device(weight, out, fn, "out"));
     EMBCL_TRY(check_max_pos(max_pos, &o, &eb, weight->cols, fn));
     EMBCL_TRY(emb_validate(weight->dev, &eb, weight->shape[0], fn));

@@ -10,9 +10,10 @@
 
 embcl_status emb_check_table_or_bf16(struct embcl_tensor *w, const char *fn, const char *arg)
 {
-    EMBCL_TRY(embcl_check_tensor(w, fn, arg));
-    if (w->dtype != EMBCL_BF16)
+    if (w && w->dtype != EMBCL_BF16)
         return emb_check_table(w, fn, arg);
+    /* bf16 tables are not split over buffers (yet): one buffer each */
+    EMBCL_TRY(embcl_check_tensor(w, fn, arg));
     if (w->ndim != 2) {
         char s[96];
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument '%s' has shape %s; a table is 2-D [num_embeddings, dim]",

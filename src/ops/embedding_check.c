@@ -57,7 +57,7 @@ embcl_status emb_opts_resolve(const embcl_embedding_options *opt, int64_t V, con
 
 embcl_status emb_check_table(struct embcl_tensor *w, const char *fn, const char *arg)
 {
-    EMBCL_TRY(embcl_check_dtype(w, EMBCL_F32, fn, arg));
+    EMBCL_TRY(embcl_check_dtype_parts(w, EMBCL_F32, fn, arg));
     if (w->ndim != 2) {
         char s[96];
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument '%s' has shape %s; a table is 2-D [num_embeddings, dim]",
@@ -90,7 +90,13 @@ embcl_status emb_check_same_device(struct embcl_tensor *a, struct embcl_tensor *
 
 embcl_status emb_check_rows(struct embcl_tensor *t, size_t rows, size_t D, const char *fn, const char *arg)
 {
-    EMBCL_TRY(embcl_check_dtype(t, EMBCL_F32, fn, arg));
+    EMBCL_TRY(embcl_check_single(t, fn, arg));
+    return emb_check_rows_parts(t, rows, D, fn, arg);
+}
+
+embcl_status emb_check_rows_parts(struct embcl_tensor *t, size_t rows, size_t D, const char *fn, const char *arg)
+{
+    EMBCL_TRY(embcl_check_dtype_parts(t, EMBCL_F32, fn, arg));
     if (t->cols != D || t->rows != rows) {
         char s[96];
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument '%s' has shape %s; expected %zu rows of %zu (last dimension %zu)",

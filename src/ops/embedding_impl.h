@@ -47,8 +47,10 @@ embcl_status emb_upload_f32_as_bf16(struct embcl_tensor *w, const float *data, c
 embcl_status emb_check_indices(struct embcl_tensor *idx, const char *fn, const char *arg);
 embcl_status emb_check_same_device(struct embcl_tensor *a, struct embcl_tensor *b, const char *fn,
                                    const char *arg);
-/* t must be f32 with last dimension D and rows * D elements. */
+/* t must be f32 with last dimension D and rows * D elements, and one buffer
+ * (_parts: or split by rows, for tables and their dense gradients). */
 embcl_status emb_check_rows(struct embcl_tensor *t, size_t rows, size_t D, const char *fn, const char *arg);
+embcl_status emb_check_rows_parts(struct embcl_tensor *t, size_t rows, size_t D, const char *fn, const char *arg);
 
 /* Resolve embcl_bags into eb, checking shapes, dtypes and the mode's rules
  * on the host. plain: b->indices alone, any shape, each index a bag of one
@@ -77,6 +79,10 @@ void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const 
  * kernel of one call goes through here so they share one program build. */
 embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
                             cl_kernel *k, emb_tune *t);
+/* The same built with -DPARTS=8 when split: its table / dense gradient
+ * parameters then take every part (embcl_karg_parts). */
+embcl_status emb_bag_kernel_parts(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
+                                  int split, cl_kernel *k, emb_tune *t);
 /* Launch a kernel whose NDRange is (LANES, items): work-groups of
  * wgs / lanes items, fitted to what the kernel allows on dev. */
 embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char *kname, const emb_tune *t,

@@ -35,12 +35,20 @@ embcl_status embcl_embedding_init_normal(embcl_tensor_t weight, uint64_t seed, i
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(weight->dev, "embedding", weight->dtype == EMBCL_BF16 ? "-DTABLE_BF16=1" : NULL,
                                "init_normal", &k));
-    cl_ulong off = weight->offset, ld = weight->ld, rows = weight->rows, cols = weight->cols, sd = seed;
-    embcl_karg a[] = {EMBCL_KARG(weight->buf->mem), EMBCL_KARG(off), EMBCL_KARG(ld), EMBCL_KARG(rows),
-                      EMBCL_KARG(cols), EMBCL_KARG(sd)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "init_normal", 6, a));
-    size_t gws[2] = {embcl_round_up(weight->cols, 16), weight->rows};
-    EMBCL_TRY(embcl_kernel_launch(weight->dev, k, "init_normal", 2, gws, NULL, NULL));
+    /* A split table part by part: each part's rows get the samples of their
+     * rows in the whole table. */
+    for (size_t r = 0, r1; r < weight->rows; r = r1) {
+        r1 = embcl_parts_run(&weight, 1, r, weight->rows);
+        struct embcl_tensor part;
+        embcl_tensor_part_view(weight, r, r1, &part);
+        cl_ulong off = part.offset, ld = part.ld, rows = part.rows, cols = part.cols, sd = seed, r0 = r;
+        embcl_karg a[] = {EMBCL_KARG(part.buf->mem), EMBCL_KARG(off), EMBCL_KARG(ld), EMBCL_KARG(rows),
+                          EMBCL_KARG(cols), EMBCL_KARG(sd), EMBCL_KARG(r0)};
+        EMBCL_TRY(embcl_kernel_set_args(k, "init_normal", 7, a));
+        size_t gws[2] = {embcl_round_up(part.cols, 16), part.rows};
+        EMBCL_TRY(embcl_kernel_launch(weight->dev, k, "init_normal", 2, gws, NULL, NULL));
+    }
+    embcl_tensor_written(weight);
     if (o.pad < 0)
         return EMBCL_OK;
     embcl_tensor_t row;
@@ -81,14 +89,14 @@ static embcl_status zero_cols(struct embcl_tensor *t, int64_t c0, int64_t c1, co
 /* Run kernel `name` of kernels/embedding.cl over the listed rows (uploaded
  * to the device), with `extra` arguments after (rows, n). */
 static embcl_status run_rows_kernel(struct embcl_device *dev, const int64_t *rows, int64_t n_rows, const char *name,
-                                    size_t n_extra, const embcl_karg *extra, const char *fn)
+                                    int split, size_t n_extra, const embcl_karg *extra, const char *fn)
 {
     struct embcl_tensor *ids;
     EMBCL_TRY(embcl_tensor_new(dev, EMBCL_I64, 1, &n_rows, fn, &ids));
     embcl_status s = embcl_tensor_upload(ids, rows, (size_t)n_rows * sizeof *rows);
     cl_kernel k;
     if (s == EMBCL_OK)
-        s = embcl_kernel_get(dev, "embedding", NULL, name, &k);
+        s = embcl_kernel_get(dev, "embedding", split ? embcl_parts_define(1) : NULL, name, &k);
     cl_ulong n = (cl_ulong)n_rows;
     embcl_karg a[2] = {EMBCL_KARG(ids->buf->mem), EMBCL_KARG(n)};
     if (s == EMBCL_OK)
@@ -111,8 +119,14 @@ embcl_status embcl_grad_freeze(embcl_tensor_t grad, const int64_t *rows, int64_t
     if (n_rows == 0)
         return EMBCL_OK;
     cl_ulong off = grad->offset, ld = grad->ld, cols = grad->cols;
-    embcl_karg a[] = {EMBCL_KARG(grad->buf->mem), EMBCL_KARG(off), EMBCL_KARG(ld), EMBCL_KARG(cols)};
-    return run_rows_kernel(grad->dev, rows, n_rows, "zero_rows", 4, a, fn);
+    int split = embcl_tensor_is_split(grad);
+    embcl_karg a[EMBCL_MAX_PARTS + 4];
+    size_t na = embcl_karg_parts(a, grad, split);
+    a[na++] = EMBCL_KARG(off);
+    a[na++] = EMBCL_KARG(ld);
+    a[na++] = EMBCL_KARG(cols);
+    embcl_tensor_written(grad);
+    return run_rows_kernel(grad->dev, rows, n_rows, "zero_rows", split, na, a, fn);
 }
 
 embcl_status embcl_grad_freeze_sparse(embcl_rowsparse_t grad, const int64_t *rows, int64_t n_rows, int64_t c0,
@@ -120,6 +134,7 @@ embcl_status embcl_grad_freeze_sparse(embcl_rowsparse_t grad, const int64_t *row
 {
     static const char *fn = "embcl_grad_freeze_sparse";
     EMBCL_CHECK_ARG(grad != NULL, fn, "argument 'grad' is NULL");
+    EMBCL_TRY(embcl_check_single(grad->values, fn, "grad (its values)"));
     EMBCL_TRY(check_freeze(grad->num_rows, grad->dim, rows, n_rows, c0, c1, fn));
     if (grad->nnz == 0)
         return EMBCL_OK;
@@ -131,7 +146,7 @@ embcl_status embcl_grad_freeze_sparse(embcl_rowsparse_t grad, const int64_t *row
     embcl_karg a[] = {EMBCL_KARG(grad->ids->buf->mem), EMBCL_KARG(ids_off), EMBCL_KARG(nnz),
                       EMBCL_KARG(vals->buf->mem), EMBCL_KARG(v_off), EMBCL_KARG(ld), EMBCL_KARG(D)};
     if (s == EMBCL_OK && n_rows > 0)
-        s = run_rows_kernel(grad->dev, rows, n_rows, "zero_ids", 7, a, fn);
+        s = run_rows_kernel(grad->dev, rows, n_rows, "zero_ids", 0, 7, a, fn);
     embcl_tensor_free(vals);
     return s;
 }

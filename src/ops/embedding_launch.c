@@ -48,26 +48,22 @@ void emb_defines(char *buf, size_t cap, embcl_dtype idx, embcl_dtype off, const 
              type_name(off), t->vw, t->ch, t->lanes, t->prefetch);
 }
 
-embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
-                            cl_kernel *k, emb_tune *t)
+embcl_status emb_bag_kernel_parts(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
+                                  int split, cl_kernel *k, emb_tune *t)
 {
     *t = emb_tune_for(dev, op);
     char defs[176];
-    emb_defines(defs, sizeof defs, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
+    emb_defines(defs, sizeof defs - 32, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
     if (eb->table_bf16)
         strcat(defs, " -DTABLE_BF16=1");
+    strcat(defs, embcl_parts_define(split));
     return embcl_kernel_get(dev, "bag", defs, kname, k);
 }
 
-/* The largest work-group the kernel may have on dev, at most `want`. */
-static size_t fit_wgs(struct embcl_device *dev, cl_kernel k, size_t want)
+embcl_status emb_bag_kernel(struct embcl_device *dev, const char *op, const emb_bags *eb, const char *kname,
+                            cl_kernel *k, emb_tune *t)
 {
-    size_t kmax = 0;
-    if (clGetKernelWorkGroupInfo(k, dev->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL) != CL_SUCCESS)
-        kmax = dev->info.max_work_group_size;
-    if (kmax && want > kmax)
-        want = kmax;
-    return want ? want : 1;
+    return emb_bag_kernel_parts(dev, op, eb, kname, 0, k, t);
 }
 
 embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char *kname, const emb_tune *t,
@@ -76,7 +72,9 @@ embcl_status emb_launch_lanes(struct embcl_device *dev, cl_kernel k, const char 
     if (items == 0)
         return EMBCL_OK;
     size_t lanes = (size_t)t->lanes;
-    size_t per = fit_wgs(dev, k, (size_t)t->wgs) / lanes;
+    size_t per = embcl_kernel_fit_wgs(dev, k, (size_t)t->wgs, 0) / lanes;
+    if (per > dev->info.max_work_item_sizes[1])
+        per = dev->info.max_work_item_sizes[1];
     if (per < 1)
         per = 1;
     /* Few items: smaller groups so every compute unit gets some. */
@@ -92,7 +90,9 @@ embcl_status emb_launch_flat(struct embcl_device *dev, cl_kernel k, const char *
 {
     if (n == 0)
         return EMBCL_OK;
-    size_t wgs = fit_wgs(dev, k, embcl_dev_is_cpu(dev) ? 1024 : 256);
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, embcl_dev_is_cpu(dev) ? 1024 : 256, 0);
+    if (wgs > dev->info.max_work_item_sizes[0])
+        wgs = dev->info.max_work_item_sizes[0];
     size_t cu = dev->info.compute_units ? dev->info.compute_units : 1;
     /* Enough groups to fill the device, no more than the work needs: each
      * work-item strides over the rest. */

@@ -13,11 +13,13 @@
 
 /* Launch kernel `name` of kernels/embedding.cl over the indices, with
  * (idx, off, n) followed by `extra` arguments. */
-static embcl_status run_idx_kernel(const emb_bags *eb, const char *name, size_t n_extra, const embcl_karg *extra)
+static embcl_status run_idx_kernel(const emb_bags *eb, const char *name, int split, size_t n_extra,
+                                   const embcl_karg *extra)
 {
     struct embcl_device *dev = eb->idx->dev;
-    char defs[32];
-    snprintf(defs, sizeof defs, "-DIDX_T=%s", eb->idx->dtype == EMBCL_I32 ? "int" : "long");
+    char defs[48];
+    snprintf(defs, sizeof defs, "-DIDX_T=%s%s", eb->idx->dtype == EMBCL_I32 ? "int" : "long",
+             embcl_parts_define(split));
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "embedding", defs, name, &k));
     cl_ulong off = eb->idx->offset, n = eb->n;
@@ -34,7 +36,7 @@ static embcl_status run_idx_kernel(const emb_bags *eb, const char *name, size_t 
 static embcl_status scratch_fill(const emb_bags *eb, struct embcl_tensor *scratch, cl_int value)
 {
     embcl_karg a[] = {EMBCL_KARG(scratch->buf->mem), EMBCL_KARG(value)};
-    return run_idx_kernel(eb, "scratch_set", 2, a);
+    return run_idx_kernel(eb, "scratch_set", 0, 2, a);
 }
 
 embcl_status emb_renorm(struct embcl_tensor *w, const emb_bags *eb, const emb_opts *o, const char *fn)
@@ -51,14 +53,20 @@ embcl_status emb_renorm(struct embcl_tensor *w, const emb_bags *eb, const emb_op
     embcl_status s = scratch_fill(eb, first, INT_MAX);
     embcl_karg a1[] = {EMBCL_KARG(first->buf->mem)};
     if (s == EMBCL_OK)
-        s = run_idx_kernel(eb, "claim_first", 1, a1);
+        s = run_idx_kernel(eb, "claim_first", 0, 1, a1);
     cl_ulong w_off = w->offset, ld = w->ld, D = w->cols;
     cl_float max_norm = (cl_float)o->o.max_norm;
     cl_float norm_type = isinf(o->o.norm_type) ? 0.0f : (cl_float)o->o.norm_type;
-    embcl_karg a2[] = {EMBCL_KARG(first->buf->mem), EMBCL_KARG(w->buf->mem), EMBCL_KARG(w_off), EMBCL_KARG(ld),
-                       EMBCL_KARG(D), EMBCL_KARG(max_norm), EMBCL_KARG(norm_type)};
+    int split = embcl_tensor_is_split(w);
+    embcl_karg a2[EMBCL_MAX_PARTS + 7] = {EMBCL_KARG(first->buf->mem)};
+    size_t na = 1 + embcl_karg_parts(a2 + 1, w, split);
+    a2[na++] = EMBCL_KARG(w_off);
+    a2[na++] = EMBCL_KARG(ld);
+    a2[na++] = EMBCL_KARG(D);
+    a2[na++] = EMBCL_KARG(max_norm);
+    a2[na++] = EMBCL_KARG(norm_type);
     if (s == EMBCL_OK)
-        s = run_idx_kernel(eb, "renorm", 7, a2);
+        s = run_idx_kernel(eb, "renorm", split, na, a2);
     embcl_tensor_free(first);
     return s;
 }
@@ -70,7 +78,7 @@ embcl_status emb_count_rows(const emb_bags *eb, int64_t V, const char *fn, struc
     embcl_status s = scratch_fill(eb, counts, 0);
     embcl_karg a[] = {EMBCL_KARG(counts->buf->mem)};
     if (s == EMBCL_OK)
-        s = run_idx_kernel(eb, "count_rows", 1, a);
+        s = run_idx_kernel(eb, "count_rows", 0, 1, a);
     if (s != EMBCL_OK) {
         embcl_tensor_free(counts);
         return s;

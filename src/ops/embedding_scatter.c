@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "ops/embedding_impl.h"
+#include "ops/embedding_narrow.h"
 #include "ops/rowsparse_impl.h"
 #include "ops/segments.h"
 
@@ -36,7 +37,7 @@ static embcl_status check_targets(struct embcl_tensor *g, const emb_opts *o, int
                            "argument 'grad_sparse' is given but option 'sparse' is 0 (use 'grad_weight')");
     if (!dense)
         return EMBCL_OK;
-    EMBCL_TRY(emb_check_rows(dense, (size_t)V, D, fn, "grad_weight"));
+    EMBCL_TRY(emb_check_rows_parts(dense, (size_t)V, D, fn, "grad_weight"));
     if (dense->ndim != 2)
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'grad_weight' must be 2-D [num_rows, dim]");
     return emb_check_same_device(g, dense, fn, "grad_weight");
@@ -82,16 +83,21 @@ static embcl_status run_psw_grad(scatter_ctx *c, struct embcl_tensor *w, struct 
     struct embcl_device *dev = c->g->dev;
     emb_tune t;
     cl_kernel k;
+    int split = embcl_tensor_is_split(w);
     emb_bags et = emb_bags_for_table(eb, w);
-    EMBCL_TRY(emb_bag_kernel(dev, "bag_bwd", &et, "psw_grad", &k, &t));
+    EMBCL_TRY(emb_bag_kernel_parts(dev, "bag_bwd", &et, "psw_grad", split, &k, &t));
     cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, w_off = w->offset, w_ld = w->ld;
     cl_ulong i_off = eb->idx->offset, n = eb->n, d_off = dpsw->offset;
     cl_long pad = c->o->pad;
-    embcl_karg a[] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
-                      EMBCL_KARG(w->buf->mem), EMBCL_KARG(w_off), EMBCL_KARG(w_ld), EMBCL_KARG(eb->idx->buf->mem),
-                      EMBCL_KARG(i_off), EMBCL_KARG(n), EMBCL_KARG(pad), EMBCL_KARG(c->pos_bag->buf->mem),
-                      EMBCL_KARG(dpsw->buf->mem), EMBCL_KARG(d_off)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "psw_grad", sizeof a / sizeof a[0], a));
+    embcl_karg a[EMBCL_MAX_PARTS + 14] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld),
+                                          EMBCL_KARG(D)};
+    size_t na = 4 + embcl_karg_parts(a + 4, w, split);
+    embcl_karg rest[] = {EMBCL_KARG(w_off), EMBCL_KARG(w_ld), EMBCL_KARG(eb->idx->buf->mem),
+                         EMBCL_KARG(i_off), EMBCL_KARG(n), EMBCL_KARG(pad), EMBCL_KARG(c->pos_bag->buf->mem),
+                         EMBCL_KARG(dpsw->buf->mem), EMBCL_KARG(d_off)};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+        a[na++] = rest[i];
+    EMBCL_TRY(embcl_kernel_set_args(k, "psw_grad", na, a));
     return emb_launch_flat(dev, k, "psw_grad", (size_t)n);
 }
 
@@ -104,18 +110,22 @@ static embcl_status run_atomic(scatter_ctx *c, struct embcl_tensor *dense)
         EMBCL_TRY(emb_count_rows(eb, c->V, c->fn, &counts));
     emb_tune t;
     cl_kernel k;
-    embcl_status s = emb_bag_kernel(dev, "bag_bwd", eb, "scatter_atomic", &k, &t);
+    int split = embcl_tensor_is_split(dense);
+    embcl_status s = emb_bag_kernel_parts(dev, "bag_bwd", eb, "scatter_atomic", split, &k, &t);
     cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, i_off = eb->idx->offset, n = eb->n;
     cl_ulong m_off = emb_off(c->mpos), m_ld = c->mpos ? c->mpos->ld : 0, d_off = dense->offset, d_ld = dense->ld;
     cl_long pad = c->o->pad;
     cl_mem cm = emb_mem(counts), mm = emb_mem(c->mpos);
-    embcl_karg a[] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
-                      EMBCL_KARG(eb->idx->buf->mem), EMBCL_KARG(i_off), EMBCL_KARG(n), EMBCL_KARG(pad),
-                      EMBCL_KARG(c->pos_bag->buf->mem), EMBCL_KARG(c->pos_scale->buf->mem), EMBCL_KARG(cm),
-                      EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld), EMBCL_KARG(dense->buf->mem),
-                      EMBCL_KARG(d_off), EMBCL_KARG(d_ld)};
+    embcl_karg a[EMBCL_MAX_PARTS + 17] = {
+        EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
+        EMBCL_KARG(eb->idx->buf->mem), EMBCL_KARG(i_off), EMBCL_KARG(n), EMBCL_KARG(pad),
+        EMBCL_KARG(c->pos_bag->buf->mem), EMBCL_KARG(c->pos_scale->buf->mem), EMBCL_KARG(cm),
+        EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld)};
+    size_t na = 14 + embcl_karg_parts(a + 14, dense, split);
+    a[na++] = EMBCL_KARG(d_off);
+    a[na++] = EMBCL_KARG(d_ld);
     if (s == EMBCL_OK)
-        s = embcl_kernel_set_args(k, "scatter_atomic", sizeof a / sizeof a[0], a);
+        s = embcl_kernel_set_args(k, "scatter_atomic", na, a);
     if (s == EMBCL_OK)
         s = emb_launch_lanes(dev, k, "scatter_atomic", &t, (size_t)n);
     embcl_tensor_free(counts);
@@ -140,21 +150,26 @@ static embcl_status run_segments(scatter_ctx *c, embcl_segments *segs, struct em
                            c->fn, "clEnqueueCopyBuffer");
     emb_tune t;
     cl_kernel k;
+    struct embcl_tensor *dst = dense ? dense : sparse->values;
+    int split = embcl_tensor_is_split(dst);
     if (s == EMBCL_OK && seg.nnz > 0)
-        s = emb_bag_kernel(dev, "bag_bwd", eb, "seg_reduce", &k, &t);
+        s = emb_bag_kernel_parts(dev, "bag_bwd", eb, "seg_reduce", split, &k, &t);
     if (s == EMBCL_OK && seg.nnz > 0) {
-        struct embcl_tensor *dst = dense ? dense : sparse->values;
         cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, nnz = (cl_ulong)seg.nnz;
         cl_ulong m_off = emb_off(c->mpos), m_ld = c->mpos ? c->mpos->ld : 0, d_off = dst->offset, d_ld = dst->ld;
         cl_int freq = c->o->o.scale_grad_by_freq, is_dense = dense != NULL;
         cl_mem mm = emb_mem(c->mpos);
-        embcl_karg a[] = {EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
-                          EMBCL_KARG(seg.perm->buf->mem), EMBCL_KARG(seg.uniq->buf->mem),
-                          EMBCL_KARG(seg.seg_start->buf->mem), EMBCL_KARG(nnz), EMBCL_KARG(c->pos_bag->buf->mem),
-                          EMBCL_KARG(c->pos_scale->buf->mem), EMBCL_KARG(freq), EMBCL_KARG(mm), EMBCL_KARG(m_off),
-                          EMBCL_KARG(m_ld), EMBCL_KARG(dst->buf->mem), EMBCL_KARG(d_off), EMBCL_KARG(d_ld),
-                          EMBCL_KARG(is_dense)};
-        s = embcl_kernel_set_args(k, "seg_reduce", sizeof a / sizeof a[0], a);
+        embcl_karg a[EMBCL_MAX_PARTS + 18] = {
+            EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(D),
+            EMBCL_KARG(seg.perm->buf->mem), EMBCL_KARG(seg.uniq->buf->mem),
+            EMBCL_KARG(seg.seg_start->buf->mem), EMBCL_KARG(nnz), EMBCL_KARG(c->pos_bag->buf->mem),
+            EMBCL_KARG(c->pos_scale->buf->mem), EMBCL_KARG(freq), EMBCL_KARG(mm), EMBCL_KARG(m_off),
+            EMBCL_KARG(m_ld)};
+        size_t na = 14 + embcl_karg_parts(a + 14, dst, split);
+        a[na++] = EMBCL_KARG(d_off);
+        a[na++] = EMBCL_KARG(d_ld);
+        a[na++] = EMBCL_KARG(is_dense);
+        s = embcl_kernel_set_args(k, "seg_reduce", na, a);
         if (s == EMBCL_OK)
             s = emb_launch_lanes(dev, k, "seg_reduce", &t, (size_t)seg.nnz);
     }
@@ -175,6 +190,8 @@ embcl_status emb_scatter(struct embcl_tensor *g, const emb_bags *eb, const emb_o
             return embcl_rowsparse_set_nnz(sparse, 0, fn);
         return EMBCL_OK;
     }
+    if (sparse && !dpsw && emb_narrow_bwd_applies(g, eb, o, mode, V))
+        return emb_narrow_bwd(g, eb, o, mode, sparse, fn);
     /* The grouping (and the row-sparse capacity check) comes before the
      * first write, so a gradient too small for the batch changes nothing. */
     int use_seg = sparse || (dense && o->o.scatter == EMBCL_SCATTER_DETERMINISTIC);

@@ -131,6 +131,9 @@ static embcl_status check_tables(int T, const embcl_tensor_t *w, const char *fn,
         if (t > 0 && w[t]->dtype != w[0]->dtype)
             return embcl_error(EMBCL_ERR_DTYPE, fn, "argument '%s' is %s but weights[0] is %s; the tables of one "
                                "call share a dtype", arg, embcl_dtype_name(w[t]->dtype), embcl_dtype_name(w[0]->dtype));
+        /* One launch serves up to 8 tables through 8 pointers: no room for
+         * their parts. */
+        EMBCL_TRY(embcl_check_single(w[t], fn, arg));
         if (*dev && w[t]->dev != *dev)
             return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument '%s' is on another device than the others",
                                arg);

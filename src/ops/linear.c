@@ -19,10 +19,12 @@ static embcl_status check_rows(const char *func, struct embcl_tensor *x, const c
                        (long long)y_cols);
 }
 
+/* The weight (and its gradient) may be a table split by rows, as a tied
+ * decoder's is: the GEMMs cut their products at its parts. */
 static embcl_status check_x_w(const char *func, struct embcl_tensor *x, struct embcl_tensor *w)
 {
     EMBCL_TRY(embcl_check_dtype(x, EMBCL_F32, func, "x"));
-    EMBCL_TRY(embcl_check_f32_on(w, x->dev, func, "weight"));
+    EMBCL_TRY(embcl_check_f32_on_parts(w, x->dev, func, "weight"));
     if (w->ndim != 2 || w->cols != x->cols) {
         char sx[96], sw[96];
         return embcl_error(EMBCL_ERR_SHAPE, func, "argument 'weight' has shape %s, expected [*, %zu] (x is %s)",
@@ -47,7 +49,11 @@ embcl_status embcl_linear_forward(embcl_tensor_t x, embcl_tensor_t weight, embcl
     static const char *fn = "embcl_linear_forward";
     EMBCL_TRY(check_x_w(fn, x, weight));
     EMBCL_TRY(check_bias(fn, "bias", bias, weight));
-    EMBCL_TRY(embcl_check_f32_on(y, x->dev, fn, "y"));
+    /* logits over a large vocabulary may be split too; the bias kernel
+     * takes single buffers */
+    EMBCL_TRY(embcl_check_f32_on_parts(y, x->dev, fn, "y"));
+    if (bias)
+        EMBCL_TRY(embcl_check_single(y, fn, "y"));
     EMBCL_TRY(check_rows(fn, x, "x", y, "y", weight->shape[0]));
     struct embcl_tensor xm = embcl_as_matrix(x), ym = embcl_as_matrix(y);
     EMBCL_TRY(embcl_sgemm(0, 1, 1.0f, &xm, weight, 0.0f, &ym, fn));
@@ -61,15 +67,21 @@ embcl_status embcl_linear_backward(embcl_tensor_t x, embcl_tensor_t weight, embc
 {
     static const char *fn = "embcl_linear_backward";
     EMBCL_TRY(check_x_w(fn, x, weight));
-    EMBCL_TRY(embcl_check_f32_on(dy, x->dev, fn, "dy"));
+    EMBCL_TRY(embcl_check_f32_on_parts(dy, x->dev, fn, "dy"));
+    if (dbias)
+        EMBCL_TRY(embcl_check_single(dy, fn, "dy"));
     EMBCL_TRY(check_rows(fn, x, "x", dy, "dy", weight->shape[0]));
     if (dx) {
         EMBCL_TRY(embcl_check_f32_on(dx, x->dev, fn, "dx"));
         EMBCL_TRY(embcl_check_same_shape(dx, x, fn, "dx", "x"));
     }
     if (dweight) {
-        EMBCL_TRY(embcl_check_f32_on(dweight, x->dev, fn, "dweight"));
-        EMBCL_TRY(embcl_check_same_shape(dweight, weight, fn, "dweight", "weight"));
+        EMBCL_TRY(embcl_check_f32_on_parts(dweight, x->dev, fn, "dweight"));
+        if (dweight->ndim != 2 || dweight->shape[0] != weight->shape[0] || dweight->shape[1] != weight->shape[1]) {
+            char sd[96], sw[96];
+            return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'dweight' has shape %s, expected %s (the shape of 'weight')",
+                               embcl_shape_str(dweight, sd, sizeof sd), embcl_shape_str(weight, sw, sizeof sw));
+        }
     }
     EMBCL_TRY(check_bias(fn, "dbias", dbias, weight));
     struct embcl_tensor xm = embcl_as_matrix(x), dym = embcl_as_matrix(dy);

@@ -47,11 +47,16 @@ static embcl_status check_loss_shape(const char *func, const char *name, struct 
     return embcl_check_shape(t, 1, one, func, name);
 }
 
+/* The group size loss.cl's reductions are built for (their __local arrays
+ * hold WGS floats, so the launch cannot shrink it): within the device's
+ * limits; a kernel allowing fewer gets the launch's named error. */
 static long long loss_wgs(struct embcl_device *dev)
 {
     long long w = embcl_tune_get(dev, "loss.WGS", 64);
     long long p = 1;
-    while (p * 2 <= w && p * 2 <= (long long)dev->info.max_work_group_size)
+    while (p * 2 <= w && p * 2 <= (long long)dev->info.max_work_group_size &&
+           p * 2 <= (long long)dev->info.max_work_item_sizes[0] &&
+           (unsigned long long)p * 2 * sizeof(float) + 256 <= dev->info.local_mem_bytes)
         p *= 2;
     return p;
 }

@@ -58,6 +58,22 @@ embcl_lstm_config embcl_lstm_config_default(int64_t input_size, int64_t hidden_s
     return c;
 }
 
+/* The LSTM's weights, gradients and workspaces: single buffers, since its
+ * matrices are addressed as slices of them (mat_at, view_new). One larger
+ * than the device allows in one allocation is refused by name rather than
+ * split. */
+static embcl_status lstm_tensor_new(struct embcl_device *dev, embcl_dtype dtype, int ndim, const int64_t *shape,
+                                    const char *func, struct embcl_tensor **out)
+{
+    EMBCL_TRY(embcl_tensor_new(dev, dtype, ndim, shape, func, out));
+    embcl_status s = embcl_check_single(*out, func, "an LSTM weight or workspace");
+    if (s != EMBCL_OK) {
+        embcl_tensor_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
 /* A contiguous matrix over t's memory from element `off` (no reference is
  * taken: for arguments of calls made right away). */
 static struct embcl_tensor mat_at(const struct embcl_tensor *t, size_t off, size_t rows, size_t cols)
@@ -77,6 +93,7 @@ static struct embcl_tensor mat_at(const struct embcl_tensor *t, size_t off, size
 static embcl_status view_new(struct embcl_tensor *t, size_t off, int ndim, const int64_t *shape, const char *func,
                              struct embcl_tensor **out)
 {
+    EMBCL_TRY(embcl_check_single(t, func, "an LSTM workspace"));
     struct embcl_tensor *v = embcl_malloc(sizeof *v, func);
     if (!v)
         return EMBCL_ERR_OUT_OF_MEMORY;
@@ -201,9 +218,9 @@ embcl_status embcl_lstm_create(embcl_device_t dev, const embcl_lstm_config *cfg,
         const int64_t *shapes[] = {sih, shh, sb, sb};
         int n_kinds = cfg->bias ? 4 : 2;
         for (int i = 0; s == EMBCL_OK && i < n_kinds; i++) {
-            s = embcl_tensor_new(dev, EMBCL_F32, i < 2 ? 2 : 1, shapes[i], fn, ws[i]);
+            s = lstm_tensor_new(dev, EMBCL_F32, i < 2 ? 2 : 1, shapes[i], fn, ws[i]);
             if (s == EMBCL_OK)
-                s = embcl_tensor_new(dev, EMBCL_F32, i < 2 ? 2 : 1, shapes[i], fn, gs[i]);
+                s = lstm_tensor_new(dev, EMBCL_F32, i < 2 ? 2 : 1, shapes[i], fn, gs[i]);
             if (s == EMBCL_OK)
                 s = embcl_tensor_fill(*gs[i], 0.0);
         }
@@ -348,13 +365,14 @@ static embcl_status permute01(struct embcl_tensor *src, struct embcl_tensor *dst
 static embcl_status launch_step(struct embcl_lstm *l, cl_kernel k, const char *kname)
 {
     size_t H = (size_t)l->H, B = (size_t)l->B;
-    size_t wgs = (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256);
-    if (wgs > l->dev->info.max_work_group_size)
-        wgs = l->dev->info.max_work_group_size;
+    const size_t *dim_max = l->dev->info.max_work_item_sizes;
+    size_t wgs = embcl_kernel_fit_wgs(l->dev, k, (size_t)embcl_tune_get(l->dev, "lstm.WGS", 256), 0);
     size_t lx = 1;
-    while (H % (lx * 2) == 0 && lx * 2 <= wgs)
+    while (H % (lx * 2) == 0 && lx * 2 <= wgs && lx * 2 <= dim_max[0])
         lx *= 2;
     size_t ly = wgs / lx < B ? wgs / lx : B;
+    if (ly > dim_max[1])
+        ly = dim_max[1];
     while (ly > 1 && B % ly != 0)
         ly--;
     size_t gws[3] = {H, B, (size_t)l->D}, lws[3] = {lx, ly, 1};
@@ -429,9 +447,9 @@ static embcl_status forward_layer(struct embcl_lstm *l, int k, struct embcl_tens
     lstm_layer *ly = &l->layers[k];
     size_t T = (size_t)l->T, B = (size_t)l->B, H = (size_t)l->H, G = 4 * H, D = (size_t)l->D, TB = T * B;
     int64_t sg[2] = {(int64_t)(D * TB), (int64_t)G}, ss[2] = {(int64_t)(D * (T + 1) * B), (int64_t)H};
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sg, fn, &ly->gates));
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, ss, fn, &ly->P));
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, ss, fn, &ly->C));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sg, fn, &ly->gates));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, ss, fn, &ly->P));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, ss, fn, &ly->C));
     /* all steps' input projections, both directions: gates_d = xin W_ih_d^T */
     struct embcl_tensor wih0 = mat_at(ly->w_ih, 0, G, (size_t)ly->in), g0 = mat_at(ly->gates, 0, TB, G);
     EMBCL_TRY(embcl_sgemm_batched(EMBCL_GEMM_AUTO, 0, 1, 1.0f, ly->xin, &wih0, 0.0f, &g0, D, 0, G * (size_t)ly->in,
@@ -439,7 +457,7 @@ static embcl_status forward_layer(struct embcl_lstm *l, int k, struct embcl_tens
     /* W_hh^T once per forward, so each step's GEMM reads B rows as vectors */
     int64_t st[2] = {(int64_t)(D * H), (int64_t)G};
     struct embcl_tensor *whhT;
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, st, fn, &whhT));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, st, fn, &whhT));
     struct embcl_tensor whh0 = mat_at(ly->w_hh, 0, G, H);
     embcl_status s = embcl_transpose(&whh0, D, G * H, whhT, fn);
     if (s == EMBCL_OK)
@@ -471,7 +489,7 @@ static embcl_status forward_run(struct embcl_lstm *l, struct embcl_tensor *x, st
     int bf = l->cfg.batch_first;
     int64_t sx[2] = {(int64_t)(T * B), l->cfg.input_size};
     if (bf) {
-        EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sx, fn, &l->layers[0].xin));
+        EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sx, fn, &l->layers[0].xin));
         EMBCL_TRY(permute01(x, l->layers[0].xin, B, T, (size_t)l->cfg.input_size));
     } else {
         EMBCL_TRY(view_new(x, 0, 2, sx, fn, &l->layers[0].xin));
@@ -484,14 +502,14 @@ static embcl_status forward_run(struct embcl_lstm *l, struct embcl_tensor *x, st
             ym = mat_at(y, 0, T * B, DH);
             out = &ym;
         } else {
-            EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &out));
+            EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &out));
         }
         embcl_status s = forward_layer(l, k, h0, c0, out, h_n, c_n, fn);
         if (s == EMBCL_OK && k == L - 1 && bf)
             s = permute01(out, y, T, B, DH);
         if (s == EMBCL_OK && k < L - 1) {
             if (uses_dropout(l)) {
-                s = embcl_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &l->layers[k + 1].xin);
+                s = lstm_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &l->layers[k + 1].xin);
                 if (s == EMBCL_OK)
                     s = embcl_ew_dropout(out, l->layers[k + 1].xin, 0, l->cfg.dropout, drop_seed(l, k), fn);
             } else {
@@ -531,7 +549,7 @@ embcl_status embcl_lstm_forward(embcl_lstm_t l, embcl_tensor_t x, const int64_t 
         l->len = NULL;
         l->len_host = NULL;
         int64_t sl[1] = {B};
-        s = embcl_tensor_new(l->dev, EMBCL_I32, 1, sl, fn, &l->len);
+        s = lstm_tensor_new(l->dev, EMBCL_I32, 1, sl, fn, &l->len);
         if (s == EMBCL_OK)
             s = embcl_tensor_upload(l->len, len, (size_t)B * sizeof *len);
         if (s == EMBCL_OK) {
@@ -631,16 +649,16 @@ static embcl_status backward_run(struct embcl_lstm *l, struct embcl_tensor *dy, 
     int bf = l->cfg.batch_first, L = l->cfg.num_layers;
     int64_t sg[2] = {(int64_t)(D * TB), (int64_t)(4 * H)}, sh[2] = {(int64_t)(D * B), (int64_t)H};
     int64_t sgt[2] = {(int64_t)(D * 4 * H), (int64_t)TB}, sb[2] = {1, (int64_t)(4 * H)};
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sg, fn, &w->dG));
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sgt, fn, &w->dGT));
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sb, fn, &w->db));
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sh, fn, &w->dh));
-    EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, sh, fn, &w->dc));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sg, fn, &w->dG));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sgt, fn, &w->dGT));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sb, fn, &w->db));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sh, fn, &w->dh));
+    EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, sh, fn, &w->dc));
     /* the top layer's output gradient, time-major */
     struct embcl_tensor dym = mat_at(dy, 0, TB, D * H), *dout = &dym, *owned = NULL;
     int64_t so[2] = {(int64_t)TB, (int64_t)(D * H)};
     if (bf) {
-        EMBCL_TRY(embcl_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &owned));
+        EMBCL_TRY(lstm_tensor_new(l->dev, EMBCL_F32, 2, so, fn, &owned));
         dout = owned;
         embcl_status s = permute01(dy, owned, B, T, D * H);
         if (s != EMBCL_OK) {
@@ -654,7 +672,7 @@ static embcl_status backward_run(struct embcl_lstm *l, struct embcl_tensor *dy, 
         struct embcl_tensor *dxin = NULL, dxm;
         int64_t sx[2] = {(int64_t)TB, ly->in};
         if (k > 0 || (dx && bf)) {
-            s = embcl_tensor_new(l->dev, EMBCL_F32, 2, sx, fn, &dxin);
+            s = lstm_tensor_new(l->dev, EMBCL_F32, 2, sx, fn, &dxin);
         } else if (dx) {
             dxm = mat_at(dx, 0, TB, (size_t)ly->in);
             dxin = &dxm;

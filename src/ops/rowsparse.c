@@ -91,7 +91,7 @@ static embcl_status prefix_view(struct embcl_tensor *t, int64_t rows, const char
     if (!v)
         return EMBCL_ERR_OUT_OF_MEMORY;
     *v = *t;
-    embcl_buffer_retain(t->buf);
+    embcl_tensor_retain_parts(v);
     v->shape[0] = rows;
     if (v->ndim == 1)
         v->cols = v->ld = (size_t)rows;
@@ -165,13 +165,27 @@ static int64_t coalesce(int64_t nnz, int64_t dim, const int64_t *ids, const floa
     return u + 1;
 }
 
+/* The first `bytes` of a fresh (offset 0, packed) tensor; split values
+ * part by part. */
 static embcl_status write_prefix(struct embcl_tensor *t, const void *host, size_t bytes, const char *fn)
 {
     if (bytes == 0)
         return EMBCL_OK;
     embcl_tensor_written(t);
-    return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
-                          fn, "clEnqueueWriteBuffer");
+    if (!embcl_tensor_is_split(t))
+        return embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
+                              fn, "clEnqueueWriteBuffer");
+    size_t row_bytes = t->cols * embcl_dtype_size(t->dtype), rows = bytes / row_bytes;
+    for (size_t r0 = 0, r1; r0 < rows; r0 = r1) {
+        r1 = embcl_parts_run(&t, 1, r0, rows);
+        struct embcl_tensor part;
+        embcl_tensor_part_view(t, r0, r1, &part);
+        EMBCL_TRY(embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, part.buf->mem, CL_TRUE,
+                                                      part.offset * embcl_dtype_size(t->dtype), (r1 - r0) * row_bytes,
+                                                      (const char *)host + r0 * row_bytes, 0, NULL, NULL),
+                                 fn, "clEnqueueWriteBuffer"));
+    }
+    return EMBCL_OK;
 }
 
 embcl_status embcl_rowsparse_set(embcl_rowsparse_t g, int64_t nnz, const int64_t *ids, const float *values)
@@ -220,7 +234,7 @@ embcl_status embcl_rowsparse_to_dense(embcl_rowsparse_t g, embcl_tensor_t dense,
 {
     static const char *fn = "embcl_rowsparse_to_dense";
     EMBCL_CHECK_ARG(g != NULL, fn, "argument 'g' is NULL");
-    EMBCL_TRY(embcl_check_dtype(dense, EMBCL_F32, fn, "dense"));
+    EMBCL_TRY(embcl_check_dtype_parts(dense, EMBCL_F32, fn, "dense"));
     if (dense->dev != g->dev)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument 'dense' lives on device '%s' but 'g' on '%s'",
                            dense->dev->info.name, g->dev->info.name);
@@ -230,7 +244,8 @@ embcl_status embcl_rowsparse_to_dense(embcl_rowsparse_t g, embcl_tensor_t dense,
                            embcl_shape_str(dense, sh, sizeof sh), (long long)g->num_rows, (long long)g->dim);
     }
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(g->dev, "rowsparse", NULL, "rowsparse_to_dense", &k));
+    int split = embcl_tensor_is_split(dense) || embcl_tensor_is_split(g->values);
+    EMBCL_TRY(embcl_kernel_get(g->dev, "rowsparse", split ? embcl_parts_define(1) : NULL, "rowsparse_to_dense", &k));
     if (!accumulate) {
         embcl_status s = embcl_tensor_fill(dense, 0.0);
         if (s != EMBCL_OK)
@@ -238,10 +253,15 @@ embcl_status embcl_rowsparse_to_dense(embcl_rowsparse_t g, embcl_tensor_t dense,
     }
     cl_uint nnz = (cl_uint)g->nnz, dim = (cl_uint)g->dim, acc = accumulate != 0;
     cl_ulong off = dense->offset, ld = dense->ld;
-    embcl_karg args[] = {EMBCL_KARG(g->ids->buf->mem), EMBCL_KARG(g->values->buf->mem), EMBCL_KARG(nnz),
-                         EMBCL_KARG(dim), EMBCL_KARG(dense->buf->mem), EMBCL_KARG(off), EMBCL_KARG(ld),
-                         EMBCL_KARG(acc)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "rowsparse_to_dense", 8, args));
+    embcl_karg args[2 * EMBCL_MAX_PARTS + 8] = {EMBCL_KARG(g->ids->buf->mem)};
+    size_t na = 1 + embcl_karg_parts(args + 1, g->values, split);
+    args[na++] = EMBCL_KARG(nnz);
+    args[na++] = EMBCL_KARG(dim);
+    na += embcl_karg_parts(args + na, dense, split);
+    args[na++] = EMBCL_KARG(off);
+    args[na++] = EMBCL_KARG(ld);
+    args[na++] = EMBCL_KARG(acc);
+    EMBCL_TRY(embcl_kernel_set_args(k, "rowsparse_to_dense", na, args));
     size_t gws[2] = {embcl_round_up(dim, 16), nnz};
     return embcl_kernel_launch(g->dev, k, "rowsparse_to_dense", 2, gws, NULL, NULL);
 }
@@ -295,6 +315,9 @@ embcl_status embcl_rowsparse_add(embcl_rowsparse_t dst, embcl_rowsparse_t a, emb
     EMBCL_CHECK_ARG(dst != NULL, fn, "argument 'dst' is NULL");
     EMBCL_TRY(embcl_rowsparse_check(a, dst->dev, dst->num_rows, dst->dim, fn, "a"));
     EMBCL_TRY(embcl_rowsparse_check(b, dst->dev, dst->num_rows, dst->dim, fn, "b"));
+    EMBCL_TRY(embcl_check_single(dst->values, fn, "dst (its values)"));
+    EMBCL_TRY(embcl_check_single(a->values, fn, "a (its values)"));
+    EMBCL_TRY(embcl_check_single(b->values, fn, "b (its values)"));
     if (a->nnz + b->nnz == 0)
         return embcl_rowsparse_set_nnz(dst, 0, fn);
     embcl_segments seg;

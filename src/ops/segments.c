@@ -36,7 +36,8 @@ static uint64_t local_bytes(unsigned rb, unsigned wgs)
     return ((uint64_t)wgs << rb) * 4 + ((uint64_t)2 << rb) * 4 + (uint64_t)wgs * 4 + 64;
 }
 
-static void plan_sort(struct embcl_device *dev, uint64_t n, uint64_t max_key, sort_plan *p)
+static embcl_status plan_sort(struct embcl_device *dev, uint64_t n, uint64_t max_key, sort_plan *p,
+                              const char *func)
 {
     long long rb = embcl_tune_get(dev, "sort.RB", 8);
     long long wgs = embcl_tune_get(dev, "sort.WGS", 64);
@@ -44,12 +45,25 @@ static void plan_sort(struct embcl_device *dev, uint64_t n, uint64_t max_key, so
     long long gmax = embcl_tune_get(dev, "sort.GROUPS", 4 * (long long)dev->info.compute_units);
     if (rb > 12)
         rb = 12;
+    if (rb < 1)
+        rb = 1;
     if (wgs > (long long)dev->info.max_work_group_size)
         wgs = (long long)dev->info.max_work_group_size;
+    if (wgs > (long long)dev->info.max_work_item_sizes[0])
+        wgs = (long long)dev->info.max_work_item_sizes[0];
+    if (wgs < 1)
+        wgs = 1;
     while (wgs > 1 && local_bytes((unsigned)rb, (unsigned)wgs) > dev->info.local_mem_bytes)
         wgs /= 2;
     while (rb > 1 && local_bytes((unsigned)rb, (unsigned)wgs) > dev->info.local_mem_bytes)
         rb--;
+    /* checked before building: the build would only fail, or the launch */
+    if (local_bytes((unsigned)rb, (unsigned)wgs) > dev->info.local_mem_bytes)
+        return embcl_error(EMBCL_ERR_LAUNCH_LIMIT, func,
+                           "the index sort (kernels/sort.cl) needs %llu bytes of local memory at its smallest "
+                           "(1 radix bit, 1 work-item) but device '%s' has %llu (CL_DEVICE_LOCAL_MEM_SIZE)",
+                           (unsigned long long)local_bytes(1, 1), dev->info.name,
+                           (unsigned long long)dev->info.local_mem_bytes);
     uint64_t per_group = (uint64_t)wgs * (uint64_t)ipt;
     uint64_t g = (n + per_group - 1) / per_group;
     if (g > (uint64_t)gmax)
@@ -69,6 +83,7 @@ static void plan_sort(struct embcl_device *dev, uint64_t n, uint64_t max_key, so
     p->passes = bits == 0 ? 1 : (bits + p->rb - 1) / p->rb;
     p->bits = bits == 0 ? 1 : (bits + p->passes - 1) / p->passes;
     snprintf(p->defs, sizeof p->defs, "-DRB=%u -DWGS=%u", p->rb, p->wgs);
+    return EMBCL_OK;
 }
 
 static embcl_status get_kernel(struct embcl_device *dev, const sort_plan *p, const char *name, const char *func,
@@ -249,10 +264,11 @@ embcl_status embcl_segments_build(struct embcl_tensor *indices, int64_t num_rows
         const embcl_index_facts *f = embcl_tensor_facts(indices, 0);
         if (skip < 0 && f && f->min >= 0 && f->max < num_rows)
             max_key = (uint64_t)f->max;
-        plan_sort(dev, (uint64_t)r.n, max_key, &p);
+        s = plan_sort(dev, (uint64_t)r.n, max_key, &p, func);
         sort_work w;
         memset(&w, 0, sizeof w);
-        s = work_alloc(dev, r.n, &p, func, &w);
+        if (s == EMBCL_OK)
+            s = work_alloc(dev, r.n, &p, func, &w);
         if (s == EMBCL_OK)
             s = run_sort(indices, num_rows, skip, &p, &w, &r, func);
         /* {first bad position or -1, distinct rows}: known on the host when

@@ -41,9 +41,8 @@ static embcl_status update_adagrad(struct embcl_optim *opt, optim_param *p, cons
 {
     float clr = (float)(hp->lr / (1.0 + (double)(p->steps - 1) * hp->lr_decay));
     float wd = (float)hp->weight_decay, eps = (float)hp->eps;
-    cl_mem sum = p->state[0]->buf->mem;
-    embcl_karg extra[] = {EMBCL_KARG(sum), EMBCL_KARG(clr), EMBCL_KARG(wd), EMBCL_KARG(eps)};
-    return embcl_optim_launch(opt, p, "adagrad", src, 0, 4, extra);
+    embcl_karg extra[] = {EMBCL_KARG(clr), EMBCL_KARG(wd), EMBCL_KARG(eps)};
+    return embcl_optim_launch(opt, p, "adagrad", src, 0, 1, &p->state[0], 3, extra);
 }
 
 static embcl_status update_rowwise(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
@@ -56,7 +55,7 @@ static embcl_status update_rowwise(struct embcl_optim *opt, optim_param *p, cons
     cl_mem sum = p->state[0]->buf->mem;
     embcl_karg extra[] = {EMBCL_KARG(sum), EMBCL_KARG(n_cols), EMBCL_KARG(lr), EMBCL_KARG(eps), EMBCL_KARG(mode),
                           EMBCL_KARG(wd)};
-    return embcl_optim_launch(opt, p, "rowwise_adagrad", src, 1, 6, extra);
+    return embcl_optim_launch(opt, p, "rowwise_adagrad", src, 1, 0, NULL, 6, extra);
 }
 
 static const char *const sum_state[] = {"sum"};

@@ -36,14 +36,15 @@ static embcl_status update_adam(struct embcl_optim *opt, optim_param *p, const e
     float decay = decoupled ? (float)(1.0 - hp->lr * hp->weight_decay) : 1.0f;
     float wd = decoupled ? 0.0f : (float)hp->weight_decay;
     float b1 = (float)hp->beta1, b2 = (float)hp->beta2, eps = (float)hp->eps;
+    /* PyTorch's alpha=1 - beta: the difference in double, rounded once */
+    float omb1 = (float)(1.0 - hp->beta1), omb2 = (float)(1.0 - hp->beta2);
     float neg_step = (float)(-(hp->lr / bc1)), bc2_sqrt = (float)sqrt(bc2);
-    cl_mem m = p->state[0]->buf->mem, v = p->state[1]->buf->mem;
-    cl_mem vmax = hp->amsgrad ? p->state[2]->buf->mem : v;
+    struct embcl_tensor *st[] = {p->state[0], p->state[1], hp->amsgrad ? p->state[2] : p->state[1]};
     cl_int ams = hp->amsgrad != 0;
-    embcl_karg extra[] = {EMBCL_KARG(m),  EMBCL_KARG(v),   EMBCL_KARG(vmax),     EMBCL_KARG(ams),
-                          EMBCL_KARG(decay), EMBCL_KARG(wd), EMBCL_KARG(b1),     EMBCL_KARG(b2),
-                          EMBCL_KARG(eps), EMBCL_KARG(neg_step), EMBCL_KARG(bc2_sqrt)};
-    return embcl_optim_launch(opt, p, "adam", src, 0, 11, extra);
+    embcl_karg extra[] = {EMBCL_KARG(ams),  EMBCL_KARG(decay), EMBCL_KARG(wd),       EMBCL_KARG(b1),
+                          EMBCL_KARG(b2),   EMBCL_KARG(omb1),  EMBCL_KARG(omb2),     EMBCL_KARG(eps),
+                          EMBCL_KARG(neg_step), EMBCL_KARG(bc2_sqrt)};
+    return embcl_optim_launch(opt, p, "adam", src, 0, 3, st, 10, extra);
 }
 
 static embcl_status update_sparse_adam(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
@@ -51,12 +52,11 @@ static embcl_status update_sparse_adam(struct embcl_optim *opt, optim_param *p, 
 {
     double t = (double)p->steps;
     double bc1 = 1.0 - pow(hp->beta1, t), bc2 = 1.0 - pow(hp->beta2, t);
-    float b1 = (float)hp->beta1, b2 = (float)hp->beta2, eps = (float)hp->eps;
+    float omb1 = (float)(1.0 - hp->beta1), omb2 = (float)(1.0 - hp->beta2), eps = (float)hp->eps;
     float neg_step = (float)(-(hp->lr * sqrt(bc2) / bc1));
-    cl_mem m = p->state[0]->buf->mem, v = p->state[1]->buf->mem;
-    embcl_karg extra[] = {EMBCL_KARG(m), EMBCL_KARG(v), EMBCL_KARG(b1), EMBCL_KARG(b2), EMBCL_KARG(eps),
-                          EMBCL_KARG(neg_step)};
-    return embcl_optim_launch(opt, p, "sparse_adam", src, 0, 6, extra);
+    struct embcl_tensor *st[] = {p->state[0], p->state[1]};
+    embcl_karg extra[] = {EMBCL_KARG(omb1), EMBCL_KARG(omb2), EMBCL_KARG(eps), EMBCL_KARG(neg_step)};
+    return embcl_optim_launch(opt, p, "sparse_adam", src, 0, 2, st, 4, extra);
 }
 
 static const char *const adam_state[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};

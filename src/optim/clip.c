@@ -21,7 +21,7 @@ static embcl_status grad_matrix(const embcl_grad *g, size_t i, const char *fn, g
     if (g->dense && g->sparse)
         return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "grads[%zu] has both a dense and a row-sparse gradient", i);
     if (g->dense) {
-        EMBCL_TRY(embcl_check_dtype(g->dense, EMBCL_F32, fn, "grads[i].dense"));
+        EMBCL_TRY(embcl_check_dtype_parts(g->dense, EMBCL_F32, fn, "grads[i].dense"));
         m->t = g->dense;
         m->rows = g->dense->rows;
     } else {
@@ -50,9 +50,15 @@ static double finish(double acc, double p)
 static embcl_status norms(struct embcl_device *dev, const grad_mat *m, size_t n, double p, double *out,
                           const char *fn)
 {
-    size_t wgs = (size_t)embcl_tune_get(dev, "optim_norm.WGS", 256);
-    if (wgs > dev->info.max_work_group_size)
-        wgs = dev->info.max_work_group_size;
+    int kind = p == 0.0 ? 0 : p == 1.0 ? 1 : p == 2.0 ? 2 : 3;
+    char defs[32];
+    snprintf(defs, sizeof defs, "-DNORM=%d", kind);
+    cl_kernel k;
+    EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, "norm_partial", &k));
+    /* one float of local memory per work-item, within the kernel's limits */
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, (size_t)embcl_tune_get(dev, "optim_norm.WGS", 256), sizeof(float));
+    if (wgs > dev->info.max_work_item_sizes[0])
+        wgs = dev->info.max_work_item_sizes[0];
     size_t w = 1;
     while (w * 2 <= wgs)
         w *= 2; /* the tree reduction halves the group */
@@ -63,19 +69,23 @@ static embcl_status norms(struct embcl_device *dev, const grad_mat *m, size_t n,
     EMBCL_TRY(embcl_tensor_new(dev, EMBCL_F32, 1, shape, fn, &part));
     float *host = embcl_calloc(n * groups, sizeof *host, fn);
     embcl_status s = host ? EMBCL_OK : EMBCL_ERR_OUT_OF_MEMORY;
-    int kind = p == 0.0 ? 0 : p == 1.0 ? 1 : p == 2.0 ? 2 : 3;
-    char defs[32];
-    snprintf(defs, sizeof defs, "-DNORM=%d", kind);
-    cl_kernel k;
-    if (s == EMBCL_OK)
-        s = embcl_kernel_get(dev, "optim", defs, "norm_partial", &k);
     float pw = (float)p;
     for (size_t i = 0; i < n && s == EMBCL_OK; i++) {
+        /* A split gradient's elements get the same work-items as unsplit
+         * ones: the same partial sums, bit for bit. */
+        int split = embcl_tensor_is_split(m[i].t);
+        snprintf(defs, sizeof defs, "-DNORM=%d%s", kind, embcl_parts_define(split));
+        s = embcl_kernel_get(dev, "optim", defs, "norm_partial", &k);
         cl_ulong po = i * groups;
-        embcl_karg args[] = {EMBCL_KARG(m[i].t->buf->mem), EMBCL_KARG(m[i].off), EMBCL_KARG(m[i].ld),
-                             EMBCL_KARG(m[i].rows), EMBCL_KARG(m[i].cols), EMBCL_KARG(pw),
-                             EMBCL_KARG(part->buf->mem), EMBCL_KARG(po), EMBCL_KARG_LOCAL(wgs * sizeof(float))};
-        s = embcl_kernel_set_args(k, "norm_partial", 9, args);
+        embcl_karg args[EMBCL_MAX_PARTS + 9];
+        size_t na = embcl_karg_parts(args, m[i].t, split);
+        embcl_karg rest[] = {EMBCL_KARG(m[i].off), EMBCL_KARG(m[i].ld), EMBCL_KARG(m[i].rows), EMBCL_KARG(m[i].cols),
+                             EMBCL_KARG(pw), EMBCL_KARG(part->buf->mem), EMBCL_KARG(po),
+                             EMBCL_KARG_LOCAL(wgs * sizeof(float))};
+        for (size_t j = 0; j < sizeof rest / sizeof rest[0]; j++)
+            args[na++] = rest[j];
+        if (s == EMBCL_OK)
+            s = embcl_kernel_set_args_on(dev, k, "norm_partial", na, args);
         size_t gws = groups * wgs;
         if (s == EMBCL_OK)
             s = embcl_kernel_launch(dev, k, "norm_partial", 1, &gws, &wgs, NULL);
@@ -98,12 +108,27 @@ static embcl_status scale(struct embcl_device *dev, const grad_mat *m, float coe
     if (m->rows * m->cols == 0)
         return EMBCL_OK;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "optim", NULL, "scale_2d", &k));
-    embcl_karg args[] = {EMBCL_KARG(m->t->buf->mem), EMBCL_KARG(m->off), EMBCL_KARG(m->ld), EMBCL_KARG(m->rows),
-                         EMBCL_KARG(m->cols), EMBCL_KARG(coef)};
-    EMBCL_TRY(embcl_kernel_set_args(k, "scale_2d", 6, args));
-    size_t lws[2] = {64, 4};
-    size_t gws[2] = {embcl_round_up(m->cols, 64), embcl_round_up(m->rows, 4)};
+    int split = embcl_tensor_is_split(m->t);
+    EMBCL_TRY(embcl_kernel_get(dev, "optim", split ? embcl_parts_define(1) : NULL, "scale_2d", &k));
+    embcl_karg args[EMBCL_MAX_PARTS + 6];
+    size_t na = embcl_karg_parts(args, m->t, split);
+    args[na++] = EMBCL_KARG(m->off);
+    args[na++] = EMBCL_KARG(m->ld);
+    args[na++] = EMBCL_KARG(m->rows);
+    args[na++] = EMBCL_KARG(m->cols);
+    args[na++] = EMBCL_KARG(coef);
+    EMBCL_TRY(embcl_kernel_set_args(k, "scale_2d", na, args));
+    size_t wgs = embcl_kernel_fit_wgs(dev, k, 256, 0);
+    size_t lx = wgs < 64 ? wgs : 64;
+    if (lx > dev->info.max_work_item_sizes[0])
+        lx = dev->info.max_work_item_sizes[0];
+    size_t ly = wgs / lx < 4 ? wgs / lx : 4;
+    if (ly > dev->info.max_work_item_sizes[1])
+        ly = dev->info.max_work_item_sizes[1];
+    if (ly < 1)
+        ly = 1;
+    size_t lws[2] = {lx, ly};
+    size_t gws[2] = {embcl_round_up(m->cols, lx), embcl_round_up(m->rows, ly)};
     (void)fn;
     return embcl_kernel_launch(dev, k, "scale_2d", 2, gws, lws, NULL);
 }

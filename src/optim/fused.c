@@ -27,7 +27,7 @@ embcl_status embcl_optim_step_fused(embcl_optim_t opt, size_t param, const embcl
                            opt->fam->name, opt->n_params);
     optim_param *p = &opt->params[param];
     EMBCL_TRY(embcl_optim_sparse_allowed(opt, param, fn));
-    EMBCL_TRY(embcl_check_dtype(g->rows, EMBCL_F32, fn, "rows"));
+    EMBCL_TRY(embcl_check_dtype_parts(g->rows, EMBCL_F32, fn, "rows"));
     if (g->rows->cols != p->cols || g->rows->dev != opt->dev)
         return embcl_error(EMBCL_ERR_SHAPE, fn, "gradient rows are %zu wide (on '%s'); parameter '%s' is %zu wide (on '%s')",
                            g->rows->cols, g->rows->dev->info.name, p->name, p->cols, opt->dev->info.name);

@@ -8,6 +8,7 @@
  * they see the values the earlier steps left and come before the update
  * (snapshot) or after everything enqueued so far (restore). */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -50,22 +51,39 @@ static embcl_status rows_copy(struct embcl_device *dev, int scatter, const struc
 {
     const char *kname = scatter ? "journal_scatter" : "journal_gather";
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(dev, "journal", m->dtype == EMBCL_BF16 ? "-DELEM_T=ushort" : "", kname, &k));
-    cl_mem mm = m->buf->mem, cm = copy->buf->mem, im = ids->buf->mem;
+    int split = embcl_tensor_is_split(m) || embcl_tensor_is_split(copy);
+    char defs[48];
+    snprintf(defs, sizeof defs, "%s%s", m->dtype == EMBCL_BF16 ? "-DELEM_T=ushort" : "", embcl_parts_define(split));
+    EMBCL_TRY(embcl_kernel_get(dev, "journal", defs, kname, &k));
+    cl_mem im = ids->buf->mem;
     cl_ulong m_off = m->offset, m_ld = m->ld, n = (cl_ulong)nnz, cols = m->cols;
     /* the copy and the ids are fresh pool tensors: offset 0, packed */
-    embcl_karg gather[] = {EMBCL_KARG(cm), EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld),
-                           EMBCL_KARG(im), EMBCL_KARG(n),  EMBCL_KARG(cols)};
-    embcl_karg scat[] = {EMBCL_KARG(mm), EMBCL_KARG(m_off), EMBCL_KARG(m_ld), EMBCL_KARG(cm),
-                         EMBCL_KARG(im), EMBCL_KARG(n),     EMBCL_KARG(cols)};
-    embcl_status s = embcl_kernel_set_args(k, kname, 7, scatter ? scat : gather);
+    embcl_karg a[2 * EMBCL_MAX_PARTS + 7];
+    size_t na = 0;
+    if (scatter) {
+        na += embcl_karg_parts(a + na, m, split);
+        a[na++] = EMBCL_KARG(m_off);
+        a[na++] = EMBCL_KARG(m_ld);
+        na += embcl_karg_parts(a + na, copy, split);
+    } else {
+        na += embcl_karg_parts(a + na, copy, split);
+        na += embcl_karg_parts(a + na, m, split);
+        a[na++] = EMBCL_KARG(m_off);
+        a[na++] = EMBCL_KARG(m_ld);
+    }
+    a[na++] = EMBCL_KARG(im);
+    a[na++] = EMBCL_KARG(n);
+    a[na++] = EMBCL_KARG(cols);
+    embcl_status s = embcl_kernel_set_args(k, kname, na, a);
     if (s == EMBCL_OK) {
-        size_t wgs = (size_t)embcl_tune_get(dev, "journal.WGS", 256);
-        if (wgs > dev->info.max_work_group_size)
-            wgs = dev->info.max_work_group_size;
+        size_t wgs = embcl_kernel_fit_wgs(dev, k, (size_t)embcl_tune_get(dev, "journal.WGS", 256), 0);
         size_t lws[2], gws[2];
         lws[0] = m->cols < wgs ? m->cols : wgs;
+        if (lws[0] > dev->info.max_work_item_sizes[0])
+            lws[0] = dev->info.max_work_item_sizes[0];
         lws[1] = wgs / lws[0];
+        if (lws[1] > dev->info.max_work_item_sizes[1])
+            lws[1] = dev->info.max_work_item_sizes[1];
         gws[0] = embcl_round_up(m->cols, lws[0]);
         gws[1] = embcl_round_up((size_t)nnz, lws[1]);
         s = embcl_kernel_launch(dev, k, kname, 2, gws, lws, NULL);

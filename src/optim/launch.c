@@ -8,7 +8,7 @@
 #include "ops/segments.h"
 #include "optim/optim_impl.h"
 
-#define MAX_ARGS 32
+#define MAX_ARGS (32 + 5 * EMBCL_MAX_PARTS)
 
 static size_t pow2_at_least(size_t n)
 {
@@ -21,17 +21,22 @@ static size_t pow2_at_least(size_t n)
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
 embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel, const optim_src *src,
-                                int rowwise, size_t n_extra, const embcl_karg *extra)
+                                int rowwise, size_t n_states, struct embcl_tensor *const *states, size_t n_extra,
+                                const embcl_karg *extra)
 {
     struct embcl_device *dev = opt->dev;
     const struct embcl_tensor *g = src->rows;
+    int split = embcl_tensor_is_split(p->t) || embcl_tensor_is_split(g);
+    for (size_t i = 0; i < n_states; i++)
+        split |= embcl_tensor_is_split(states[i]);
     int sparse = src->ids != NULL, fused = src->seg != NULL;
     cl_ulong rows = sparse ? (cl_ulong)src->nnz : p->rows, cols = p->cols;
     cl_ulong p_off = p->t->offset, p_ld = p->t->ld, g_off = g->offset, g_ld = g->ld;
     int rmask = p->rmask != NULL, cmask = p->cmask != NULL;
     /* A packed dense parameter with a packed gradient is one long row: the
      * vector width then depends only on the element count. */
-    if (!rowwise && !sparse && !rmask && !cmask && (p_ld == cols || rows <= 1) && (g_ld == cols || rows <= 1)) {
+    if (!rowwise && !sparse && !split && !rmask && !cmask && (p_ld == cols || rows <= 1) &&
+        (g_ld == cols || rows <= 1)) {
         cols *= rows;
         rows = 1;
         p_ld = g_ld = cols;
@@ -46,19 +51,32 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
     size_t vw = (size_t)embcl_tune_get(dev, "optim.VW", 4);
     while (vw > 1 && (cmask || cols % vw || (!rowwise && (p_off % vw || g_off % vw || p_ld % vw || g_ld % vw))))
         vw /= 2;
-    char defs[160];
-    snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d -DLANES=%zu%s",
+    char defs[192];
+    snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d -DLANES=%zu%s%s",
              sparse, fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask, lanes,
-             optim_bf16_define(p));
+             optim_bf16_define(p), embcl_parts_define(split));
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
+    /* LANES is built in: a kernel allowing fewer work-items than that
+     * leaves wgs at lanes and the launch names the limit */
+    wgs = embcl_kernel_fit_wgs(dev, k, wgs, lanes > 1 ? sizeof(float) : 0);
+    if (rowwise && wgs > dev->info.max_work_item_sizes[0])
+        wgs = dev->info.max_work_item_sizes[0];
+    wgs = wgs < lanes ? lanes : wgs / lanes * lanes;
 
-    cl_mem pm = p->t->buf->mem, gm = g->buf->mem;
+    cl_mem pm = p->t->buf->mem;
     cl_mem rm = rmask ? p->rmask->buf->mem : pm, cm = cmask ? p->cmask->buf->mem : pm;
-    embcl_karg args[MAX_ARGS] = {EMBCL_KARG(pm),   EMBCL_KARG(p_off), EMBCL_KARG(p_ld), EMBCL_KARG(gm),
-                                 EMBCL_KARG(g_off), EMBCL_KARG(g_ld), EMBCL_KARG(rows), EMBCL_KARG(cols),
-                                 EMBCL_KARG(rm),   EMBCL_KARG(cm)};
-    size_t n = 10;
+    embcl_karg args[MAX_ARGS];
+    size_t n = embcl_karg_parts(args, p->t, split);
+    args[n++] = EMBCL_KARG(p_off);
+    args[n++] = EMBCL_KARG(p_ld);
+    n += embcl_karg_parts(args + n, g, split);
+    args[n++] = EMBCL_KARG(g_off);
+    args[n++] = EMBCL_KARG(g_ld);
+    args[n++] = EMBCL_KARG(rows);
+    args[n++] = EMBCL_KARG(cols);
+    args[n++] = EMBCL_KARG(rm);
+    args[n++] = EMBCL_KARG(cm);
     cl_mem im, perm, starts, bag, scale;
     cl_ulong i_off;
     if (sparse) {
@@ -85,11 +103,13 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         args[n++] = EMBCL_KARG(bf16_seed);
         args[n++] = EMBCL_KARG(bf16_sr);
     }
+    for (size_t i = 0; i < n_states && n + EMBCL_MAX_PARTS + 1 < MAX_ARGS; i++)
+        n += embcl_karg_parts(args + n, states[i], split);
     for (size_t i = 0; i < n_extra && n < MAX_ARGS - 1; i++)
         args[n++] = extra[i];
     if (lanes > 1)
         args[n++] = EMBCL_KARG_LOCAL(wgs * sizeof(float));
-    EMBCL_TRY(embcl_kernel_set_args(k, kernel, n, args));
+    EMBCL_TRY(embcl_kernel_set_args_on(dev, k, kernel, n, args));
 
     if (rowwise) {
         size_t gws = embcl_round_up(rows * lanes, wgs);
@@ -97,8 +117,8 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
     }
     size_t nv = cols / vw;
     size_t lws[2], gws[2];
-    lws[0] = min_sz(wgs, pow2_at_least(nv));
-    lws[1] = wgs / lws[0];
+    lws[0] = min_sz(min_sz(wgs, pow2_at_least(nv)), dev->info.max_work_item_sizes[0]);
+    lws[1] = min_sz(wgs / lws[0], dev->info.max_work_item_sizes[1]);
     gws[0] = embcl_round_up(nv, lws[0]);
     gws[1] = embcl_round_up(rows, lws[1]);
     return embcl_kernel_launch(dev, k, kernel, 2, gws, lws, NULL);

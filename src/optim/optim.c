@@ -147,6 +147,15 @@ embcl_status embcl_optim_add_group(embcl_optim_t opt, const embcl_optim_hparams 
  * they have the same row stride, else by their element spans. */
 static int overlaps(const struct embcl_tensor *a, const struct embcl_tensor *b)
 {
+    /* Split tensors over the same parts (views of one table) compare as one
+     * buffer would: every part holds the same rows of each; any other
+     * sharing counts as overlap. */
+    if (embcl_tensor_is_split(a) || embcl_tensor_is_split(b)) {
+        if (!embcl_tensor_shares_buffer((embcl_tensor_t)a, (embcl_tensor_t)b))
+            return 0;
+        if (a->n_parts != b->n_parts || a->part_rows != b->part_rows)
+            return 1;
+    }
     if (a->buf != b->buf || a->rows * a->cols == 0 || b->rows * b->cols == 0)
         return 0;
     if (a->ld == b->ld) {
@@ -178,10 +187,13 @@ embcl_status embcl_optim_add_param(embcl_optim_t opt, size_t group, embcl_tensor
 {
     static const char *fn = "embcl_optim_add_param";
     EMBCL_CHECK_ARG(opt != NULL, fn, "argument 'opt' is NULL");
-    EMBCL_TRY(embcl_check_tensor(param, fn, "param"));
+    EMBCL_TRY(embcl_check_tensor_parts(param, fn, "param"));
     if (param->dtype != EMBCL_F32 && param->dtype != EMBCL_BF16)
         return embcl_error(EMBCL_ERR_DTYPE, fn, "argument 'param' has dtype %s, expected f32 or bf16",
                            embcl_dtype_name(param->dtype));
+    /* bf16 tables are not split over buffers (yet): one buffer each */
+    if (param->dtype == EMBCL_BF16)
+        EMBCL_TRY(embcl_check_single(param, fn, "param"));
     if (group >= opt->n_groups)
         return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "argument 'group' is %zu but the %s optimizer has %zu groups",
                            group, opt->fam->name, opt->n_groups);
@@ -207,7 +219,7 @@ embcl_status embcl_optim_add_param(embcl_optim_t opt, size_t group, embcl_tensor
     embcl_status s = (p->name && p->t) ? EMBCL_OK : EMBCL_ERR_OUT_OF_MEMORY;
     if (s == EMBCL_OK) {
         *p->t = *param;
-        embcl_buffer_retain(param->buf);
+        embcl_tensor_retain_parts(p->t);
         p->group = group;
         p->rows = param->rows;
         p->cols = param->cols;
@@ -410,7 +422,7 @@ static embcl_status check_grad(struct embcl_optim *opt, size_t i, const embcl_gr
             return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
                                "%s does not support dense gradients, please consider Adam instead "
                                "(parameter '%s', index %zu)", f->name, p->name, i);
-        EMBCL_TRY(embcl_check_dtype(d, EMBCL_F32, fn, "grads[i].dense"));
+        EMBCL_TRY(embcl_check_dtype_parts(d, EMBCL_F32, fn, "grads[i].dense"));
         int same = d->ndim == p->t->ndim;
         for (int k = 0; same && k < d->ndim; k++)
             same = d->shape[k] == p->t->shape[k];
@@ -473,9 +485,38 @@ embcl_status embcl_optim_step(embcl_optim_t opt, const embcl_grad *grads, size_t
     return EMBCL_OK;
 }
 
+/* A row-sparse or fused gradient whose update moves every row: scattered
+ * into a zeroed scratch, it goes through the dense path (journal included).
+ * Nothing of the optimizer is written before that path starts. */
+static embcl_status update_scattered(struct embcl_optim *opt, size_t i, const optim_src *src, const char *fn)
+{
+    optim_param *p = &opt->params[i];
+    int64_t shape[2] = {(int64_t)p->rows, (int64_t)p->cols};
+    struct embcl_tensor *dense;
+    EMBCL_TRY(embcl_tensor_new(opt->dev, EMBCL_F32, 2, shape, fn, &dense));
+    embcl_status s = embcl_tensor_fill(dense, 0.0);
+    if (s != EMBCL_OK)
+        s = embcl_error_context(s, fn);
+    if (s == EMBCL_OK && src->nnz > 0) {
+        /* fresh from the pool: offset 0, packed, split like the parameter
+         * when the parameter is */
+        struct embcl_tensor *st[] = {dense};
+        s = embcl_optim_launch(opt, p, "rows_to_dense", src, 0, 1, st, 0, NULL);
+    }
+    if (s == EMBCL_OK) {
+        optim_src d = {dense, NULL, 0, NULL, NULL, NULL};
+        s = embcl_optim_update(opt, i, &d, fn);
+    }
+    embcl_tensor_free(dense);
+    return s;
+}
+
 embcl_status embcl_optim_update(struct embcl_optim *opt, size_t i, const optim_src *src, const char *fn)
 {
     optim_param *p = &opt->params[i];
+    const optim_family *f = opt->fam;
+    if (src->ids && f->sparse_moves_all && f->sparse_moves_all(&opt->groups[p->group].hp))
+        return update_scattered(opt, i, src, fn);
     EMBCL_TRY(optim_journal_record(opt, i, src, fn));
     p->steps++;
     if (src->ids && src->nnz == 0)

@@ -22,9 +22,10 @@ typedef struct embcl_fused_grad {
 } embcl_fused_grad;
 
 /* One step of optimizer parameter `param` (a [num_rows, D] table) from g.
- * Only optimizers that take row-sparse gradients (SGD without momentum or
- * weight decay, Adagrad without weight decay, SparseAdam, row-wise
- * Adagrad); otherwise the same refusal as embcl_optim_step. A frozen
+ * Only optimizers that take row-sparse gradients (SGD without weight decay,
+ * Adagrad without weight decay, SparseAdam, row-wise Adagrad); otherwise the
+ * same refusal as embcl_optim_step. SGD with momentum sums the segments
+ * into a zeroed dense scratch and runs the dense update. A frozen
  * parameter is left alone (no step counted). Errors are reported under
  * `fn`, the public function that called. */
 embcl_status embcl_optim_step_fused(embcl_optim_t opt, size_t param, const embcl_fused_grad *g, const char *fn);

@@ -64,6 +64,11 @@ typedef struct optim_family {
     /* The message when a sparse gradient is refused under hp (NULL: fine),
      * checked only when takes_sparse. */
     const char *(*sparse_refusal)(const embcl_optim_hparams *hp);
+    /* Whether a row-sparse gradient under hp moves rows it does not name
+     * (NULL: never). SGD's momentum buffer keeps every row any step touched
+     * and decays it each step; such a gradient is scattered into zeros and
+     * applied (and journaled) as the dense gradient it then is. */
+    int (*sparse_moves_all)(const embcl_optim_hparams *hp);
     /* Enqueue the update of one parameter whose step count was just
      * advanced (src->ids NULL: dense). */
     embcl_status (*update)(struct embcl_optim *opt, optim_param *p, const embcl_optim_hparams *hp,
@@ -105,10 +110,14 @@ embcl_status embcl_optim_check_nonneg(const char *fn, const char *opt, const cha
 embcl_status embcl_optim_check_betas(const char *fn, const char *opt, const embcl_optim_hparams *hp);
 
 /* One update kernel of kernels/optim.cl over a parameter: the shared
- * arguments (parameter, gradient source, masks) come first, then `extra`.
- * rowwise: one work-item per row instead of a 2-D range. */
+ * arguments (parameter, gradient source, masks) come first, then the
+ * packed state tensors `states` (parameters the kernel declares
+ * SPLIT_PARAM: any of these, the parameter or the gradient may be split by
+ * rows), then `extra`. rowwise: one work-item per row instead of a 2-D
+ * range. */
 embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel, const optim_src *src,
-                                int rowwise, size_t n_extra, const embcl_karg *extra);
+                                int rowwise, size_t n_states, struct embcl_tensor *const *states, size_t n_extra,
+                                const embcl_karg *extra);
 
 /* bf16.c: the -D define (" -DTABLE_BF16=1" or "") and the rounding
  * arguments (seed of this step of parameter p, stochastic flag) an update

@@ -19,17 +19,42 @@ const char *embcl_shape_str(const struct embcl_tensor *t, char *buf, size_t cap)
     return buf;
 }
 
-embcl_status embcl_check_tensor(const struct embcl_tensor *t, const char *func, const char *arg)
+embcl_status embcl_check_tensor_parts(const struct embcl_tensor *t, const char *func, const char *arg)
 {
     if (!t)
         return embcl_error(EMBCL_ERR_INVALID_ARG, func, "argument '%s' is NULL", arg);
     return EMBCL_OK;
 }
 
+embcl_status embcl_check_single(const struct embcl_tensor *t, const char *func, const char *arg)
+{
+    if (!embcl_tensor_is_split(t))
+        return EMBCL_OK;
+    char s[96];
+    return embcl_error(EMBCL_ERR_UNSUPPORTED, func,
+                       "argument '%s' (%s %s) is split over %d buffers of %llu rows (it exceeds the %zu bytes "
+                       "device '%s' allows in one allocation); this operation takes single-buffer tensors only",
+                       arg, embcl_shape_str(t, s, sizeof s), embcl_dtype_name(t->dtype), t->n_parts,
+                       (unsigned long long)t->part_rows, embcl_device_max_alloc(t->dev), t->dev->info.name);
+}
+
+embcl_status embcl_check_tensor(const struct embcl_tensor *t, const char *func, const char *arg)
+{
+    EMBCL_TRY(embcl_check_tensor_parts(t, func, arg));
+    return embcl_check_single(t, func, arg);
+}
+
 embcl_status embcl_check_dtype(const struct embcl_tensor *t, embcl_dtype want, const char *func,
                                const char *arg)
 {
-    EMBCL_TRY(embcl_check_tensor(t, func, arg));
+    EMBCL_TRY(embcl_check_dtype_parts(t, want, func, arg));
+    return embcl_check_single(t, func, arg);
+}
+
+embcl_status embcl_check_dtype_parts(const struct embcl_tensor *t, embcl_dtype want, const char *func,
+                                     const char *arg)
+{
+    EMBCL_TRY(embcl_check_tensor_parts(t, func, arg));
     if (t->dtype != want)
         return embcl_error(EMBCL_ERR_DTYPE, func, "argument '%s' has dtype %s, expected %s", arg,
                            embcl_dtype_name(t->dtype), embcl_dtype_name(want));
@@ -77,16 +102,19 @@ embcl_status embcl_tensor_new(struct embcl_device *dev, embcl_dtype dtype, int n
     struct embcl_tensor *t = embcl_calloc(1, sizeof *t, func);
     if (!t)
         return EMBCL_ERR_OUT_OF_MEMORY;
-    embcl_status s = embcl_pool_acquire(dev, numel * embcl_dtype_size(dtype), &t->buf, func);
-    if (s != EMBCL_OK) {
-        free(t);
-        return s;
-    }
     t->dev = dev;
     t->dtype = dtype;
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     set_layout(t);
+    /* A 1-D tensor is one row: it can only be split if it has rows. */
+    size_t row_bytes = t->cols * embcl_dtype_size(dtype);
+    embcl_status s = t->rows > 1 ? embcl_tensor_alloc_parts(t, t->rows, row_bytes, func)
+                                 : embcl_tensor_alloc_parts(t, 1, numel * embcl_dtype_size(dtype), func);
+    if (s != EMBCL_OK) {
+        free(t);
+        return s;
+    }
     *out = t;
     return EMBCL_OK;
 }
@@ -101,7 +129,7 @@ void embcl_tensor_free(embcl_tensor_t t)
 {
     if (!t)
         return;
-    embcl_buffer_release(t->buf);
+    embcl_tensor_release_parts(t);
     free(t);
 }
 
@@ -123,12 +151,19 @@ int64_t embcl_tensor_numel(embcl_tensor_t t)
 
 int embcl_tensor_shares_buffer(embcl_tensor_t a, embcl_tensor_t b)
 {
-    return a && b && a->buf == b->buf;
+    if (!a || !b)
+        return 0;
+    int na = embcl_tensor_is_split(a) ? a->n_parts : 1, nb = embcl_tensor_is_split(b) ? b->n_parts : 1;
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++)
+            if ((i ? a->part[i] : a->buf) == (j ? b->part[j] : b->buf))
+                return 1;
+    return 0;
 }
 
 cl_mem embcl_tensor_cl_mem(embcl_tensor_t t, size_t *offset_elems)
 {
-    if (!t)
+    if (!t || embcl_tensor_is_split(t))
         return NULL;
     if (offset_elems)
         *offset_elems = t->offset;
@@ -137,13 +172,47 @@ cl_mem embcl_tensor_cl_mem(embcl_tensor_t t, size_t *offset_elems)
 
 static embcl_status view_of(embcl_tensor_t t, const char *func, struct embcl_tensor **out)
 {
-    EMBCL_TRY(embcl_check_tensor(t, func, "t"));
+    EMBCL_TRY(embcl_check_tensor_parts(t, func, "t"));
     EMBCL_CHECK_ARG(out != NULL, func, "argument 'out' is NULL");
     struct embcl_tensor *v = embcl_malloc(sizeof *v, func);
     if (!v)
         return EMBCL_ERR_OUT_OF_MEMORY;
     *v = *t;
-    embcl_buffer_retain(t->buf);
+    embcl_tensor_retain_parts(v);
+    *out = v;
+    return EMBCL_OK;
+}
+
+/* Rows of a split table: within one part, an ordinary view of that part;
+ * from a part's first row, the parts it covers (every part then has the
+ * table's part_rows but the last). A range starting inside a part and
+ * running past it would need a part of another height, which kernels do
+ * not take. */
+static embcl_status split_rows(embcl_tensor_t t, size_t r0, size_t r1, const char *fn, struct embcl_tensor **out)
+{
+    size_t pr = (size_t)t->part_rows, first = r0 / pr, last = r1 > r0 ? (r1 - 1) / pr : first;
+    if (first >= (size_t)t->n_parts) /* an empty range at the end */
+        first = last = (size_t)t->n_parts - 1;
+    if (first != last && r0 % pr != 0)
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
+                           "rows [%zu, %zu) start inside part %zu of a table split into parts of %zu rows and "
+                           "run past its end; a view spanning parts must start at a multiple of %zu",
+                           r0, r1, first, pr, pr);
+    struct embcl_tensor *v = embcl_malloc(sizeof *v, fn);
+    if (!v)
+        return EMBCL_ERR_OUT_OF_MEMORY;
+    if (first == last) {
+        embcl_tensor_part_view(t, r0, r1, v);
+    } else {
+        *v = *t;
+        v->n_parts = (int)(last - first + 1);
+        for (int i = 0; i < v->n_parts; i++)
+            v->part[i] = t->part[first + (size_t)i];
+        v->buf = v->part[0];
+        v->shape[0] = (int64_t)(r1 - r0);
+        v->rows = r1 - r0;
+    }
+    embcl_tensor_retain_parts(v);
     *out = v;
     return EMBCL_OK;
 }
@@ -151,12 +220,14 @@ static embcl_status view_of(embcl_tensor_t t, const char *func, struct embcl_ten
 embcl_status embcl_tensor_view_rows(embcl_tensor_t t, int64_t r0, int64_t r1, embcl_tensor_t *out)
 {
     static const char *fn = "embcl_tensor_view_rows";
-    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
+    EMBCL_TRY(embcl_check_tensor_parts(t, fn, "t"));
     if (t->ndim != 2)
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 't' has %d dimensions; views need a 2-D table", t->ndim);
     if (r0 < 0 || r1 < r0 || r1 > t->shape[0])
         return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "rows [%lld, %lld) are outside the table's %lld rows",
                            (long long)r0, (long long)r1, (long long)t->shape[0]);
+    if (embcl_tensor_is_split(t))
+        return split_rows(t, (size_t)r0, (size_t)r1, fn, out);
     struct embcl_tensor *v;
     EMBCL_TRY(view_of(t, fn, &v));
     v->offset += (size_t)r0 * t->ld;
@@ -169,7 +240,7 @@ embcl_status embcl_tensor_view_rows(embcl_tensor_t t, int64_t r0, int64_t r1, em
 embcl_status embcl_tensor_view_cols(embcl_tensor_t t, int64_t c0, int64_t c1, embcl_tensor_t *out)
 {
     static const char *fn = "embcl_tensor_view_cols";
-    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
+    EMBCL_TRY(embcl_check_tensor_parts(t, fn, "t"));
     if (t->ndim != 2)
         return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 't' has %d dimensions; views need a 2-D table", t->ndim);
     if (c0 < 0 || c1 < c0 || c1 > t->shape[1])
@@ -188,7 +259,7 @@ embcl_status embcl_tensor_view_cols(embcl_tensor_t t, int64_t c0, int64_t c1, em
 embcl_status embcl_tensor_reshape(embcl_tensor_t t, int ndim, const int64_t *shape, embcl_tensor_t *out)
 {
     static const char *fn = "embcl_tensor_reshape";
-    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
+    EMBCL_TRY(embcl_check_tensor_parts(t, fn, "t"));
     size_t numel;
     EMBCL_TRY(check_shape(ndim, shape, fn, &numel));
     if (!embcl_tensor_is_contiguous(t))
@@ -198,6 +269,13 @@ embcl_status embcl_tensor_reshape(embcl_tensor_t t, int ndim, const int64_t *sha
         char a[96];
         return embcl_error(EMBCL_ERR_SHAPE, fn, "cannot reshape %s (%zu elements) to %zu elements",
                            embcl_shape_str(t, a, sizeof a), t->rows * t->cols, numel);
+    }
+    if (embcl_tensor_is_split(t) && shape[ndim - 1] != (int64_t)t->cols) {
+        char a[96];
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
+                           "argument 't' (%s) is split by rows over %d buffers; a reshape must keep its last "
+                           "dimension (%zu), not make it %lld",
+                           embcl_shape_str(t, a, sizeof a), t->n_parts, t->cols, (long long)shape[ndim - 1]);
     }
     struct embcl_tensor *v;
     EMBCL_TRY(view_of(t, fn, &v));

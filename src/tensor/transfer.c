@@ -13,7 +13,7 @@
 
 static embcl_status check_bytes(const struct embcl_tensor *t, const void *host, size_t bytes, const char *fn)
 {
-    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
+    EMBCL_TRY(embcl_check_tensor_parts(t, fn, "t"));
     size_t want = t->rows * t->cols * embcl_dtype_size(t->dtype);
     EMBCL_CHECK_ARG(host != NULL || want == 0, fn, "argument 'host' is NULL");
     if (bytes != want) {
@@ -38,8 +38,8 @@ static void rect_of(const struct embcl_tensor *t, size_t origin[3], size_t regio
 
 void embcl_index_facts_clear(embcl_index_facts *f)
 {
-    free(f->seen);
-    f->seen = NULL;
+    free(f->seen); /* dup lives in the same block */
+    f->seen = f->dup = NULL;
     f->valid = 0;
 }
 
@@ -53,18 +53,27 @@ static void learn_distinct(embcl_index_facts *f, const int32_t *p32, const int64
     long long range = f->max - f->min + 1;
     if (f->max - f->min >= FACTS_BITMAP_MAX_RANGE || range <= 0)
         return;
-    unsigned char *seen = calloc((size_t)(range + 7) / 8, 1);
+    size_t bytes = (size_t)(range + 7) / 8;
+    unsigned char *seen = calloc(2 * bytes, 1);
     if (!seen) /* the facts stay useful without it */
         return;
-    long long distinct = 0;
+    unsigned char *dup = seen + bytes;
+    long long distinct = 0, dup_values = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned long long b = (unsigned long long)((p64 ? (long long)p64[i] : (long long)p32[i]) - f->min);
         unsigned char m = (unsigned char)(1u << (b & 7));
-        distinct += !(seen[b >> 3] & m);
-        seen[b >> 3] |= m;
+        if (seen[b >> 3] & m) {
+            dup_values += !(dup[b >> 3] & m);
+            dup[b >> 3] |= m;
+        } else {
+            distinct++;
+            seen[b >> 3] |= m;
+        }
     }
     f->seen = seen;
     f->distinct = distinct;
+    f->dup = dup;
+    f->dup_values = dup_values;
 }
 
 /* min / max / first / last / order / distinct values of the integers
@@ -99,26 +108,22 @@ const embcl_index_facts *embcl_tensor_facts(const struct embcl_tensor *t, int ex
 {
     const embcl_index_facts *f = &t->buf->facts;
     size_t n = t->rows * t->cols;
-    if (!f->valid || f->dtype != (int)t->dtype || (t->ld != t->cols && t->rows > 1))
+    if (embcl_tensor_is_split(t) || !f->valid || f->dtype != (int)t->dtype || (t->ld != t->cols && t->rows > 1))
         return NULL;
     if (exact ? (f->offset != t->offset || f->n != n) : (t->offset < f->offset || t->offset + n > f->offset + f->n))
         return NULL;
     return f;
 }
 
-embcl_status embcl_tensor_upload(embcl_tensor_t t, const void *host, size_t bytes)
+/* One single-buffer tensor (or one part's rows) from / to the host. */
+static embcl_status upload_one(struct embcl_tensor *t, const void *host, size_t bytes, int facts, const char *fn)
 {
-    static const char *fn = "embcl_tensor_upload";
-    EMBCL_TRY(check_bytes(t, host, bytes, fn));
-    if (bytes == 0)
-        return EMBCL_OK;
     size_t es = embcl_dtype_size(t->dtype);
-    embcl_tensor_written(t);
     if (embcl_tensor_is_contiguous(t)) {
         EMBCL_TRY(embcl_cl_check(clEnqueueWriteBuffer(t->dev->queue, t->buf->mem, CL_TRUE, t->offset * es, bytes,
                                                       host, 0, NULL, NULL),
                                  fn, "clEnqueueWriteBuffer"));
-        if (t->dtype == EMBCL_I32 || t->dtype == EMBCL_I64)
+        if (facts && (t->dtype == EMBCL_I32 || t->dtype == EMBCL_I64))
             learn_facts(t, host, bytes / es);
         return EMBCL_OK;
     }
@@ -129,12 +134,8 @@ embcl_status embcl_tensor_upload(embcl_tensor_t t, const void *host, size_t byte
                           fn, "clEnqueueWriteBufferRect");
 }
 
-embcl_status embcl_tensor_download(embcl_tensor_t t, void *host, size_t bytes)
+static embcl_status download_one(struct embcl_tensor *t, void *host, size_t bytes, const char *fn)
 {
-    static const char *fn = "embcl_tensor_download";
-    EMBCL_TRY(check_bytes(t, host, bytes, fn));
-    if (bytes == 0)
-        return EMBCL_OK;
     size_t es = embcl_dtype_size(t->dtype);
     if (embcl_tensor_is_contiguous(t))
         return embcl_cl_check(clEnqueueReadBuffer(t->dev->queue, t->buf->mem, CL_TRUE, t->offset * es, bytes, host,
@@ -147,12 +148,45 @@ embcl_status embcl_tensor_download(embcl_tensor_t t, void *host, size_t bytes)
                           fn, "clEnqueueReadBufferRect");
 }
 
-embcl_status embcl_tensor_fill(embcl_tensor_t t, double value)
+embcl_status embcl_tensor_upload(embcl_tensor_t t, const void *host, size_t bytes)
 {
-    static const char *fn = "embcl_tensor_fill";
-    EMBCL_TRY(embcl_check_tensor(t, fn, "t"));
-    if (t->rows * t->cols == 0)
+    static const char *fn = "embcl_tensor_upload";
+    EMBCL_TRY(check_bytes(t, host, bytes, fn));
+    if (bytes == 0)
         return EMBCL_OK;
+    embcl_tensor_written(t);
+    if (!embcl_tensor_is_split(t))
+        return upload_one(t, host, bytes, 1, fn);
+    size_t row_bytes = t->cols * embcl_dtype_size(t->dtype);
+    for (size_t r0 = 0, r1; r0 < t->rows; r0 = r1) {
+        r1 = embcl_parts_run(&t, 1, r0, t->rows);
+        struct embcl_tensor part;
+        embcl_tensor_part_view(t, r0, r1, &part);
+        EMBCL_TRY(upload_one(&part, (const char *)host + r0 * row_bytes, (r1 - r0) * row_bytes, 0, fn));
+    }
+    return EMBCL_OK;
+}
+
+embcl_status embcl_tensor_download(embcl_tensor_t t, void *host, size_t bytes)
+{
+    static const char *fn = "embcl_tensor_download";
+    EMBCL_TRY(check_bytes(t, host, bytes, fn));
+    if (bytes == 0)
+        return EMBCL_OK;
+    if (!embcl_tensor_is_split(t))
+        return download_one(t, host, bytes, fn);
+    size_t row_bytes = t->cols * embcl_dtype_size(t->dtype);
+    for (size_t r0 = 0, r1; r0 < t->rows; r0 = r1) {
+        r1 = embcl_parts_run(&t, 1, r0, t->rows);
+        struct embcl_tensor part;
+        embcl_tensor_part_view(t, r0, r1, &part);
+        EMBCL_TRY(download_one(&part, (char *)host + r0 * row_bytes, (r1 - r0) * row_bytes, fn));
+    }
+    return EMBCL_OK;
+}
+
+static embcl_status fill_one(struct embcl_tensor *t, double value, const char *fn)
+{
     static const char *defs[] = {"-DT=float", "-DT=int", "-DT=long", "-DT=ushort"};
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(t->dev, "tensor", defs[t->dtype], "fill_2d", &k));
@@ -168,9 +202,25 @@ embcl_status embcl_tensor_fill(embcl_tensor_t t, double value)
     embcl_karg args[] = {EMBCL_KARG(t->buf->mem), EMBCL_KARG(off), EMBCL_KARG(rows), EMBCL_KARG(cols),
                          EMBCL_KARG(ld), val};
     EMBCL_TRY(embcl_kernel_set_args(k, "fill_2d", 6, args));
-    embcl_tensor_written(t);
     size_t gws[2] = {embcl_round_up(t->cols, 16), t->rows};
+    (void)fn;
     return embcl_kernel_launch(t->dev, k, "fill_2d", 2, gws, NULL, NULL);
+}
+
+embcl_status embcl_tensor_fill(embcl_tensor_t t, double value)
+{
+    static const char *fn = "embcl_tensor_fill";
+    EMBCL_TRY(embcl_check_tensor_parts(t, fn, "t"));
+    if (t->rows * t->cols == 0)
+        return EMBCL_OK;
+    embcl_tensor_written(t);
+    for (size_t r0 = 0, r1; r0 < t->rows; r0 = r1) {
+        r1 = embcl_parts_run(&t, 1, r0, t->rows);
+        struct embcl_tensor part;
+        embcl_tensor_part_view(t, r0, r1, &part);
+        EMBCL_TRY(fill_one(embcl_tensor_is_split(t) ? &part : t, value, fn));
+    }
+    return EMBCL_OK;
 }
 
 embcl_status embcl_queue_after(struct embcl_device *waiter, struct embcl_device *dev, const char *func)
@@ -199,11 +249,32 @@ static embcl_status copy_via_host(struct embcl_tensor *dst, struct embcl_tensor 
     return s != EMBCL_OK ? embcl_error_context(s, fn) : s;
 }
 
+static int overlap(const struct embcl_tensor *a, const struct embcl_tensor *b)
+{
+    if (a->buf != b->buf)
+        return 0;
+    size_t es = embcl_dtype_size(a->dtype);
+    size_t a0 = a->offset * es, a1 = (a->offset + (a->rows - 1) * a->ld + a->cols) * es;
+    size_t b0 = b->offset * es, b1 = (b->offset + (b->rows - 1) * b->ld + b->cols) * es;
+    return a0 < b1 && b0 < a1;
+}
+
+/* Rows [r0, r1) of dst := src on dst's queue; within one part of each. */
+static embcl_status copy_run(struct embcl_tensor *dst, struct embcl_tensor *src, const char *fn)
+{
+    size_t so[3], dO[3], region[3], spitch, dpitch;
+    rect_of(src, so, region, &spitch);
+    rect_of(dst, dO, region, &dpitch);
+    return embcl_cl_check(clEnqueueCopyBufferRect(dst->dev->queue, src->buf->mem, dst->buf->mem, so, dO, region,
+                                                  spitch, 0, dpitch, 0, 0, NULL, NULL),
+                          fn, "clEnqueueCopyBufferRect");
+}
+
 embcl_status embcl_tensor_copy(embcl_tensor_t dst, embcl_tensor_t src)
 {
     static const char *fn = "embcl_tensor_copy";
-    EMBCL_TRY(embcl_check_tensor(dst, fn, "dst"));
-    EMBCL_TRY(embcl_check_tensor(src, fn, "src"));
+    EMBCL_TRY(embcl_check_tensor_parts(dst, fn, "dst"));
+    EMBCL_TRY(embcl_check_tensor_parts(src, fn, "src"));
     if (dst->dtype != src->dtype)
         return embcl_error(EMBCL_ERR_DTYPE, fn, "argument 'dst' has dtype %s but 'src' has %s",
                            embcl_dtype_name(dst->dtype), embcl_dtype_name(src->dtype));
@@ -219,22 +290,30 @@ embcl_status embcl_tensor_copy(embcl_tensor_t dst, embcl_tensor_t src)
         return EMBCL_OK;
     if (dst->dev->ctx != src->dev->ctx)
         return copy_via_host(dst, src, fn);
-    if (dst->buf == src->buf) {
-        size_t es = embcl_dtype_size(dst->dtype);
-        size_t a0 = dst->offset * es, a1 = (dst->offset + (dst->rows - 1) * dst->ld + dst->cols) * es;
-        size_t b0 = src->offset * es, b1 = (src->offset + (src->rows - 1) * src->ld + src->cols) * es;
-        if (a0 < b1 && b0 < a1)
+    /* Split tensors copy run by run: the rows of each run lie in one part
+     * of both, so each is one rectangle, as an unsplit copy is. */
+    int split = embcl_tensor_is_split(dst) || embcl_tensor_is_split(src);
+    struct embcl_tensor *both[2] = {dst, src};
+    for (size_t r0 = 0, r1; r0 < dst->rows; r0 = r1) {
+        r1 = embcl_parts_run(both, 2, r0, dst->rows);
+        struct embcl_tensor d, s;
+        embcl_tensor_part_view(dst, r0, r1, &d);
+        embcl_tensor_part_view(src, r0, r1, &s);
+        if (overlap(split ? &d : dst, split ? &s : src))
             return embcl_error(EMBCL_ERR_INVALID_ARG, fn, "arguments 'dst' and 'src' overlap in memory");
     }
     /* The copy runs on dst's queue after src's pending work; src's queue then
      * waits for the copy, so neither side can overtake it. */
     EMBCL_TRY(embcl_queue_after(dst->dev, src->dev, fn));
     embcl_tensor_written(dst);
-    size_t so[3], dO[3], region[3], spitch, dpitch;
-    rect_of(src, so, region, &spitch);
-    rect_of(dst, dO, region, &dpitch);
-    EMBCL_TRY(embcl_cl_check(clEnqueueCopyBufferRect(dst->dev->queue, src->buf->mem, dst->buf->mem, so, dO, region,
-                                                     spitch, 0, dpitch, 0, 0, NULL, NULL),
-                             fn, "clEnqueueCopyBufferRect"));
+    if (!split)
+        EMBCL_TRY(copy_run(dst, src, fn));
+    for (size_t r0 = 0, r1; split && r0 < dst->rows; r0 = r1) {
+        r1 = embcl_parts_run(both, 2, r0, dst->rows);
+        struct embcl_tensor d, s;
+        embcl_tensor_part_view(dst, r0, r1, &d);
+        embcl_tensor_part_view(src, r0, r1, &s);
+        EMBCL_TRY(copy_run(&d, &s, fn));
+    }
     return embcl_queue_after(src->dev, dst->dev, fn);
 }

@@ -56,3 +56,46 @@ Test(cli, usage_errors_exit_2)
     cr_assert(strstr(out, EMBCL_VERSION_STRING), "%s", out);
     free(out);
 }
+
+/* The class is shown where it differs from the hardware's type, so a run
+ * under EMBCL_DEVICE_CLASS=gpu (as CI's GPU-class pass is) says so; each
+ * command sets the variable itself, whatever the test runs under. */
+Test(cli, devices_shows_the_class_a_device_is_treated_as)
+{
+    char *out;
+    int rc = cli_run("EMBCL_DEVICE_CLASS=gpu EMBCL_DEVICE=cpu " EMBCL_TOOL_PATH " devices", &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "type CPU"), "the hardware's type stays: %s", out);
+    cr_assert(strstr(out, "treated as GPU (EMBCL_DEVICE_CLASS=gpu)"), "%s", out);
+    free(out);
+
+    rc = cli_run("EMBCL_DEVICE_CLASS=gpu " EMBCL_TOOL_PATH " devices --json", &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "\"type\": \"CPU\", \"device_class\": \"GPU\""), "%s", out);
+    free(out);
+
+    rc = cli_run("EMBCL_DEVICE_CLASS=auto " EMBCL_TOOL_PATH " devices --json", &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "\"type\": \"CPU\", \"device_class\": \"CPU\""), "%s", out);
+    free(out);
+    rc = cli_run("EMBCL_DEVICE_CLASS= " EMBCL_TOOL_PATH " devices", &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_null(strstr(out, "treated as"), "%s", out);
+    free(out);
+
+    rc = cli_run("EMBCL_DEVICE_CLASS=gpus " EMBCL_TOOL_PATH " devices", &out);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "EMBCL_DEVICE_CLASS") && strstr(out, "'gpus'"), "%s", out);
+    free(out);
+}
+
+Test(cli, train_names_the_class_its_device_is_treated_as)
+{
+    char *out;
+    int rc = cli_run("EMBCL_DEVICE_CLASS=gpu EMBCL_DEVICE=cpu " EMBCL_TOOL_PATH
+                     " train --sentences 200 --steps 1 --dim 8 --bag-extra 2 --batch 2 --bptt 3 --cls-batch 4 --quiet",
+                     &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "(CPU, treated as GPU by EMBCL_DEVICE_CLASS)"), "%s", out);
+    free(out);
+}

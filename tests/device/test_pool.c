@@ -34,16 +34,24 @@ Test(pool, freed_buffers_are_reused_without_new_allocations)
     embcl_runtime_free(rt);
 }
 
+/* A table past the device's allocation limit is split by rows
+ * (tests/device/test_split_tensor.c); what cannot be split fails by name
+ * before anything is allocated: a 1-D tensor (one row) past the limit, and
+ * a table needing more than 8 buffers. */
 Test(pool, allocation_beyond_device_limit_is_named)
 {
     embcl_runtime_t rt = test_runtime();
     embcl_device_t dev = test_device(rt);
     embcl_device_info info;
     TEST_OK(embcl_device_get_info(dev, &info));
-    int64_t shape[2] = {(int64_t)(info.max_alloc_bytes / 4 / 16) + 1, 16};
+    int64_t flat = (int64_t)(info.max_alloc_bytes / 4) + 1;
     embcl_tensor_t t = NULL;
+    TEST_FAILS(EMBCL_ERR_OUT_OF_MEMORY, embcl_tensor_create(dev, EMBCL_F32, 1, &flat, &t), "embcl_tensor_create",
+               "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "does not fit");
+    cr_assert_null(t);
+    int64_t shape[2] = {(int64_t)(info.max_alloc_bytes / 4 / 16) * 8 + 1, 16};
     TEST_FAILS(EMBCL_ERR_OUT_OF_MEMORY, embcl_tensor_create(dev, EMBCL_F32, 2, shape, &t), "embcl_tensor_create",
-               "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "bytes requested");
+               "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "9 buffers", "at most 8");
     cr_assert_null(t);
     embcl_pool_stats st;
     TEST_OK(embcl_device_pool_stats(dev, &st));

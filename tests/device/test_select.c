@@ -76,3 +76,34 @@ Test(select, unknown_selector_names_value_and_lists_devices)
     TEST_FAILS(EMBCL_ERR_NO_DEVICE, embcl_device_select("accelerator", fake, 4, p, 4, &n), "'accelerator'");
     TEST_FAILS(EMBCL_ERR_NO_DEVICE, embcl_device_select(NULL, fake, 0, p, 4, &n), "no OpenCL device");
 }
+
+/* Selectors name hardware: a class given to the devices does not change
+ * which a selector picks, and the class applies to every device alike. */
+Test(select, device_class_apply_sets_every_class_and_selectors_keep_the_hardware_type)
+{
+    TEST_OK(embcl_device_class_apply("cpu", fake, 4));
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(fake[i].device_class, EMBCL_DEVICE_CPU);
+        cr_assert_eq(fake[i].type, i == 0 ? EMBCL_DEVICE_CPU : EMBCL_DEVICE_GPU);
+    }
+    size_t p[4];
+    cr_assert_eq(pick("gpu", p), 3, "the GPUs by hardware type");
+    cr_assert_eq(pick(NULL, p), 1);
+    cr_assert_eq(p[0], 1);
+
+    TEST_OK(embcl_device_class_apply("gpu", fake, 4));
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(fake[i].device_class, EMBCL_DEVICE_GPU);
+    TEST_OK(embcl_device_class_apply(NULL, fake, 4));
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(fake[i].device_class, fake[i].type);
+    TEST_OK(embcl_device_class_apply("gpu", fake, 4));
+    TEST_OK(embcl_device_class_apply("auto", fake, 4));
+    cr_assert_eq(fake[0].device_class, EMBCL_DEVICE_CPU);
+
+    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_device_class_apply("GPU ", fake, 4), "embcl_device_class_apply",
+               "'GPU '");
+    cr_assert_eq(fake[0].device_class, EMBCL_DEVICE_CPU, "a bad value leaves the list as it was");
+    TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_device_class_apply("gpu", NULL, 2), "embcl_device_class_apply", "'list'");
+    TEST_OK(embcl_device_class_apply("gpu", NULL, 0));
+}

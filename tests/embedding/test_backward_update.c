@@ -200,6 +200,9 @@ static void all_optimizers(void)
     embcl_optim_hparams sgd = embcl_optim_defaults(EMBCL_OPTIM_SGD);
     sgd.lr = 0.1;
     every_variant(EMBCL_OPTIM_SGD, &sgd);
+    sgd.momentum = 0.9; /* moves every row its buffer holds: a dense update */
+    sgd.dampening = 0.1;
+    every_variant(EMBCL_OPTIM_SGD, &sgd);
     embcl_optim_hparams ada = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);
     ada.lr_decay = 0.01;
     ada.initial_accumulator_value = 0.1;

@@ -296,6 +296,12 @@ Test(errors, max_mode_rules)
                "max mode does not support sparse weights");
     o = renorming(EMBCL_BAG_SUM);
     TEST_FAILS(EMBCL_ERR_INVALID_ARG, embcl_embedding_bag(w, &b, &o, o2, mpos), "'max_pos' is for mode='max' only");
+    /* PyTorch's sparse bag backward goes through embedding_backward, which
+     * refuses frequency scaling: so does embcl, for every mode */
+    o.sparse = 1;
+    o.scale_grad_by_freq = 1;
+    TEST_FAILS(EMBCL_ERR_UNSUPPORTED, embcl_embedding_bag_backward(g2, NULL, &b, NULL, V, &o, NULL, gs, NULL),
+               "embcl_embedding_bag_backward", "scale_grad_by_freq is not supported with sparse gradients");
     embcl_rowsparse_free(gs);
     embcl_tensor_free(mpos);
     embcl_tensor_free(o2);

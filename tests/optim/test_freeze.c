@@ -57,6 +57,8 @@ static void run_frozen(const char *name, int r0, int r1, int c0, int c1)
 
 Test(optim_freeze, adam_rows_and_columns) { run_frozen("adam_default", 2, 5, 1, 3); }
 Test(optim_freeze, sgd_momentum_columns) { run_frozen("sgd_nesterov", 0, 0, 6, 8); }
+/* sparse gradients with momentum go through the dense update: its masks */
+Test(optim_freeze, sgd_sparse_momentum_rows_and_columns) { run_frozen("sgd_sparse_momentum", 3, 6, 2, 4); }
 Test(optim_freeze, adagrad_rows) { run_frozen("adagrad_default", 10, 12, 0, 0); }
 Test(optim_freeze, rowwise_adagrad_rows) { run_frozen("rowwise_l2_dense", 0, 4, 0, 0); }
 

@@ -128,6 +128,20 @@ static void compare(embcl_optim_kind kind, const embcl_optim_hparams *h, int bag
 Test(optim_fused, sgd_per_position) { compare(EMBCL_OPTIM_SGD, NULL, 0, PAD); }
 Test(optim_fused, sgd_bags) { compare(EMBCL_OPTIM_SGD, NULL, 1, -1); }
 
+/* Momentum moves rows the step does not name: the fused gradient is
+ * scattered into zeros for the dense update, as the row-sparse one is. */
+Test(optim_fused, sgd_momentum_and_nesterov)
+{
+    embcl_optim_hparams h = embcl_optim_defaults(EMBCL_OPTIM_SGD);
+    h.lr = 0.05;
+    h.momentum = 0.9;
+    h.dampening = 0.25;
+    compare(EMBCL_OPTIM_SGD, &h, 0, PAD);
+    h.dampening = 0.0;
+    h.nesterov = 1;
+    compare(EMBCL_OPTIM_SGD, &h, 1, -1);
+}
+
 Test(optim_fused, adagrad_per_position_and_bags)
 {
     embcl_optim_hparams h = embcl_optim_defaults(EMBCL_OPTIM_ADAGRAD);

@@ -29,6 +29,16 @@ Test(optim_sparse, rowwise_adagrad_l2) { run("rowwise_l2_sparse", 0); }
 Test(optim_sparse, rowwise_adagrad_decoupled) { run("rowwise_decoupled_sparse", 0); }
 Test(optim_sparse, rowwise_adagrad_on_column_view) { run("rowwise_l2_sparse", 1); }
 
+/* beta1 0.99, beta2 0.9999, at 1e-5: see optim_parity.adam_beta2_9999. */
+Test(optim_sparse, sparse_adam_beta2_9999) { run("sparse_adam_beta2_9999", 0); }
+
+/* SGD momentum: rows the step's gradient does not name still move (the
+ * buffer decays), on an empty gradient too; 1e-5 relative, atol 2e-6 (the
+ * reference file says why). */
+Test(optim_sparse, sgd_momentum_dampening) { run("sgd_sparse_momentum", 0); }
+Test(optim_sparse, sgd_nesterov_from_an_empty_first_step) { run("sgd_sparse_nesterov", 0); }
+Test(optim_sparse, sgd_momentum_on_column_view) { run("sgd_sparse_momentum", 1); }
+
 /* The bytes of the parameter and the optimizer state. */
 static size_t snapshot(optim_run *r, unsigned char *buf)
 {
@@ -79,11 +89,10 @@ Test(optim_sparse, refused_where_pytorch_refuses)
     h.weight_decay = 0.01;
     refuses("sgd_sparse", EMBCL_OPTIM_ADAGRAD, &h, "Adagrad", "weight_decay option is not compatible with sparse gradients");
     h = embcl_optim_defaults(EMBCL_OPTIM_SGD);
-    h.momentum = 0.9;
-    refuses("sgd_sparse", EMBCL_OPTIM_SGD, &h, "SGD", "momentum is not supported with sparse gradients");
-    h.momentum = 0.0;
     h.weight_decay = 1e-4;
     refuses("sgd_sparse", EMBCL_OPTIM_SGD, &h, "SGD", "weight_decay is not supported with sparse gradients");
+    h.momentum = 0.9;
+    refuses("sgd_sparse", EMBCL_OPTIM_SGD, &h, "SGD", "add(sparse, dense) is not supported");
 }
 
 Test(optim_sparse, shape_of_sparse_gradient_is_checked)

@@ -76,6 +76,7 @@ static void resume(const char *name, int via_file)
 Test(optim_state, adam_amsgrad_resumes_bit_identical) { resume("adam_wd_amsgrad", 0); }
 Test(optim_state, adam_groups_resume_through_a_file) { resume("adam_groups", 1); }
 Test(optim_state, sgd_momentum_resumes_bit_identical) { resume("sgd_momentum", 0); }
+Test(optim_state, sgd_sparse_momentum_resumes_bit_identical) { resume("sgd_sparse_momentum", 0); }
 Test(optim_state, adagrad_resumes_bit_identical) { resume("adagrad", 0); }
 Test(optim_state, rowwise_adagrad_resumes_bit_identical) { resume("rowwise_l2_dense", 0); }
 

@@ -18,7 +18,9 @@
 TEST_DEVICE_FIXTURE
 TestSuite(optim_tx, .init = test_device_setup, .fini = test_device_teardown);
 
-typedef enum grad_kind { G_DENSE, G_SPARSE, G_FUSED } grad_kind;
+/* G_SPARSE_MOM / G_FUSED_MOM: row-sparse and fused gradients to SGD with
+ * momentum, whose update (and journal entry) covers every row. */
+typedef enum grad_kind { G_DENSE, G_SPARSE, G_FUSED, G_SPARSE_MOM, G_FUSED_MOM } grad_kind;
 
 typedef struct rig {
     embcl_tensor_t table, view, bias, gview, gbias;
@@ -32,8 +34,12 @@ typedef struct rig {
 
 static float val(unsigned a, unsigned b) { return (float)((a * 2654435761u + b * 40503u) % 2001u) / 1000.0f - 1.0f; }
 
-static void rig_make(rig *r, embcl_optim_kind kind, grad_kind gk)
+/* The gradient's shape: momentum only changes the optimizer. */
+static grad_kind shape_of(grad_kind gk) { return gk == G_SPARSE_MOM ? G_SPARSE : gk == G_FUSED_MOM ? G_FUSED : gk; }
+
+static void rig_make(rig *r, embcl_optim_kind kind, grad_kind gk_in)
 {
+    grad_kind gk = shape_of(gk_in);
     memset(r, 0, sizeof *r);
     float t[V * W], b[D];
     for (int i = 0; i < V * W; i++)
@@ -45,7 +51,7 @@ static void rig_make(rig *r, embcl_optim_kind kind, grad_kind gk)
     TEST_OK(embcl_tensor_view_cols(r->table, 2, 2 + D, &r->view));
     r->with_bias = gk == G_DENSE;
     embcl_optim_hparams h = embcl_optim_defaults(kind);
-    if (kind == EMBCL_OPTIM_SGD && gk == G_DENSE)
+    if (kind == EMBCL_OPTIM_SGD && gk_in != G_SPARSE && gk_in != G_FUSED)
         h.momentum = 0.9;
     if ((kind == EMBCL_OPTIM_ADAM || kind == EMBCL_OPTIM_ADAMW) && gk == G_DENSE)
         h.amsgrad = 1;
@@ -80,8 +86,9 @@ static void rig_free(rig *r)
 }
 
 /* Step t's gradient, uploaded (no OpenCL call of the step itself). */
-static void rig_grad(rig *r, grad_kind gk, int t)
+static void rig_grad(rig *r, grad_kind gk_in, int t)
 {
+    grad_kind gk = shape_of(gk_in);
     int64_t ids[N];
     float g[V * D];
     for (int i = 0; i < N; i++)
@@ -103,8 +110,9 @@ static void rig_grad(rig *r, grad_kind gk, int t)
     }
 }
 
-static embcl_status rig_step(rig *r, grad_kind gk)
+static embcl_status rig_step(rig *r, grad_kind gk_in)
 {
+    grad_kind gk = shape_of(gk_in);
     if (gk == G_FUSED) {
         embcl_fused_grad fg = {&r->seg, r->rows, NULL, NULL};
         return embcl_optim_step_fused(r->opt, 0, &fg, "test_fused_step");
@@ -146,10 +154,10 @@ static const struct {
     {EMBCL_OPTIM_ADAM, G_DENSE},        {EMBCL_OPTIM_ADAMW, G_DENSE},        {EMBCL_OPTIM_ADAGRAD, G_DENSE},
     {EMBCL_OPTIM_ADAGRAD, G_SPARSE},    {EMBCL_OPTIM_ADAGRAD, G_FUSED},      {EMBCL_OPTIM_SPARSE_ADAM, G_SPARSE},
     {EMBCL_OPTIM_SPARSE_ADAM, G_FUSED}, {EMBCL_OPTIM_ROWWISE_ADAGRAD, G_DENSE}, {EMBCL_OPTIM_ROWWISE_ADAGRAD, G_SPARSE},
-    {EMBCL_OPTIM_ROWWISE_ADAGRAD, G_FUSED},
+    {EMBCL_OPTIM_ROWWISE_ADAGRAD, G_FUSED}, {EMBCL_OPTIM_SGD, G_SPARSE_MOM},   {EMBCL_OPTIM_SGD, G_FUSED_MOM},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
-static const char *const gname[] = {"dense", "sparse", "fused"};
+static const char *const gname[] = {"dense", "sparse", "fused", "sparse, momentum", "fused, momentum"};
 
 Test(optim_tx, rollback_restores_and_commit_equals_no_transaction)
 {

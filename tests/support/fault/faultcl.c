@@ -10,6 +10,7 @@ static long armed_at, calls;
 static cl_int armed_err;
 static int fired;
 static const char *fired_in = "";
+static int fired_from_clblast; /* the failed call was made by CLBlast's library */
 static const char *only_in; /* count only this function's calls (NULL: all) */
 static int sticky;          /* fail every counted call from armed_at on */
 
@@ -22,6 +23,7 @@ void faultcl_arm(long n, cl_int err)
     calls = 0;
     fired = 0;
     fired_in = "";
+    fired_from_clblast = 0;
 }
 
 void faultcl_arm_in(const char *function, long n, cl_int err)
@@ -56,15 +58,29 @@ const char *faultcl_fired_in(void)
     return fired_in;
 }
 
-/* Count this call; true if it is the one to fail. */
-static int should_fail(const char *name)
+int faultcl_fired_from_clblast(void)
+{
+    return fired_from_clblast;
+}
+
+/* Whether code at `caller` belongs to a library whose file name names CLBlast. */
+static int in_clblast(void *caller)
+{
+    Dl_info di;
+    return caller && dladdr(caller, &di) && di.dli_fname && strstr(di.dli_fname, "clblast") != NULL;
+}
+
+/* Count this call (made from `caller`); true if it is the one to fail. */
+static int should_fail(const char *name, void *caller)
 {
     if (only_in && strcmp(only_in, name) != 0)
         return 0;
     calls++;
     if (armed_at > 0 && (calls == armed_at || (sticky && calls > armed_at))) {
-        if (!fired)
+        if (!fired) {
             fired_in = name;
+            fired_from_clblast = in_clblast(caller);
+        }
         fired = 1;
         return 1;
     }
@@ -86,7 +102,7 @@ static void *real(const char *name)
     cl_int name params                                      \
     {                                                       \
         static cl_int(*fn) params;                          \
-        if (should_fail(#name))                             \
+        if (should_fail(#name, __builtin_return_address(0)))                             \
             return armed_err;                               \
         if (!fn)                                            \
             *(void **)&fn = real(#name);                    \
@@ -98,7 +114,7 @@ static void *real(const char *name)
     type name params                                        \
     {                                                       \
         static type(*fn) params;                            \
-        if (should_fail(#name)) {                           \
+        if (should_fail(#name, __builtin_return_address(0))) {                           \
             if (errcode_ret)                                \
                 *errcode_ret = armed_err;                   \
             return NULL;                                    \

@@ -22,5 +22,8 @@ long faultcl_calls(void);
 /* Whether the armed failure has happened, and in which OpenCL function. */
 int faultcl_fired(void);
 const char *faultcl_fired_in(void);
+/* Whether the failed call was made from CLBlast's library (the GEMM of the
+ * GPU class, EMBCL_DEVICE_CLASS=gpu) rather than from embcl. */
+int faultcl_fired_from_clblast(void);
 
 #endif
