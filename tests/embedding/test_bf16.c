@@ -468,3 +468,32 @@ Test(bf16, what_bf16_does_not_take_is_refused_by_name)
     embcl_tensor_free(out);
     embcl_tensor_free(offs);
 }
+
+/* A bf16 table split over buffers (past the allocation limit) is refused by
+ * the ops and optimizers, naming the argument, rather than read as one
+ * buffer: the split kernels take float tables only for now. */
+Test(bf16, split_bf16_tables_are_refused_by_name)
+{
+    embcl_runtime_options o = embcl_runtime_options_default();
+    o.max_alloc_bytes = 4096;
+    embcl_runtime_t small = test_runtime_with(&o);
+    embcl_device_t d = test_device(small);
+    int64_t shape[2] = {256, 16}, n = 3; /* 8 KiB of bf16: 2 parts */
+    embcl_tensor_t w, idx, out;
+    TEST_OK(embcl_tensor_create(d, EMBCL_BF16, 2, shape, &w));
+    TEST_OK(embcl_tensor_create(d, EMBCL_I64, 1, &n, &idx));
+    int64_t oshape[2] = {3, 16};
+    TEST_OK(embcl_tensor_create(d, EMBCL_F32, 2, oshape, &out));
+    TEST_OK(embcl_tensor_fill(w, 0.5));
+    TEST_OK(embcl_tensor_fill(idx, 1.0));
+    TEST_FAILS(EMBCL_ERR_UNSUPPORTED, embcl_embedding(w, idx, NULL, out), "embcl_embedding", "'weight'", "split");
+    embcl_optim_t opt;
+    TEST_OK(embcl_optim_create(d, EMBCL_OPTIM_SGD, NULL, &opt));
+    cr_assert_neq(embcl_optim_add_param(opt, 0, w, "emb", NULL), EMBCL_OK, "a split bf16 parameter was taken");
+    cr_assert(strstr(embcl_last_error(), "param") != NULL, "%s", embcl_last_error());
+    embcl_optim_free(opt);
+    embcl_tensor_free(w);
+    embcl_tensor_free(idx);
+    embcl_tensor_free(out);
+    embcl_runtime_free(small);
+}
