@@ -13,6 +13,7 @@
 #include "embcl/lstm.h"
 #include "embcl/loss.h"
 #include "embcl/optim.h"
+#include "embcl/bf16.h"
 #include "embcl/graph.h"
 #include "embcl/io.h"
 #include "embcl/train.h"

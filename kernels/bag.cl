@@ -9,6 +9,7 @@
  *          dimension 0; dimension 1 walks bags, positions or segments.
  *   PREFETCH k    while summing the row at position p, prefetch the row at
  *                 position p + k of the index stream (CPUs; 0 off)
+ *   TABLE_BF16 1  the tables are bf16 (kernels/bf16.h), read as float
  *   PARTS  1 | 8        the table and output (bag_fwd, psw_grad) or dense gradient
  *                       (scatter_atomic, seg_reduce) is split by rows over 8
  *                       buffers (common.h's SPLIT_PARAM); 1: one buffer
@@ -76,6 +77,7 @@
 #endif
 #define SLOAD(k, p) (p)[k]
 #define SSTORE(v, k, p) (p)[k] = (v)
+#include "bf16.h"
 
 /* base: offsets count from the caller's first index, idx from base. */
 static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulong fixed_l, ulong n, ulong b,
@@ -98,8 +100,8 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
         long r = (long)idx[p];                                                                       \
         if (r == pad)                                                                                \
             continue;                                                                                \
-        __global const float *row = SPLIT_ROW(w, r, ld) + w_off + c;                                 \
-        __global const float *ahead = AHEAD_ROW(p, row);                                             \
+        __global const TABLE_T *row = SPLIT_ROW(w, r, ld) + w_off + c;                                 \
+        __global const TABLE_T *ahead = AHEAD_ROW(p, row);                                             \
         BODY                                                                                         \
         cnt++;                                                                                       \
     }
@@ -202,7 +204,7 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
 
 /* Pool bag [s, e) of table w (rows from w_off) into out[0 .. D) (and argmax
  * into mpos); the prefetch looks at positions below pn (>= e). */
-static void pool_bag(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
+static void pool_bag(SPLIT_PARAM_T(__global const, TABLE_T, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx, ulong s, ulong e,
                      ulong pn, __global const float *psw, long pad, int mode, __global float *out,
                      __global int *mpos, uint lane)
 {
@@ -211,19 +213,19 @@ static void pool_bag(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulon
         int nr = (int)min((ulong)CH, (dv - c) / VW);
         /* whole blocks with the guards folded away; the row's last, short block apart */
         if (nr == CH)
-            POOL_COLS(VT, IVT, VW, CH, CH, VLOAD, VSTORE, IVSTORE)
+            POOL_COLS(VT, IVT, VW, CH, CH, TABLE_VLOAD, VSTORE, IVSTORE)
         else
-            SHORT_BLOCK(POOL_COLS(VT, IVT, VW, 4, 4, VLOAD, VSTORE, IVSTORE), POOL_COLS(VT, IVT, VW, 2, 2, VLOAD, VSTORE, IVSTORE),
-                        POOL_COLS(VT, IVT, VW, 1, 1, VLOAD, VSTORE, IVSTORE))
+            SHORT_BLOCK(POOL_COLS(VT, IVT, VW, 4, 4, TABLE_VLOAD, VSTORE, IVSTORE), POOL_COLS(VT, IVT, VW, 2, 2, TABLE_VLOAD, VSTORE, IVSTORE),
+                        POOL_COLS(VT, IVT, VW, 1, 1, TABLE_VLOAD, VSTORE, IVSTORE))
     }
 #if VW > 1
     for (ulong c = dv + lane; c < D; c += LANES)
-        POOL_COLS(float, int, 1, 1, 1, SLOAD, SSTORE, SSTORE)
+        POOL_COLS(float, int, 1, 1, 1, TABLE_SLOAD, SSTORE, SSTORE)
 #endif
 }
 
 /* Global (LANES, B rounded up). */
-__kernel void bag_fwd(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx,
+__kernel void bag_fwd(SPLIT_PARAM_T(__global const, TABLE_T, w), ulong w_off, ulong ld, ulong D, __global const IDX_T *idx,
                       ulong idx_off, __global const OFF_T *offs, ulong offs_off, ulong base, ulong n_offs,
                       ulong fixed_l, ulong n, ulong B, __global const float *psw, ulong psw_off, long pad, int mode,
                       SPLIT_PARAM(__global, out), ulong out_off, ulong out_ld, __global int *mpos, ulong mpos_off,
@@ -258,9 +260,9 @@ __kernel void bag_fwd(SPLIT_PARAM(__global const, w), ulong w_off, ulong ld, ulo
 /* Tables t0 .. t0 + T - 1 (T <= 8, table t0 + j in wj; g0 = t0 * B),
  * meta[t * 4 + ...] = {w_off, ld, D, out_col} for every table t of the call.
  * Global (LANES, T * B rounded up); launch bag g is bag g0 + g of the call. */
-__kernel void bag_fwd_tables(__global const float *w0, __global const float *w1, __global const float *w2,
-                             __global const float *w3, __global const float *w4, __global const float *w5,
-                             __global const float *w6, __global const float *w7, __global const ulong *meta,
+__kernel void bag_fwd_tables(__global const TABLE_T *w0, __global const TABLE_T *w1, __global const TABLE_T *w2,
+                             __global const TABLE_T *w3, __global const TABLE_T *w4, __global const TABLE_T *w5,
+                             __global const TABLE_T *w6, __global const TABLE_T *w7, __global const ulong *meta,
                              uint T, ulong B, ulong g0, __global const IDX_T *idx, ulong idx_off,
                              __global const OFF_T *offs, ulong offs_off, ulong n_offs, ulong n,
                              __global const float *psw, ulong psw_off, long pad, int mode, __global float *out,
@@ -272,7 +274,7 @@ __kernel void bag_fwd_tables(__global const float *w0, __global const float *w1,
     ulong tg = (g0 + g) / B;
     uint t = (uint)(tg - g0 / B);
     ulong b = g0 + g - tg * B;
-    __global const float *w = t == 0 ? w0 : t == 1 ? w1 : t == 2 ? w2 : t == 3 ? w3
+    __global const TABLE_T *w = t == 0 ? w0 : t == 1 ? w1 : t == 2 ? w2 : t == 3 ? w3
                             : t == 4 ? w4 : t == 5 ? w5 : t == 6 ? w6 : w7;
     __global const ulong *m = meta + tg * 4;
     ulong s, e;
@@ -437,7 +439,7 @@ __kernel void seg_reduce(__global const float *g, ulong g_off, ulong g_ld, ulong
 }
 
 /* dpsw[p] = <g[bag(p)], W[idx[p]]>, 0 at padding. Strides over n. */
-__kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D, SPLIT_PARAM(__global const, w),
+__kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D, SPLIT_PARAM_T(__global const, TABLE_T, w),
                        ulong w_off, ulong w_ld, __global const IDX_T *idx, ulong idx_off, ulong n, long pad,
                        __global const int *pos_bag, __global float *dpsw, ulong dpsw_off)
 {
@@ -446,9 +448,9 @@ __kernel void psw_grad(__global const float *g, ulong g_off, ulong g_ld, ulong D
         float acc = 0.0f;
         if (r != pad) {
             __global const float *gr = g + g_off + (ulong)pos_bag[p] * g_ld;
-            __global const float *wr = SPLIT_ROW(w, r, w_ld) + w_off;
+            __global const TABLE_T *wr = SPLIT_ROW(w, r, w_ld) + w_off;
             for (ulong c = 0; c < D; c++)
-                acc += gr[c] * wr[c];
+                acc += gr[c] * TABLE_SLOAD(c, wr);
         }
         dpsw[dpsw_off + p] = acc;
     }

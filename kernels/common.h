@@ -24,13 +24,12 @@
 #define PARTS 1
 #endif
 #if PARTS == 1
-#define SPLIT_PARAM(Q, w) Q float *w
+#define SPLIT_PARAM_T(Q, T, w) Q T *w
 #define SPLIT_ROW(w, r, ld) ((w) + (ulong)(r) * (ld))
 #define SPLIT_PASS(w) w
 #else
-#define SPLIT_PARAM(Q, w) \
-    Q float *w##0, Q float *w##1, Q float *w##2, Q float *w##3, Q float *w##4, Q float *w##5, Q float *w##6, \
-        Q float *w##7, ulong w##_rows
+#define SPLIT_PARAM_T(Q, T, w) \
+    Q T *w##0, Q T *w##1, Q T *w##2, Q T *w##3, Q T *w##4, Q T *w##5, Q T *w##6, Q T *w##7, ulong w##_rows
 #define SPLIT_PICK(w, q)                                                                                      \
     ((q) == 0 ? w##0 : (q) == 1 ? w##1 : (q) == 2 ? w##2 : (q) == 3 ? w##3 : (q) == 4 ? w##4 : (q) == 5 ? w##5 \
      : (q) == 6 ? w##6 : w##7)
@@ -38,6 +37,9 @@
     (SPLIT_PICK(w, (ulong)(r) / w##_rows) + ((ulong)(r) % w##_rows) * (ld))
 #define SPLIT_PASS(w) w##0, w##1, w##2, w##3, w##4, w##5, w##6, w##7, w##_rows
 #endif
+/* SPLIT_PARAM_T for an element type other than float: a bf16 table's
+ * TABLE_T (kernels/bf16.h) */
+#define SPLIT_PARAM(Q, w) SPLIT_PARAM_T(Q, float, w)
 
 /* *p += v for a float in global memory. OpenCL 1.2 has no float atomics
  * (nor does PoCL), so this retries a compare-and-swap on the float's bits

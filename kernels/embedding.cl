@@ -2,6 +2,9 @@
  * of one): index checks, max_norm renormalisation, per-row counts,
  * initialisation, frozen rows.
  *
+ * Variants (-D): IDX_T int | long, the element type of the indices;
+ * TABLE_BF16 1: init_normal writes a bf16 table (kernels/bf16.h), each
+ * sample rounded to nearest even (torch's init with dtype=bfloat16).
  * Variants (-D): IDX_T int | long, the element type of the indices; PARTS 1 | 8
  * (renorm's table, zero_rows' gradient split by rows: common.h).
  * Every kernel strides over its n items, so any global size works.
@@ -18,6 +21,7 @@
  */
 #include "common.h"
 #include "normal.h"
+#include "bf16.h"
 
 #ifndef IDX_T
 #define IDX_T long
@@ -91,11 +95,16 @@ __kernel void renorm(__global const IDX_T *idx, ulong off, ulong n, __global con
 /* Global (cols rounded up, rows); element (r, c) of a rows x cols table
  * whose first row is row r0 of the whole table (a part of a split one)
  * gets sample (r0 + r) * cols + c. */
-__kernel void init_normal(__global float *w, ulong w_off, ulong ld, ulong rows, ulong cols, ulong seed, ulong r0)
+__kernel void init_normal(__global TABLE_T *w, ulong w_off, ulong ld, ulong rows, ulong cols, ulong seed, ulong r0)
 {
     ulong c = get_global_id(0), r = get_global_id(1);
+#if TABLE_BF16
+    if (c < cols && r < rows)
+        w[w_off + r * ld + c] = embcl_f_to_bf16_rne(nrm_normal(seed, (r0 + r) * cols + c));
+#else
     if (c < cols && r < rows)
         w[w_off + r * ld + c] = nrm_normal(seed, (r0 + r) * cols + c);
+#endif
 }
 
 __kernel void zero_rows(__global const long *rows, ulong n, SPLIT_PARAM(__global, w), ulong w_off, ulong ld, ulong D)

@@ -21,6 +21,10 @@
  *               Adagrad's per-row state is one buffer.
  *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
  *               sum |x|^p.
+ *   TABLE_BF16=1  the parameter is bf16 (kernels/bf16.h): loaded as float,
+ *               updated in float with f32 state, stored rounded (stochastic
+ *               or nearest, by the TABLE_ROUND_ARGS after the row arguments);
+ *               element index pr * cols + c picks the random bits.
  * Layout: a parameter is a rows x cols matrix at p + p_off with row stride
  * p_ld (column views have p_ld > cols); the gradient likewise; state
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),
@@ -77,6 +81,7 @@
 
 #define OPT_T VT
 #include "optim_rows.h"
+#include "bf16.h"
 
 #if FUSED
 #define ROW_ARGS                                                                                        \
@@ -109,9 +114,10 @@ static VT segment_sum(SPLIT_PARAM(__global const, g), ulong g_off, ulong g_ld, _
 #define GRAD_VEC(r, c) VLD(SPLIT_ROW(g, r, g_ld) + g_off + (c))
 #endif
 
-#define COMMON_ARGS                                                                                          \
-    SPLIT_PARAM(__global, p), ulong p_off, ulong p_ld, SPLIT_PARAM(__global const, g), ulong g_off, ulong g_ld, \
-        ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS
+#define COMMON_ARGS                                                                                             \
+    SPLIT_PARAM_T(__global, TABLE_T, p), ulong p_off, ulong p_ld, SPLIT_PARAM(__global const, g), ulong g_off,    \
+        ulong g_ld, ulong rows, ulong cols, __global const int *rmask, __global const int *cmask ROW_ARGS         \
+            TABLE_ROUND_ARGS
 
 #if RMASK
 #define ROW_FROZEN(pr) (rmask[pr] != 0)
@@ -136,16 +142,17 @@ static VT segment_sum(SPLIT_PARAM(__global const, g), ulong g_off, ulong g_ld, _
     const ulong pr = PROW(r);                                     \
     if (ROW_FROZEN(pr) || COL_FROZEN(c))                          \
         return;                                                   \
-    __global float *pp = SPLIT_ROW(p, pr, p_ld) + p_off + c;
+    __global TABLE_T *pp = SPLIT_ROW(p, pr, p_ld) + p_off + c;    \
+    const ulong s = pr * cols + c; /* the element's index: its random bits (bf16 stores) */
 #define ST(m) (SPLIT_ROW(m, pr, cols) + c)
 
 __kernel void sgd(COMMON_ARGS, SPLIT_PARAM(__global, buf), float lr, float wd, float momentum, float one_m_damp,
                   int use_momentum, int nesterov, int first)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), b = use_momentum ? VLD(ST(buf)) : (VT)0.0f;
+    VT w = TABLE_VLOAD(0, pp), b = use_momentum ? VLD(ST(buf)) : (VT)0.0f;
     optim_sgd(&w, GRAD_VEC(r, c), &b, lr, wd, momentum, one_m_damp, use_momentum, nesterov, first);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     if (use_momentum)
         VST(b, ST(buf));
 }
@@ -155,10 +162,10 @@ __kernel void adam(COMMON_ARGS, SPLIT_PARAM(__global, m), SPLIT_PARAM(__global, 
                    float eps, float neg_step, float bc2_sqrt)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), mm = VLD(ST(m)), vv = VLD(ST(v2)), vx = amsgrad ? VLD(ST(vmax)) : (VT)0.0f;
+    VT w = TABLE_VLOAD(0, pp), mm = VLD(ST(m)), vv = VLD(ST(v2)), vx = amsgrad ? VLD(ST(vmax)) : (VT)0.0f;
     optim_adam(&w, GRAD_VEC(r, c), &mm, &vv, &vx, amsgrad, decay, wd, beta1, beta2, one_m_b1, one_m_b2, eps, neg_step,
                bc2_sqrt);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     VST(mm, ST(m));
     VST(vv, ST(v2));
     if (amsgrad)
@@ -168,9 +175,9 @@ __kernel void adam(COMMON_ARGS, SPLIT_PARAM(__global, m), SPLIT_PARAM(__global, 
 __kernel void adagrad(COMMON_ARGS, SPLIT_PARAM(__global, sum), float clr, float wd, float eps)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), ss = VLD(ST(sum));
+    VT w = TABLE_VLOAD(0, pp), ss = VLD(ST(sum));
     optim_adagrad(&w, GRAD_VEC(r, c), &ss, clr, wd, eps);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     VST(ss, ST(sum));
 }
 
@@ -178,9 +185,9 @@ __kernel void sparse_adam(COMMON_ARGS, SPLIT_PARAM(__global, m), SPLIT_PARAM(__g
                           float one_m_b2, float eps, float neg_step)
 {
     FOR_THIS_VECTOR
-    VT w = VLD(pp), mm = VLD(ST(m)), vv = VLD(ST(v2));
+    VT w = TABLE_VLOAD(0, pp), mm = VLD(ST(m)), vv = VLD(ST(v2));
     optim_sparse_adam(&w, GRAD_VEC(r, c), &mm, &vv, one_m_b1, one_m_b2, eps, neg_step);
-    VST(w, pp);
+    TABLE_VSTORE(w, pp, s);
     VST(mm, ST(m));
     VST(vv, ST(v2));
 }
@@ -231,7 +238,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         const ulong r = get_global_id(0) / LANES;
         const ulong pr = r < rows ? PROW(r) : 0;
         const int live = r < rows ? !ROW_FROZEN(pr) : 0;
-        __global float *prow = SPLIT_ROW(p, pr, p_ld) + p_off;
+        __global TABLE_T *prow = SPLIT_ROW(p, pr, p_ld) + p_off;
         VT acc = 0.0f;
         float rs = live ? row_sum[pr] : 0.0f;
 #if ROW_CACHE
@@ -246,7 +253,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
             if (cached)
                 gcache[v] = graw;
 #endif
-            VT gg = optim_rowwise_adagrad_grad(VLD(prow + v * VW), graw, wd_mode, wd);
+            VT gg = optim_rowwise_adagrad_grad(TABLE_VLOAD(0, prow + v * VW), graw, wd_mode, wd);
             acc += gg * gg;
         }
         float sq = VSUM(acc);
@@ -270,13 +277,13 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         for (ulong v = lane; v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
-            VT w = VLD(prow + v * VW);
+            VT w = TABLE_VLOAD(0, prow + v * VW);
 #if ROW_CACHE
             optim_rowwise_adagrad(&w, cached ? gcache[v] : GRAD_VEC(r, v * VW), k, c);
 #else
             optim_rowwise_adagrad(&w, GRAD_VEC(r, v * VW), k, c);
 #endif
-            VST(w, prow + v * VW);
+            TABLE_VSTORE(w, prow + v * VW, pr * cols + v * VW);
         }
     }
 }

@@ -8,7 +8,7 @@ Each case holds the inputs (weight, indices, offsets, per_sample_weights,
 grad_out), the options as attributes, and PyTorch's results: out,
 max_indices (mode max), weight_after (the table after max_norm renormalised
 it), grad_weight (dense backward), grad_ids / grad_values (the sparse
-backward, coalesced) and grad_psw.
+backward, coalesced) and grad_psw. bf16.ref: bf16 tables (bf16_cases).
 """
 import os
 import sys
@@ -295,10 +295,108 @@ def tables_cases():
     w.close()
 
 
+def bf16_bits(x):
+    """torch's .to(torch.bfloat16) of x as the 16-bit patterns (in int32)."""
+    return (x.to(torch.bfloat16).view(torch.int16).to(torch.int32) & 0xFFFF)
+
+
+def bf16_cases():
+    """bf16 tables: torch's f32 -> bf16 rounding bit for bit, and the ops on a
+    bf16 table, which embcl computes in float: F.embedding / F.embedding_bag
+    in float32 on the bf16-rounded table (torch 1.13 has no CPU bf16
+    embedding_bag; float compute on bf16 storage is exactly this). Its own
+    generators, so the other files do not change when this one does."""
+    g = torch.Generator().manual_seed(1616)
+    r = np.random.default_rng(1616)
+    w = RefWriter(os.path.join(OUT, "bf16.ref"),
+                  "bf16 tables: conversions, Embedding / EmbeddingBag on the bf16-rounded table (torch %s)"
+                  % torch.__version__)
+    # Conversions: random values of many magnitudes, exact ties both ways,
+    # subnormals, the overflow edge, infinities, signed zeros.
+    x = torch.randn(400, generator=g) * torch.exp2(torch.randint(-30, 30, (400,), generator=g).float())
+    ties = torch.tensor([0x3F808000, 0x3F818000, 0xBF808000, 0x3F80FFFF, 0x3F807FFF, 0x00008000, 0x00018000,
+                         0x7F7F8000, 0x7F7F7FFF, 0xFF7F8000, 0x00000001, 0x80000001, 0x007FFFFF],
+                        dtype=torch.int64).to(torch.int32).view(torch.float32)
+    special = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), 3.4e38, -3.4e38, 1e-40, -1e-40, 1.0, -1.0])
+    xs = torch.cat([x, ties, special])
+    w.case("convert")
+    w.tensor("x", xs)
+    w.tensor("bits", bf16_bits(xs))
+    # name, V, D, lengths (None: 2-D of L), L, dtype, mode, pad, psw, ilo
+    specs = [
+        ("sum", 40, 16, [3, 1, 4, 0, 5], None, torch.int64, "sum", None, False, False),
+        ("mean_tail", 30, 13, [2, 6, 1, 3], None, torch.int32, "mean", None, False, False),
+        ("max_wide", 12, 37, [3, 2, 3, 0], None, torch.int64, "max", None, False, False),
+        ("sum_psw", 22, 10, [3, 4, 0, 5], None, torch.int64, "sum", None, True, False),
+        ("mean_pad_ilo", 25, 8, [3, 0, 4, 2], None, torch.int64, "mean", 2, False, True),
+        ("max_pad_2d", 18, 9, None, 4, torch.int32, "max", 3, False, False),
+        ("sum_d1", 9, 1, [3, 4, 2], None, torch.int64, "sum", None, False, False),
+        ("sum_d64", 50, 64, [7, 9, 11, 5], None, torch.int64, "sum", None, False, False),
+    ]
+    for name, V, D, lengths, L, dt, mode, pad, use_psw, ilo in specs:
+        weight = torch.randn(V, D, generator=g)
+        wb = weight.to(torch.bfloat16).to(torch.float32)
+        if lengths is None:
+            B = 5
+            idx = torch.tensor(r.integers(0, V, (B, L)), dtype=dt)
+            offsets = None
+        else:
+            B, n = len(lengths), sum(lengths)
+            idx = torch.tensor(r.integers(0, V, n), dtype=dt)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            offsets = torch.tensor(list(starts) + ([n] if ilo else []), dtype=dt)
+        if pad is not None:
+            idx.view(-1)[::3] = pad
+        psw = torch.round(torch.randn(idx.shape, generator=g) * 256) / 256 if use_psw else None
+        grad_out = torch.randn(B, D, generator=g)
+        w.case("bag_" + name, mode=mode, padding_idx="none" if pad is None else pad, include_last_offset=int(ilo))
+        w.tensor("weight", weight)
+        w.tensor("weight_bits", bf16_bits(weight))
+        w.tensor("indices", idx)
+        if offsets is not None:
+            w.tensor("offsets", offsets)
+        if psw is not None:
+            w.tensor("per_sample_weights", psw)
+        w.tensor("grad_out", grad_out)
+        p = wb.clone().requires_grad_(True)
+        q = psw.clone().requires_grad_(True) if psw is not None else None
+        ix = idx.long()
+        of = offsets.long() if offsets is not None else None
+        out = F.embedding_bag(ix, p, of, mode=mode, padding_idx=pad, include_last_offset=ilo, per_sample_weights=q)
+        out.backward(grad_out)
+        w.tensor("out", out)
+        w.tensor("grad_weight", p.grad)
+        if q is not None:
+            w.tensor("grad_psw", q.grad)
+        if mode == "max":
+            flat = ix.reshape(-1)
+            of2 = torch.arange(0, flat.numel(), ix.shape[1]) if of is None else (of[:-1] if ilo else of)
+            res = torch.ops.aten._embedding_bag(p.detach().clone(), flat, of2, False, 2, False, None, False,
+                                                -1 if pad is None else pad)
+            w.tensor("max_indices", res[3])
+    for name, V, D, shape, pad in [("emb", 20, 24, (12,), None), ("emb_pad_2d", 15, 7, (3, 5), 4)]:
+        weight = torch.randn(V, D, generator=g)
+        wb = weight.to(torch.bfloat16).to(torch.float32)
+        idx = torch.tensor(r.integers(0, V, shape), dtype=torch.int64)
+        grad_out = torch.randn(*shape, D, generator=g)
+        w.case(name, padding_idx="none" if pad is None else pad)
+        w.tensor("weight", weight)
+        w.tensor("weight_bits", bf16_bits(weight))
+        w.tensor("indices", idx)
+        w.tensor("grad_out", grad_out)
+        p = wb.clone().requires_grad_(True)
+        out = F.embedding(idx, p, padding_idx=pad)
+        out.backward(grad_out)
+        w.tensor("out", out)
+        w.tensor("grad_weight", p.grad)
+    w.close()
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     embedding_cases()
     bag_cases()
     tables_cases()
+    bf16_cases()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {OUT}: {total / 1024:.0f} KiB")

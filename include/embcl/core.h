@@ -60,15 +60,18 @@ EMBCL_API void embcl_clear_error(void);
 
 EMBCL_API const char *embcl_version(void);
 
-/* Element types. Tables and activations are f32; indices are i32 or i64. */
+/* Element types. Activations and gradients are f32; indices are i32 or i64;
+ * tables are f32 or bf16 (the upper 16 bits of an IEEE float: 2 bytes a
+ * value, computed in float; include/embcl/bf16.h says which ops take it). */
 typedef enum embcl_dtype {
     EMBCL_F32 = 0,
     EMBCL_I32 = 1,
     EMBCL_I64 = 2,
+    EMBCL_BF16 = 3,
     EMBCL_DTYPE_COUNT
 } embcl_dtype;
 
-EMBCL_API const char *embcl_dtype_name(embcl_dtype dtype);  /* "f32", ... */
+EMBCL_API const char *embcl_dtype_name(embcl_dtype dtype);  /* "f32", "i32", "i64", "bf16" */
 EMBCL_API size_t embcl_dtype_size(embcl_dtype dtype);       /* 0 if invalid */
 
 #ifdef __cplusplus

@@ -7,6 +7,14 @@
  * may be column views of a wider table (row stride > D): reads and writes go
  * through the view, so two ops on views of one table share its rows.
  *
+ * bf16 tables (EMBCL_BF16, include/embcl/bf16.h): embcl_embedding,
+ * embcl_embedding_bag, their backward passes, the fused backward + update,
+ * init_normal and from_pretrained also take a bf16 `weight`, read as float;
+ * outputs and gradients stay f32. PyTorch's bf16 embedding_bag returns bf16;
+ * embcl returns the f32 sums unrounded, because what consumes them here is
+ * f32 and the saving is in the n rows read, not the B written (round with
+ * embcl_tensor_convert for PyTorch's dtype). max_norm wants an f32 table.
+ *
  * Ownership: these functions write into tensors the caller created and
  * keeps; they take no ownership and return no handles. Temporary device
  * memory comes from the device's pool and is given back before returning.
@@ -214,7 +222,8 @@ EMBCL_API embcl_status embcl_embedding_bag_backward_update(embcl_tensor_t grad_o
 #define EMBCL_TABLES_PER_LAUNCH 8
 
 /* T tables, one batch of B bags per table, in one launch.
- * weights: T tables [V_t, D_t] f32 (views allowed), on one device.
+ * weights: T tables [V_t, D_t] f32 (views allowed), on one device; or all
+ *          bf16 (include/embcl/bf16.h; out stays f32).
  * indices: 1-D i32/i64 [n], all tables' indices; table t's bags come
  *          after table t-1's.
  * offsets: [T * B] (or [T * B + 1] with include_last_offset): bag b of

@@ -188,7 +188,7 @@ EMBCL_API size_t embcl_pretrained_describe(const embcl_pretrained_stats *stats, 
 /* One tensor to write: data holds numel * dtype size bytes, row-major. */
 typedef struct embcl_st_tensor {
     const char *name;       /* e.g. "embedding.weight" */
-    embcl_dtype dtype;      /* EMBCL_F32, EMBCL_I32 or EMBCL_I64 */
+    embcl_dtype dtype;      /* EMBCL_F32, EMBCL_I32, EMBCL_I64 or EMBCL_BF16 ("BF16") */
     int ndim;               /* 0 (a scalar) .. EMBCL_ST_MAX_DIMS */
     int64_t shape[EMBCL_ST_MAX_DIMS];
     const void *data;

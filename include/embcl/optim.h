@@ -1,7 +1,9 @@
 /* embcl optimizers: PyTorch's torch.optim (SGD, Adam, AdamW, Adagrad,
- * SparseAdam) and FBGEMM's row-wise Adagrad, over f32 parameters on one
- * device, with parameter groups, frozen parameters/rows/columns, gradient
- * clipping, learning-rate schedules and state save/load.
+ * SparseAdam) and FBGEMM's row-wise Adagrad, over f32 or bf16 parameters
+ * (bf16: f32 state, rounding per embcl_optim_set_bf16_rounding in
+ * include/embcl/bf16.h) on one device, with parameter groups, frozen
+ * parameters/rows/columns, gradient clipping, learning-rate schedules and
+ * state save/load.
  *
  * Formulas, defaults and the checks that fail are PyTorch's (torch.optim,
  * foreach=False, maximize=False); row-wise Adagrad is FBGEMM's
@@ -79,9 +81,9 @@ EMBCL_API void embcl_optim_free(embcl_optim_t opt);
  * at creation; its index (0, 1, ...) goes to *group (may be NULL). */
 EMBCL_API embcl_status embcl_optim_add_group(embcl_optim_t opt, const embcl_optim_hparams *hp, size_t *group);
 
-/* Add a parameter to a group: a f32 tensor on the optimizer's device of 1 to
- * 4 dimensions (a 2-D column view of a wider table is fine; the optimizer
- * updates only its columns). `name` (may be NULL: "param<i>") is used in
+/* Add a parameter to a group: an f32 (or bf16) tensor on the optimizer's
+ * device of 1 to 4 dimensions (a 2-D column view of a wider table is fine;
+ * the optimizer updates only its columns). `name` (may be NULL: "param<i>") is used in
  * error messages. Its state is created here (zeros, or Adagrad's
  * initial_accumulator_value). Its index among all parameters, in the order
  * added, goes to *index (may be NULL): gradients are given in that order. A

@@ -40,6 +40,7 @@ const char *embcl_dtype_name(embcl_dtype dtype)
     case EMBCL_F32: return "f32";
     case EMBCL_I32: return "i32";
     case EMBCL_I64: return "i64";
+    case EMBCL_BF16: return "bf16";
     default: return "invalid";
     }
 }
@@ -50,6 +51,7 @@ size_t embcl_dtype_size(embcl_dtype dtype)
     case EMBCL_F32: return 4;
     case EMBCL_I32: return 4;
     case EMBCL_I64: return 8;
+    case EMBCL_BF16: return 2;
     default: return 0;
     }
 }

@@ -16,7 +16,7 @@ typedef struct st_dtype {
 static const st_dtype st_dtypes[] = {
     {"F64", 8, EMBCL_DTYPE_COUNT}, {"I64", 8, EMBCL_I64},         {"U64", 8, EMBCL_DTYPE_COUNT},
     {"F32", 4, EMBCL_F32},         {"I32", 4, EMBCL_I32},         {"U32", 4, EMBCL_DTYPE_COUNT},
-    {"F16", 2, EMBCL_DTYPE_COUNT}, {"BF16", 2, EMBCL_DTYPE_COUNT}, {"I16", 2, EMBCL_DTYPE_COUNT},
+    {"F16", 2, EMBCL_DTYPE_COUNT}, {"BF16", 2, EMBCL_BF16}, {"I16", 2, EMBCL_DTYPE_COUNT},
     {"U16", 2, EMBCL_DTYPE_COUNT}, {"I8", 1, EMBCL_DTYPE_COUNT},   {"U8", 1, EMBCL_DTYPE_COUNT},
     {"BOOL", 1, EMBCL_DTYPE_COUNT}, {"F8_E4M3", 1, EMBCL_DTYPE_COUNT}, {"F8_E5M2", 1, EMBCL_DTYPE_COUNT},
 };

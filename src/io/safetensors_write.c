@@ -27,7 +27,7 @@ static embcl_status check_tensor(const embcl_st_tensor *t, size_t i, size_t *nby
     EMBCL_CHECK_ARG(t->name && *t->name, FN, "tensors[%zu].name is %s", i, t->name ? "empty" : "NULL");
     EMBCL_CHECK_ARG(strcmp(t->name, "__metadata__") != 0, FN, "tensors[%zu].name '__metadata__' is reserved", i);
     const st_dtype *d = st_dtype_of(t->dtype);
-    EMBCL_CHECK_ARG(d, FN, "tensors[%zu] ('%s').dtype %d is not f32, i32 or i64", i, t->name, (int)t->dtype);
+    EMBCL_CHECK_ARG(d, FN, "tensors[%zu] ('%s').dtype %d is not f32, i32, i64 or bf16", i, t->name, (int)t->dtype);
     EMBCL_CHECK_ARG(t->ndim >= 0 && t->ndim <= EMBCL_ST_MAX_DIMS, FN, "tensors[%zu] ('%s').ndim is %d", i,
                     t->name, t->ndim);
     size_t bytes = d->size;

@@ -10,7 +10,7 @@ embcl_status embcl_embedding(embcl_tensor_t weight, embcl_tensor_t indices, cons
                              embcl_tensor_t out)
 {
     static const char *fn = "embcl_embedding";
-    EMBCL_TRY(emb_check_table(weight, fn, "weight"));
+    EMBCL_TRY(emb_check_table_or_bf16(weight, fn, "weight"));
     emb_opts o;
     EMBCL_TRY(emb_opts_resolve(opt, weight->shape[0], fn, &o));
     embcl_bags b = {indices, NULL, NULL};
@@ -47,9 +47,11 @@ embcl_status embcl_embedding_backward(embcl_tensor_t grad_out, embcl_tensor_t in
 embcl_status embcl_embedding_from_pretrained(embcl_tensor_t weight, const float *data, int freeze, int *frozen)
 {
     static const char *fn = "embcl_embedding_from_pretrained";
-    EMBCL_TRY(emb_check_table(weight, fn, "weight"));
+    EMBCL_TRY(emb_check_table_or_bf16(weight, fn, "weight"));
     EMBCL_CHECK_ARG(data != NULL || weight->rows * weight->cols == 0, fn, "argument 'data' is NULL");
-    embcl_status s = embcl_tensor_upload(weight, data, weight->rows * weight->cols * sizeof(float));
+    embcl_status s = weight->dtype == EMBCL_BF16
+                         ? emb_upload_f32_as_bf16(weight, data, fn)
+                         : embcl_tensor_upload(weight, data, weight->rows * weight->cols * sizeof(float));
     if (s != EMBCL_OK)
         return embcl_error_context(s, fn);
     if (frozen)

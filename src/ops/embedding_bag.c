@@ -14,7 +14,8 @@ embcl_status emb_pool(struct embcl_tensor *w, const emb_bags *eb, const emb_opts
     /* out is as large as the table when every row is gathered (the
      * trainer's SparseAdam path): it may be split too */
     int split = embcl_tensor_is_split(w) || embcl_tensor_is_split(out);
-    EMBCL_TRY(emb_bag_kernel_parts(dev, "bag_fwd", eb, "bag_fwd", split, &k, &t));
+    emb_bags et = emb_bags_for_table(eb, w);
+    EMBCL_TRY(emb_bag_kernel_parts(dev, "bag_fwd", &et, "bag_fwd", split, &k, &t));
     cl_mem im = eb->idx->buf->mem, om = emb_mem(eb->offs), pm = emb_mem(eb->psw);
     cl_mem mm = emb_mem(mpos);
     cl_ulong w_off = w->offset, ld = w->ld, D = w->cols, i_off = eb->idx->offset, o_off = emb_off(eb->offs);
@@ -74,7 +75,7 @@ embcl_status embcl_embedding_bag(embcl_tensor_t weight, const embcl_bags *bags, 
                                  embcl_tensor_t out, embcl_tensor_t max_pos)
 {
     static const char *fn = "embcl_embedding_bag";
-    EMBCL_TRY(emb_check_table(weight, fn, "weight"));
+    EMBCL_TRY(emb_check_table_or_bf16(weight, fn, "weight"));
     emb_opts o;
     emb_bags eb;
     EMBCL_TRY(bag_setup(weight, weight->shape[0], bags, opt, fn, &o, &eb));
@@ -114,7 +115,7 @@ embcl_status embcl_embedding_bag_backward(embcl_tensor_t grad_out, embcl_tensor_
         EMBCL_TRY(emb_check_rows(grad_psw, eb.psw->rows, eb.psw->cols, fn, "grad_psw"));
         if (!embcl_tensor_is_contiguous(grad_psw))
             return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'grad_psw' must be contiguous");
-        EMBCL_TRY(emb_check_table(weight, fn, "weight"));
+        EMBCL_TRY(emb_check_table_or_bf16(weight, fn, "weight"));
         if (weight->shape[0] != num_rows || weight->cols != D)
             return embcl_error(EMBCL_ERR_SHAPE, fn,
                                "argument 'weight' is [%lld, %zu] but num_rows is %lld and grad_out has %zu columns",

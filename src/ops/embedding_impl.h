@@ -18,6 +18,7 @@ typedef struct emb_bags {
     cl_ulong base;             /* idx starts at the caller's index `base`; offsets count from the caller's 0 */
     int last_is_n;             /* include_last_offset: offs[n_offs - 1] must be n */
     int validated;             /* indices and offsets already checked on the device */
+    int table_bf16;            /* the kernels read a bf16 table (-DTABLE_BF16=1) */
 } emb_bags;
 
 /* Options after defaults and checks: pad is -1 for none (ATen's convention). */
@@ -37,6 +38,12 @@ embcl_status emb_opts_resolve(const embcl_embedding_options *opt, int64_t V, con
 
 /* Host-side checks of a tensor's role; each names fn and arg. */
 embcl_status emb_check_table(struct embcl_tensor *w, const char *fn, const char *arg);
+/* embedding_bf16.c: a table the caller can read as f32 or bf16. */
+embcl_status emb_check_table_or_bf16(struct embcl_tensor *w, const char *fn, const char *arg);
+/* A copy of eb whose kernels read table w (bf16 or not). */
+emb_bags emb_bags_for_table(const emb_bags *eb, const struct embcl_tensor *w);
+/* w (bf16) := data (f32, w's numel), rounded to nearest even. */
+embcl_status emb_upload_f32_as_bf16(struct embcl_tensor *w, const float *data, const char *fn);
 embcl_status emb_check_indices(struct embcl_tensor *idx, const char *fn, const char *arg);
 embcl_status emb_check_same_device(struct embcl_tensor *a, struct embcl_tensor *b, const char *fn,
                                    const char *arg);

@@ -25,7 +25,7 @@ embcl_status embcl_embedding_normal_host(uint64_t seed, int64_t r0, int64_t r1, 
 embcl_status embcl_embedding_init_normal(embcl_tensor_t weight, uint64_t seed, int64_t padding_idx)
 {
     static const char *fn = "embcl_embedding_init_normal";
-    EMBCL_TRY(emb_check_table(weight, fn, "weight"));
+    EMBCL_TRY(emb_check_table_or_bf16(weight, fn, "weight"));
     embcl_embedding_options opt = embcl_embedding_options_default();
     opt.padding_idx = padding_idx;
     emb_opts o;
@@ -33,7 +33,8 @@ embcl_status embcl_embedding_init_normal(embcl_tensor_t weight, uint64_t seed, i
     if (weight->rows * weight->cols == 0)
         return EMBCL_OK;
     cl_kernel k;
-    EMBCL_TRY(embcl_kernel_get(weight->dev, "embedding", NULL, "init_normal", &k));
+    EMBCL_TRY(embcl_kernel_get(weight->dev, "embedding", weight->dtype == EMBCL_BF16 ? "-DTABLE_BF16=1" : NULL,
+                               "init_normal", &k));
     /* A split table part by part: each part's rows get the samples of their
      * rows in the whole table. */
     for (size_t r = 0, r1; r < weight->rows; r = r1) {

@@ -53,7 +53,9 @@ embcl_status emb_bag_kernel_parts(struct embcl_device *dev, const char *op, cons
 {
     *t = emb_tune_for(dev, op);
     char defs[176];
-    emb_defines(defs, sizeof defs - 16, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
+    emb_defines(defs, sizeof defs - 32, eb->idx->dtype, eb->offs ? eb->offs->dtype : EMBCL_I64, t);
+    if (eb->table_bf16)
+        strcat(defs, " -DTABLE_BF16=1");
     strcat(defs, embcl_parts_define(split));
     return embcl_kernel_get(dev, "bag", defs, kname, k);
 }

@@ -43,6 +43,10 @@ embcl_status emb_renorm(struct embcl_tensor *w, const emb_bags *eb, const emb_op
 {
     if (o->o.max_norm < 0 || eb->n == 0)
         return EMBCL_OK;
+    if (w->dtype == EMBCL_BF16)
+        return embcl_error(EMBCL_ERR_UNSUPPORTED, fn,
+                           "option 'max_norm' (%g) is not supported on a bf16 table: renormalising in place would "
+                           "round the rows again", o->o.max_norm);
     int64_t V = w->shape[0];
     struct embcl_tensor *first;
     EMBCL_TRY(embcl_tensor_new(w->dev, EMBCL_I32, 1, &V, fn, &first));

@@ -84,7 +84,8 @@ static embcl_status run_psw_grad(scatter_ctx *c, struct embcl_tensor *w, struct 
     emb_tune t;
     cl_kernel k;
     int split = embcl_tensor_is_split(w);
-    EMBCL_TRY(emb_bag_kernel_parts(dev, "bag_bwd", eb, "psw_grad", split, &k, &t));
+    emb_bags et = emb_bags_for_table(eb, w);
+    EMBCL_TRY(emb_bag_kernel_parts(dev, "bag_bwd", &et, "psw_grad", split, &k, &t));
     cl_ulong g_off = c->g->offset, g_ld = c->g->ld, D = c->g->cols, w_off = w->offset, w_ld = w->ld;
     cl_ulong i_off = eb->idx->offset, n = eb->n, d_off = dpsw->offset;
     cl_long pad = c->o->pad;

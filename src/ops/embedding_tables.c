@@ -126,7 +126,11 @@ static embcl_status check_tables(int T, const embcl_tensor_t *w, const char *fn,
     for (int t = 0; t < T; t++) {
         char arg[32];
         snprintf(arg, sizeof arg, "weights[%d]", t);
-        EMBCL_TRY(emb_check_table(w[t], fn, arg));
+        EMBCL_TRY(emb_check_table_or_bf16(w[t], fn, arg));
+        /* one kernel variant reads every table of a launch */
+        if (t > 0 && w[t]->dtype != w[0]->dtype)
+            return embcl_error(EMBCL_ERR_DTYPE, fn, "argument '%s' is %s but weights[0] is %s; the tables of one "
+                               "call share a dtype", arg, embcl_dtype_name(w[t]->dtype), embcl_dtype_name(w[0]->dtype));
         /* One launch serves up to 8 tables through 8 pointers: no room for
          * their parts. */
         EMBCL_TRY(embcl_check_single(w[t], fn, arg));
@@ -173,8 +177,9 @@ embcl_status embcl_embedding_bag_tables(int T, const embcl_tensor_t *weights, co
     embcl_status s = embcl_tensor_upload(mt, meta, (size_t)nm * sizeof *meta);
     emb_tune tu;
     cl_kernel k;
+    emb_bags et = emb_bags_for_table(&c.eb, weights[0]);
     if (s == EMBCL_OK)
-        s = emb_bag_kernel(dev, "bag_fwd", &c.eb, "bag_fwd_tables", &k, &tu);
+        s = emb_bag_kernel(dev, "bag_fwd", &et, "bag_fwd_tables", &k, &tu);
     for (int t0 = 0; s == EMBCL_OK && t0 < T; t0 += EMBCL_TABLES_PER_LAUNCH) {
         int nt = T - t0 < EMBCL_TABLES_PER_LAUNCH ? T - t0 : EMBCL_TABLES_PER_LAUNCH;
         embcl_karg a[29];

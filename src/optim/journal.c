@@ -8,6 +8,7 @@
  * they see the values the earlier steps left and come before the update
  * (snapshot) or after everything enqueued so far (restore). */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -51,7 +52,9 @@ static embcl_status rows_copy(struct embcl_device *dev, int scatter, const struc
     const char *kname = scatter ? "journal_scatter" : "journal_gather";
     cl_kernel k;
     int split = embcl_tensor_is_split(m) || embcl_tensor_is_split(copy);
-    EMBCL_TRY(embcl_kernel_get(dev, "journal", embcl_parts_define(split), kname, &k));
+    char defs[48];
+    snprintf(defs, sizeof defs, "%s%s", m->dtype == EMBCL_BF16 ? "-DELEM_T=ushort" : "", embcl_parts_define(split));
+    EMBCL_TRY(embcl_kernel_get(dev, "journal", defs, kname, &k));
     cl_mem im = ids->buf->mem;
     cl_ulong m_off = m->offset, m_ld = m->ld, n = (cl_ulong)nnz, cols = m->cols;
     /* the copy and the ids are fresh pool tensors: offset 0, packed */
@@ -130,7 +133,7 @@ static embcl_status snapshot(struct embcl_optim *opt, struct optim_journal_entry
     for (size_t k = 0; k < 1 + p->n_state; k++) {
         struct embcl_tensor m = target(p, k);
         int64_t shape[2] = {e->ids ? e->nnz : (int64_t)m.rows, (int64_t)m.cols};
-        EMBCL_TRY(embcl_tensor_new(opt->dev, EMBCL_F32, 2, shape, fn, &e->copy[k]));
+        EMBCL_TRY(embcl_tensor_new(opt->dev, m.dtype, 2, shape, fn, &e->copy[k]));
         e->n_copy = k + 1;
         EMBCL_TRY(e->ids ? rows_copy(opt->dev, 0, &m, e->copy[k], e->ids, e->nnz, fn)
                          : dense_copy(0, &m, e->copy[k], fn));

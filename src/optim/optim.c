@@ -187,7 +187,13 @@ embcl_status embcl_optim_add_param(embcl_optim_t opt, size_t group, embcl_tensor
 {
     static const char *fn = "embcl_optim_add_param";
     EMBCL_CHECK_ARG(opt != NULL, fn, "argument 'opt' is NULL");
-    EMBCL_TRY(embcl_check_dtype_parts(param, EMBCL_F32, fn, "param"));
+    EMBCL_TRY(embcl_check_tensor_parts(param, fn, "param"));
+    if (param->dtype != EMBCL_F32 && param->dtype != EMBCL_BF16)
+        return embcl_error(EMBCL_ERR_DTYPE, fn, "argument 'param' has dtype %s, expected f32 or bf16",
+                           embcl_dtype_name(param->dtype));
+    /* bf16 tables are not split over buffers (yet): one buffer each */
+    if (param->dtype == EMBCL_BF16)
+        EMBCL_TRY(embcl_check_single(param, fn, "param"));
     if (group >= opt->n_groups)
         return embcl_error(EMBCL_ERR_INDEX_RANGE, fn, "argument 'group' is %zu but the %s optimizer has %zu groups",
                            group, opt->fam->name, opt->n_groups);

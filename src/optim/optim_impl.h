@@ -94,6 +94,8 @@ struct embcl_optim {
     optim_param *params;
     size_t n_params;
     optim_journal journal;
+    int bf16_round;             /* embcl_bf16_rounding of bf16 parameters (0: stochastic) */
+    uint64_t bf16_seed;
 };
 
 extern const optim_family embcl_optim_sgd_family;
@@ -116,6 +118,13 @@ embcl_status embcl_optim_check_betas(const char *fn, const char *opt, const embc
 embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const char *kernel, const optim_src *src,
                                 int rowwise, size_t n_states, struct embcl_tensor *const *states, size_t n_extra,
                                 const embcl_karg *extra);
+
+/* bf16.c: the -D define (" -DTABLE_BF16=1" or "") and the rounding
+ * arguments (seed of this step of parameter p, stochastic flag) an update
+ * kernel of p takes; *n_args is 0 for an f32 parameter. */
+const char *optim_bf16_define(const optim_param *p);
+void optim_bf16_args(const struct embcl_optim *opt, const optim_param *p, cl_ulong *seed, cl_int *stochastic,
+                     size_t *n_args);
 
 /* Whether parameter i may take a row-sparse gradient (fails with
  * PyTorch's refusal naming the optimizer and the parameter). */

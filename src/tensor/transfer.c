@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "device/program.h"
+#include "tensor/bf16_host.h"
 #include "tensor/tensor_impl.h"
 
 static embcl_status check_bytes(const struct embcl_tensor *t, const void *host, size_t bytes, const char *fn)
@@ -186,14 +187,18 @@ embcl_status embcl_tensor_download(embcl_tensor_t t, void *host, size_t bytes)
 
 static embcl_status fill_one(struct embcl_tensor *t, double value, const char *fn)
 {
-    static const char *defs[] = {"-DT=float", "-DT=int", "-DT=long"};
+    static const char *defs[] = {"-DT=float", "-DT=int", "-DT=long", "-DT=ushort"};
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(t->dev, "tensor", defs[t->dtype], "fill_2d", &k));
     cl_ulong off = t->offset, rows = t->rows, cols = t->cols, ld = t->ld;
     float vf = (float)value;
     cl_int vi = (cl_int)value;
     cl_long vl = (cl_long)value;
-    embcl_karg val = t->dtype == EMBCL_F32 ? EMBCL_KARG(vf) : t->dtype == EMBCL_I32 ? EMBCL_KARG(vi) : EMBCL_KARG(vl);
+    cl_ushort vh = embcl_bf16_rne_host(vf);
+    embcl_karg val = t->dtype == EMBCL_F32   ? EMBCL_KARG(vf)
+                     : t->dtype == EMBCL_I32 ? EMBCL_KARG(vi)
+                     : t->dtype == EMBCL_I64 ? EMBCL_KARG(vl)
+                                             : EMBCL_KARG(vh);
     embcl_karg args[] = {EMBCL_KARG(t->buf->mem), EMBCL_KARG(off), EMBCL_KARG(rows), EMBCL_KARG(cols),
                          EMBCL_KARG(ld), val};
     EMBCL_TRY(embcl_kernel_set_args(k, "fill_2d", 6, args));

@@ -1,0 +1,152 @@
+/* bf16 tables: 2-byte storage (the upper half of an IEEE float), float
+ * arithmetic. Kernels that read or write a table include this and use
+ * TABLE_T and the TABLE_* macros for the table's elements only; -DTABLE_BF16=1
+ * selects ushort storage, and without it the macros are the plain float
+ * loads and stores those kernels had, so an f32 build is unchanged.
+ *
+ * Loading is exact (a bf16 value is a float with 16 zero low bits).
+ * Storing rounds one of two ways:
+ *   round to nearest even, as PyTorch's .to(torch.bfloat16); NaN stays NaN
+ *     (its quiet bit is set, so dropping the low mantissa bits cannot turn
+ *     it into an infinity);
+ *   stochastic, as FBGEMM stores its low-precision embedding weights: 16
+ *     random bits are added to the low half before it is dropped, so a value
+ *     rounds up with probability (its distance from the lower bf16) / ulp and
+ *     the rounding is unbiased. Small updates then move the weight on
+ *     average, where nearest rounding would keep returning the old value.
+ *     The bits come from embcl_mix64(seed, element index / 4) (four 16-bit
+ *     pieces a draw), so they depend on the seed and the element only, not
+ *     on the vector width or the device.
+ *
+ * Macros (TABLE_VLOAD/_VSTORE need VW, the kernel's vector width):
+ *   TABLE_T                        element type of a table pointer
+ *   TABLE_SLOAD(k, p)              float p[k]
+ *   TABLE_VLOAD(k, p)              VW floats from p + k * VW
+ *   TABLE_SSTORE(v, p, i)          p[0] := v, i the element's index (random bits)
+ *   TABLE_VSTORE(v, p, i)          VW elements at p, the first with index i
+ *   TABLE_ROUND_ARGS               kernel parameters the stores read:
+ *                                  ulong bf16_seed, int bf16_stochastic */
+#ifndef EMBCL_KERNELS_BF16_H
+#define EMBCL_KERNELS_BF16_H
+
+#include "common.h"
+#include "random.h"
+
+#ifndef TABLE_BF16
+#define TABLE_BF16 0
+#endif
+
+static inline float embcl_bf16_to_f(ushort h)
+{
+    return as_float((uint)h << 16);
+}
+
+static inline ushort embcl_f_to_bf16_rne(float f)
+{
+    uint u = as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (ushort)((u >> 16) | 0x0040u);
+    return (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* r: 16 random bits. Infinities and NaN keep their class; a carry out of
+ * the largest finite values gives infinity, as the rounding up it is. */
+static inline ushort embcl_f_to_bf16_sr(float f, uint r)
+{
+    uint u = as_uint(f);
+    if ((u & 0x7f800000u) == 0x7f800000u)
+        return (ushort)((u >> 16) | ((u & 0x007fffffu) ? 0x0040u : 0u));
+    return (ushort)((u + (r & 0xffffu)) >> 16);
+}
+
+static inline uint embcl_bf16_bits(ulong seed, ulong i)
+{
+    return (uint)(embcl_mix64(seed, i >> 2) >> (16 * (uint)(i & 3))) & 0xffffu;
+}
+
+static inline ushort embcl_f_to_bf16(float f, ulong seed, int stochastic, ulong i)
+{
+    return stochastic ? embcl_f_to_bf16_sr(f, embcl_bf16_bits(seed, i)) : embcl_f_to_bf16_rne(f);
+}
+
+/* 16 random bits for each of the 4 elements from index i (a multiple of 4)
+ * on: the four pieces of one draw, as embcl_bf16_bits gives them one by one. */
+static inline uint4 embcl_bf16_bits4(ulong seed, ulong i)
+{
+    ulong z = embcl_mix64(seed, i >> 2);
+    return (uint4)((uint)z & 0xffffu, (uint)(z >> 16) & 0xffffu, (uint)(z >> 32) & 0xffffu, (uint)(z >> 48));
+}
+static inline uint2 embcl_bf16_bits2(ulong seed, ulong i)
+{
+    return (uint2)(embcl_bf16_bits(seed, i), embcl_bf16_bits(seed, i + 1));
+}
+static inline uint8 embcl_bf16_bits8(ulong seed, ulong i)
+{
+    return (uint8)(embcl_bf16_bits4(seed, i), embcl_bf16_bits4(seed, i + 4));
+}
+static inline uint16 embcl_bf16_bits16(ulong seed, ulong i)
+{
+    return (uint16)(embcl_bf16_bits8(seed, i), embcl_bf16_bits8(seed, i + 8));
+}
+
+/* Vector loads and stores of N elements. The stores round lane by lane
+ * exactly as embcl_f_to_bf16 does, in vector arithmetic (a store per lane
+ * through private memory cost the fused row-wise Adagrad step on a bf16
+ * table more than the halved row traffic saved, on PoCL). A vector whose
+ * first index is not a multiple of 4 (never, in the kernels: vectors start
+ * at multiples of their width) takes the per-lane bits instead. */
+#define EMBCL_BF16_VFUNCS(N)                                                                            \
+    static inline EMBCL_CAT(float, N) EMBCL_CAT(embcl_bf16_vload, N)(size_t k, __global const ushort *p) \
+    {                                                                                                   \
+        return EMBCL_CAT(as_float, N)(EMBCL_CAT(convert_uint, N)(EMBCL_CAT(vload, N)(k, p)) << 16);     \
+    }                                                                                                   \
+    static inline void EMBCL_CAT(embcl_bf16_vstore, N)(EMBCL_CAT(float, N) v, __global ushort *p,        \
+                                                       ulong seed, int stochastic, ulong i)             \
+    {                                                                                                   \
+        typedef EMBCL_CAT(uint, N) UV;                                                                  \
+        UV u = EMBCL_CAT(as_uint, N)(v), r = (UV)0u;                                                    \
+        if (stochastic && N > 2 && (i & 3)) {                                                           \
+            uint t[N];                                                                                  \
+            for (int j = 0; j < N; j++)                                                                 \
+                t[j] = embcl_bf16_bits(seed, i + (ulong)j);                                             \
+            r = EMBCL_CAT(vload, N)(0, t);                                                              \
+        } else if (stochastic) {                                                                        \
+            r = EMBCL_CAT(embcl_bf16_bits, N)(seed, i);                                                 \
+        }                                                                                               \
+        UV h = (u + (stochastic ? r : (UV)0x7fffu + ((u >> 16) & 1u))) >> 16;                           \
+        UV q = (u >> 16) | select((UV)0u, (UV)0x40u, (u & 0x007fffffu) != 0u);                          \
+        h = select(h, q, (u & 0x7f800000u) == 0x7f800000u);                                             \
+        EMBCL_CAT(vstore, N)(EMBCL_CAT(convert_ushort, N)(h), 0, p);                                    \
+    }
+EMBCL_BF16_VFUNCS(2)
+EMBCL_BF16_VFUNCS(4)
+EMBCL_BF16_VFUNCS(8)
+EMBCL_BF16_VFUNCS(16)
+
+#if TABLE_BF16
+#define TABLE_T ushort
+#define TABLE_ROUND_ARGS , ulong bf16_seed, int bf16_stochastic
+#define TABLE_SLOAD(k, p) embcl_bf16_to_f((p)[k])
+#define TABLE_SSTORE(v, p, i) (*(p) = embcl_f_to_bf16((v), bf16_seed, bf16_stochastic, (i)))
+#if defined(VW) && VW > 1
+#define TABLE_VLOAD(k, p) EMBCL_CAT(embcl_bf16_vload, VW)(k, p)
+#define TABLE_VSTORE(v, p, i) EMBCL_CAT(embcl_bf16_vstore, VW)((v), (p), bf16_seed, bf16_stochastic, (i))
+#else
+#define TABLE_VLOAD(k, p) TABLE_SLOAD(k, p)
+#define TABLE_VSTORE(v, p, i) TABLE_SSTORE(v, p, i)
+#endif
+#else
+#define TABLE_T float
+#define TABLE_ROUND_ARGS
+#define TABLE_SLOAD(k, p) (p)[k]
+#define TABLE_SSTORE(v, p, i) (*(p) = (v))
+#if defined(VW) && VW > 1
+#define TABLE_VLOAD(k, p) EMBCL_CAT(vload, VW)(k, p)
+#define TABLE_VSTORE(v, p, i) EMBCL_CAT(vstore, VW)((v), 0, (p))
+#else
+#define TABLE_VLOAD(k, p) (p)[k]
+#define TABLE_VSTORE(v, p, i) (*(p) = (v))
+#endif
+#endif
+
+#endif
