@@ -26,7 +26,7 @@ embcl_status embcl_device_class_apply(const char *device_class, embcl_device_inf
 {
     static const char *fn = "embcl_device_class_apply";
     EMBCL_CHECK_ARG(list != NULL || count == 0, fn, "argument 'list' is NULL with count %zu", count);
-    embcl_device_type cls;
+    embcl_device_type cls = 0;
     EMBCL_TRY(embcl_device_class_parse(device_class, fn, NULL, &cls));
     for (size_t i = 0; i < count; i++)
         list[i].device_class = cls ? cls : list[i].type;

@@ -304,7 +304,7 @@ embcl_status embcl_graph_param_freeze_cols(embcl_graph_t g, embcl_value param, i
 embcl_status embcl_graph_cols(embcl_graph_t g, embcl_value param, int64_t c0, int64_t c1, embcl_value *out)
 {
     static const char *fn = "embcl_graph_cols";
-    gvalue *p;
+    gvalue *p = NULL;
     EMBCL_TRY(get_param(g, param, fn, &p));
     EMBCL_CHECK_ARG(out != NULL, fn, "argument 'out' is NULL");
     if (p->ndim != 2)

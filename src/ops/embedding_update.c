@@ -81,7 +81,7 @@ embcl_status embcl_embedding_backward_update(embcl_tensor_t grad_out, embcl_tens
 {
     static const char *fn = "embcl_embedding_backward_update";
     EMBCL_CHECK_ARG(grad_out != NULL, fn, "argument 'grad_out' is NULL");
-    int64_t V;
+    int64_t V = 0;
     EMBCL_TRY(check_optim(optim, param, grad_out, fn, &V));
     emb_opts o;
     EMBCL_TRY(emb_opts_resolve(opt, V, fn, &o));
@@ -101,7 +101,7 @@ embcl_status embcl_embedding_bag_backward_update(embcl_tensor_t grad_out, const 
 {
     static const char *fn = "embcl_embedding_bag_backward_update";
     EMBCL_CHECK_ARG(grad_out != NULL, fn, "argument 'grad_out' is NULL");
-    int64_t V;
+    int64_t V = 0;
     EMBCL_TRY(check_optim(optim, param, grad_out, fn, &V));
     emb_opts o;
     EMBCL_TRY(emb_opts_resolve(opt, V, fn, &o));
