@@ -19,7 +19,12 @@
  * Times are wall-clock per call including the index checks (the indices are
  * uploaded, so the upload's facts settle them without device work) and a
  * device finish, best of the repeats; the dense backward includes zeroing
- * the [V, D] gradient (PyTorch allocates a zeroed one per backward). */
+ * the [V, D] gradient (PyTorch allocates a zeroed one per backward).
+ * Cases with ",dtype=bf16" run bag_fwd alone on a bf16 table (the f32
+ * cases' values rounded to nearest even; out f32): the backward never reads
+ * the table, so the f32 cases measure it. Their gbps counts 2-byte rows and
+ * the 4-byte bags, their ceiling is taken over those bytes, and the host
+ * gather reads the same bf16 rows, widening them as the kernel does. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <pthread.h>
@@ -32,6 +37,7 @@
 typedef struct bcase {
     int64_t V, D, B, L;
     int zipf, mean; /* mean: mode="mean" (the case string says so), else sum */
+    int bf16;       /* bag_fwd on a bf16 table */
 } bcase;
 
 static uint64_t splitmix64(uint64_t x)
@@ -40,6 +46,12 @@ static uint64_t splitmix64(uint64_t x)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+/* Element i of every table: uniform in [-0.5, 0.5). */
+static float table_value(int64_t i)
+{
+    return (float)(splitmix64((uint64_t)i + 77) >> 40) * (1.0f / 16777216.0f) - 0.5f;
 }
 
 /* from: the first position's number (table t of a multi-table case draws
@@ -87,54 +99,82 @@ static void draw_indices(const bcase *c, int64_t *idx, uint64_t from)
 #define PF_AHEAD 16 /* positions */
 #define BLK 64      /* floats per accumulator block: 8 AVX registers */
 typedef float v8f __attribute__((vector_size(32)));
+typedef uint16_t v8h __attribute__((vector_size(16)));
+typedef uint32_t v8u __attribute__((vector_size(32)));
 
 typedef struct gather_job {
-    const float *w;
+    const float *w;     /* f32 table, or */
+    const uint16_t *wb; /* bf16 table */
     const int64_t *idx;
     float *out;
     int64_t D, L, b0, b1;
 } gather_job;
 
-/* NV vectors of 8 floats from column c0 of bag b's rows (NV a constant:
- * the accumulators stay in registers, as the kernel's do), then stored. */
-#define SUM_ROWS(NV)                                                                                   \
+static inline v8f load8_f32(const float *r)
+{
+    v8f a;
+    memcpy(&a, r, 32);
+    return a;
+}
+
+/* A bf16 value is a float's upper half: widening is a shift, as in the
+ * kernel, so the host reads 2 bytes an element too. */
+static inline v8f load8_bf16(const uint16_t *r)
+{
+    v8h h;
+    memcpy(&h, r, 16);
+    v8u u = __builtin_convertvector(h, v8u) << 16;
+    v8f a;
+    memcpy(&a, &u, 32);
+    return a;
+}
+
+/* NV vectors of 8 values from column c0 of bag b's rows of table W (of
+ * element type T, read by LOAD; NV a constant: the accumulators stay in
+ * registers, as the kernel's do), then stored. One prefetch per 64-byte
+ * line of the row ahead. */
+#define SUM_ROWS(NV, T, W, LOAD)                                                                       \
     {                                                                                                  \
         v8f acc[NV] = {0};                                                                             \
         for (int64_t q = b * j->L; q < (b + 1) * j->L; q++) {                                          \
             int64_t qa = q + PF_AHEAD < end ? q + PF_AHEAD : end - 1;                                  \
-            const float *r = j->w + j->idx[q] * j->D + c0;                                             \
-            const char *ahead = (const char *)(j->w + j->idx[qa] * j->D + c0);                         \
+            const T *r = W + j->idx[q] * j->D + c0;                                                    \
+            const char *ahead = (const char *)(W + j->idx[qa] * j->D + c0);                            \
             _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                     \
             {                                                                                          \
-                v8f a;                                                                                 \
-                memcpy(&a, r + 8 * v, 32);                                                             \
-                acc[v] += a;                                                                           \
-                if (v % 2 == 0)                                                                        \
-                    __builtin_prefetch(ahead + 32 * v, 0, 3);                                          \
+                acc[v] += LOAD(r + 8 * v);                                                             \
+                if ((8 * v * (int)sizeof(T)) % 64 == 0)                                                \
+                    __builtin_prefetch(ahead + 8 * v * (int)sizeof(T), 0, 3);                          \
             }                                                                                          \
         }                                                                                              \
         memcpy(j->out + b * j->D + c0, acc, sizeof acc);                                               \
     }
 
-static void *gather_part(void *p)
-{
-    const gather_job *j = p;
-    int64_t end = j->b1 * j->L;
-    for (int64_t b = j->b0; b < j->b1; b++)
-        for (int64_t c0 = 0; c0 < j->D; c0 += BLK) {
-            int64_t w = j->D - c0 < BLK ? j->D - c0 : BLK;
-            if (w == BLK)
-                SUM_ROWS(BLK / 8)
-            else if (w == 16) /* the bench's D are multiples of 16 */
-                SUM_ROWS(2)
-            else
-                for (; c0 < j->D; c0 += 16)
-                    SUM_ROWS(2)
-        }
-    return NULL;
-}
+#define GATHER_PART(NAME, T, W, LOAD)                                                                  \
+    static void *NAME(void *p)                                                                         \
+    {                                                                                                  \
+        const gather_job *j = p;                                                                       \
+        int64_t end = j->b1 * j->L;                                                                    \
+        for (int64_t b = j->b0; b < j->b1; b++)                                                        \
+            for (int64_t c0 = 0; c0 < j->D; c0 += BLK) {                                               \
+                int64_t w = j->D - c0 < BLK ? j->D - c0 : BLK;                                         \
+                if (w == BLK)                                                                          \
+                    SUM_ROWS(BLK / 8, T, W, LOAD)                                                      \
+                else if (w == 16) /* the bench's D are multiples of 16 */                              \
+                    SUM_ROWS(2, T, W, LOAD)                                                            \
+                else                                                                                   \
+                    for (; c0 < j->D; c0 += 16)                                                        \
+                        SUM_ROWS(2, T, W, LOAD)                                                        \
+            }                                                                                          \
+        return NULL;                                                                                   \
+    }
 
-static double host_gather_ms(const bcase *c, const float *w, const int64_t *idx, float *out, int threads, int reps)
+GATHER_PART(gather_part, float, j->w, load8_f32)
+GATHER_PART(gather_part_bf16, uint16_t, j->wb, load8_bf16)
+
+/* w or wb: the table in the case's dtype. */
+static double host_gather_ms(const bcase *c, const float *w, const uint16_t *wb, const int64_t *idx, float *out,
+                             int threads, int reps)
 {
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
@@ -142,8 +182,8 @@ static double host_gather_ms(const bcase *c, const float *w, const int64_t *idx,
         gather_job jobs[64];
         double t0 = bench_now_ms();
         for (int t = 0; t < threads; t++) {
-            jobs[t] = (gather_job){w, idx, out, c->D, c->L, c->B * t / threads, c->B * (t + 1) / threads};
-            pthread_create(&th[t], NULL, gather_part, &jobs[t]);
+            jobs[t] = (gather_job){w, wb, idx, out, c->D, c->L, c->B * t / threads, c->B * (t + 1) / threads};
+            pthread_create(&th[t], NULL, wb ? gather_part_bf16 : gather_part, &jobs[t]);
         }
         for (int t = 0; t < threads; t++)
             pthread_join(th[t], NULL);
@@ -249,7 +289,7 @@ static void bench_multi(embcl_device_t dev, const char *devname, int64_t T, cons
     int64_t *ih = malloc((size_t)n * sizeof *ih), *oh = malloc((size_t)c->B * sizeof *oh), u = 0;
     float *wh = malloc((size_t)(c->V * c->D) * sizeof *wh);
     for (int64_t i = 0; i < c->V * c->D; i++)
-        wh[i] = (float)(splitmix64((uint64_t)i + 77) >> 40) * (1.0f / 16777216.0f) - 0.5f;
+        wh[i] = table_value(i);
     for (int64_t b = 0; b < c->B; b++)
         oh[b] = b * c->L;
     bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &c->B, &offs), "offsets");
@@ -321,8 +361,10 @@ int main(int argc, char **argv)
     int64_t V = quick ? 100000 : 1000000;
     int reps = quick ? 3 : 10;
     const bcase cases[] = {
-        {V, 128, 4096, 20, 0, 0}, {V, 128, 4096, 20, 1, 0}, {V, 16, 4096, 20, 0, 0},
-        {V, 64, 4096, 20, 0, 0},  {V, 256, 4096, 20, 0, 0}, {V, 128, 4096, 20, 0, 1}, {V, 32, 4096, 20, 0, 0},
+        {V, 128, 4096, 20, 0, 0, 0}, {V, 128, 4096, 20, 1, 0, 0}, {V, 16, 4096, 20, 0, 0, 0},
+        {V, 64, 4096, 20, 0, 0, 0},  {V, 256, 4096, 20, 0, 0, 0}, {V, 128, 4096, 20, 0, 1, 0},
+        {V, 32, 4096, 20, 0, 0, 0},  {V, 128, 4096, 20, 0, 0, 1}, {V, 64, 4096, 20, 0, 0, 1},
+        {V, 128, 4096, 20, 1, 0, 1}, {V, 16, 4096, 20, 0, 0, 1},  {V, 32, 4096, 20, 0, 0, 1},
     };
     static const struct {
         const char *name;
@@ -345,28 +387,41 @@ int main(int argc, char **argv)
         const bcase *c = &cases[ci];
         int any = 0;
         for (size_t bi = 0; bi < sizeof benches / sizeof benches[0]; bi++)
-            any |= bench_selected(filter, benches[bi].name);
+            any |= bench_selected(filter, benches[bi].name) && (!c->bf16 || benches[bi].op == FWD);
         char cs[128];
-        snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s%s", (long long)c->V, (long long)c->D,
-                 (long long)c->B, (long long)c->L, c->zipf ? "zipf" : "uniform", c->mean ? ",mode=mean" : "");
+        snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s%s%s", (long long)c->V, (long long)c->D,
+                 (long long)c->B, (long long)c->L, c->zipf ? "zipf" : "uniform", c->mean ? ",mode=mean" : "",
+                 c->bf16 ? ",dtype=bf16" : "");
         if (!any || (only_case && !strstr(cs, only_case)))
             continue;
-        int64_t n = c->B * c->L;
-        size_t w_bytes = (size_t)(c->V * c->D) * sizeof(float);
-        float *wh = bench_alloc_huge(w_bytes);
+        int64_t n = c->B * c->L, nw = c->V * c->D;
+        double es = c->bf16 ? 2.0 : 4.0; /* bytes a table element */
+        size_t w_bytes = (size_t)nw * (size_t)es;
+        /* the table as uploaded, on huge pages as the device's copy is */
+        float *wh = c->bf16 ? NULL : bench_alloc_huge(w_bytes);
+        uint16_t *wb = c->bf16 ? bench_alloc_huge(w_bytes) : NULL;
         int64_t *ih = malloc((size_t)n * sizeof *ih), *oh = malloc((size_t)c->B * sizeof *oh);
         float *out_h = malloc((size_t)(c->B * c->D) * sizeof *out_h);
-        for (int64_t i = 0; i < c->V * c->D; i++)
-            wh[i] = (float)(splitmix64((uint64_t)i + 77) >> 40) * (1.0f / 16777216.0f) - 0.5f;
+        if (wh)
+            for (int64_t i = 0; i < nw; i++)
+                wh[i] = table_value(i);
+        else /* the f32 cases' values rounded to nearest even, a block at a time (no f32 copy of the table) */
+            for (int64_t i0 = 0; i0 < nw; i0 += 4096) {
+                float blk[4096];
+                int64_t m = nw - i0 < 4096 ? nw - i0 : 4096;
+                for (int64_t k = 0; k < m; k++)
+                    blk[k] = table_value(i0 + k);
+                bench_check(embcl_bf16_from_f32(blk, wb + i0, (size_t)m), "to bf16");
+            }
         draw_indices(c, ih, 0);
         for (int64_t b = 0; b < c->B; b++)
             oh[b] = b * c->L;
-        double host_ms = host_gather_ms(c, wh, ih, out_h, threads, reps);
+        double host_ms = host_gather_ms(c, wh, wb, ih, out_h, threads, reps);
 
         run_state s = {.dev = dev, .V = c->V};
         int64_t ws[2] = {c->V, c->D}, os[2] = {c->B, c->D};
-        bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, ws, &s.w), "table");
-        bench_check(embcl_tensor_upload(s.w, wh, (size_t)(c->V * c->D) * sizeof *wh), "upload");
+        bench_check(embcl_tensor_create(dev, c->bf16 ? EMBCL_BF16 : EMBCL_F32, 2, ws, &s.w), "table");
+        bench_check(embcl_tensor_upload(s.w, wh ? (const void *)wh : wb, w_bytes), "upload");
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &n, &s.idx), "indices");
         bench_check(embcl_tensor_upload(s.idx, ih, (size_t)n * sizeof *ih), "upload");
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &c->B, &s.offs), "offsets");
@@ -377,15 +432,17 @@ int main(int argc, char **argv)
         s.o = embcl_embedding_options_default();
         s.o.mode = c->mean ? EMBCL_BAG_MEAN : EMBCL_BAG_SUM;
         s.bags = (embcl_bags){s.idx, s.offs, NULL};
-        /* Bytes a bag op must move: each distinct row read once, the bags written. */
+        /* Bytes a bag op must move: each distinct row read once, the bags written (f32). */
         int64_t u = distinct_rows(ih, n);
-        double bytes = ((double)u + (double)c->B) * (double)c->D * 4.0;
+        double bytes = ((double)u * es + (double)c->B * 4.0) * (double)c->D;
         double bound = 0;
         char impl[32] = "", best_impl[32] = "";
         for (size_t bi = 0; bi < sizeof benches / sizeof benches[0]; bi++) {
             if (!bench_selected(filter, benches[bi].name))
                 continue;
             op_kind op = benches[bi].op;
+            if (c->bf16 && op != FWD)
+                continue;
             if (op == BWD_SPARSE && !s.sparse)
                 bench_check(embcl_rowsparse_create(dev, c->V, c->D, n, &s.sparse), "rowsparse");
             if ((op == BWD_DENSE || op == BWD_DENSE_ATOMIC) && !s.grad)
@@ -406,7 +463,7 @@ int main(int argc, char **argv)
                 check_same(&s, out_h, c->B * c->D, c->mean ? 1.0f / (float)c->L : 1.0f);
                 /* again right after the kernel's repeats: on a shared machine
                  * the host gather keeps its best moment, as the kernel does */
-                host_ms = fmin(host_ms, host_gather_ms(c, wh, ih, out_h, threads, reps));
+                host_ms = fmin(host_ms, host_gather_ms(c, wh, wb, ih, out_h, threads, reps));
             }
             double gbps = bytes / ms / 1e6;
             printf("{\"bench\": \"%s\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
@@ -417,7 +474,7 @@ int main(int argc, char **argv)
             fflush(stdout);
             bench_check_bound(benches[bi].name, cs, gbps / bound);
         }
-        bench_free_huge(wh, w_bytes);
+        bench_free_huge(wh ? (void *)wh : wb, w_bytes);
         embcl_rowsparse_free(s.sparse);
         embcl_tensor_free(s.grad);
         embcl_tensor_free(s.w);
@@ -431,7 +488,7 @@ int main(int argc, char **argv)
         free(out_h);
     }
     if (bench_selected(filter, "bag_fwd_multi")) {
-        const bcase mc = {quick ? 20000 : 100000, 64, 4096, 20, 0, 0};
+        const bcase mc = {quick ? 20000 : 100000, 64, 4096, 20, 0, 0, 0};
         bench_multi(dev, info.name, 8, &mc, reps);
     }
     embcl_runtime_free(rt);

@@ -10,6 +10,9 @@
  *     embcl_optim_step; fused=1: embcl_embedding_bag_backward_update (the
  *     gradient is never written). PyTorch's side is SparseAdam's step (also
  *     for row-wise Adagrad, which PyTorch lacks: the issue's yardstick).
+ *     Cases ending ",dtype=bf16": fused, uniform, on a bf16 table with
+ *     stochastic rounding (FBGEMM's setting for low-precision tables); the
+ *     table's rows move 2 bytes an element each way, the state stays f32.
  *   sparse_update_*: the update alone from a coalesced row-sparse gradient
  *     of 81,920 row occurrences.
  * Usage: bench_optim [--filter NAME] [--quick]
@@ -255,12 +258,12 @@ static void train_step(train_case *c)
 }
 
 static void bench_train(embcl_device_t dev, const char *devname, const char *bench, embcl_optim_kind kind, int64_t v,
-                        int64_t d, int64_t bags, int64_t len, int zipf, int fused, int reps)
+                        int64_t d, int64_t bags, int64_t len, int zipf, int fused, int bf16, int reps)
 {
     int64_t shape[2] = {v, d}, n = bags * len;
     embcl_tensor_t p, idx, offs;
-    rng_state = 0x853c49e6748fea9bull + (uint64_t)zipf; /* fused and unfused see the same indices */
-    bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, shape, &p), "alloc");
+    rng_state = 0x853c49e6748fea9bull + (uint64_t)zipf; /* fused and unfused, f32 and bf16 see the same indices */
+    bench_check(embcl_tensor_create(dev, bf16 ? EMBCL_BF16 : EMBCL_F32, 2, shape, &p), "alloc");
     bench_check(embcl_tensor_fill(p, 0.5), "fill");
     int64_t *ids = malloc((size_t)n * sizeof *ids), *oh = malloc((size_t)bags * sizeof *oh);
     float *g = malloc((size_t)(bags * d) * sizeof *g);
@@ -281,6 +284,8 @@ static void bench_train(embcl_device_t dev, const char *devname, const char *ben
     c.o = embcl_embedding_options_default();
     c.o.mode = EMBCL_BAG_SUM;
     c.opt = make_opt(dev, kind, p);
+    if (bf16) /* the default, said here because the case names it */
+        bench_check(embcl_optim_set_bf16_rounding(c.opt, EMBCL_BF16_STOCHASTIC, 1), "bf16 rounding");
     if (!fused)
         bench_check(embcl_rowsparse_create(dev, v, d, n, &c.sg), "rowsparse");
     train_step(&c); /* warm-up: kernel builds, pool */
@@ -300,10 +305,12 @@ static void bench_train(embcl_device_t dev, const char *devname, const char *ben
     int64_t nnz = embcl_rowsparse_nnz(u);
     embcl_rowsparse_free(u);
     char cs[160];
-    snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s,fused=%d", (long long)v, (long long)d,
-             (long long)bags, (long long)len, zipf ? "zipf1.05" : "uniform", fused);
-    /* the update's rows, plus each position's index, sort traffic and gradient row */
-    double bytes = (double)nnz * row_bytes(kind, d) + (double)n * (24.0 + (double)d * 4.0);
+    snprintf(cs, sizeof cs, "V=%lld,D=%lld,B=%lld,L=%lld,dist=%s,fused=%d%s", (long long)v, (long long)d,
+             (long long)bags, (long long)len, zipf ? "zipf1.05" : "uniform", fused, bf16 ? ",dtype=bf16" : "");
+    /* the update's rows, plus each position's index, sort traffic and gradient row;
+     * a bf16 table's row is read and written at 2 bytes an element, not 4 */
+    double bytes = (double)nnz * (row_bytes(kind, d) - (bf16 ? 4.0 * (double)d : 0.0)) +
+                   (double)n * (24.0 + (double)d * 4.0);
     ceiling bound = {dev, 0, ""};
     ceiling_measure(&bound, (size_t)bytes, 3);
     print_line(bench, cs, devname, best, bytes, &bound, -1.0, nnz, cpu);
@@ -359,7 +366,10 @@ int main(int argc, char **argv)
         for (int zipf = 0; zipf < 2; zipf++)
             for (int fused = 0; fused < 2; fused++)
                 if (bench_selected(filter, train[i].name))
-                    bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, zipf, fused, reps);
+                    bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, zipf, fused, 0, reps);
+    for (size_t i = 0; i < sizeof train / sizeof train[0]; i++)
+        if (bench_selected(filter, train[i].name))
+            bench_train(dev, info.name, train[i].name, train[i].kind, v, d, bags, 20, 0, 1, 1, reps);
     embcl_runtime_free(rt);
     return 0;
 }

@@ -43,7 +43,10 @@ def main():
                "" if bf is None else f"{bf:.3f}" + (" (!)" if e.get("bound_exceeded") else "")]
         for b in cols:
             t = cases[key]["base"].get(b)
-            row.append(f"{ms(t['torch_ms'])} ({ms(t.get('torch_ms_min'))})" if t else "")
+            if t and t.get("torch_ms") is None:  # the baseline knows the case and has no such op
+                row.append("n/a")
+            else:
+                row.append(f"{ms(t['torch_ms'])} ({ms(t.get('torch_ms_min'))})" if t else "")
         for b in cols:
             t = cases[key]["base"].get(b)
             row.append(f"{t['ratio']:.2f}" if t and t.get("ratio") is not None else "")

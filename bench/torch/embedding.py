@@ -10,7 +10,10 @@ are positions t*B*L on of the same draw). bag_bwd_sparse: the backward of a
 sparse=True bag (PyTorch returns an uncoalesced COO gradient; embcl a
 coalesced one). bag_bwd_dense*: the backward into a fresh dense gradient
 (PyTorch allocates and zeroes it; embcl's timing zeroes its own). Best of the
-repeats, after a warm-up.
+repeats, after a warm-up. Cases ending ",dtype=bf16": bag_fwd on a
+torch.bfloat16 weight (PyTorch's output is bf16, embcl's f32); where this
+PyTorch has no CPU bf16 embedding_bag (1.13) torch_ms is null and
+torch_note says why.
 """
 import argparse
 import json
@@ -63,6 +66,8 @@ def main():
     cases = [(V, 128, 4096, 20, False, False), (V, 128, 4096, 20, True, False), (V, 16, 4096, 20, False, False),
              (V, 64, 4096, 20, False, False), (V, 256, 4096, 20, False, False), (V, 128, 4096, 20, False, True),
              (V, 32, 4096, 20, False, False)]
+    bf16_cases = [(V, 128, 4096, 20, False), (V, 64, 4096, 20, False), (V, 128, 4096, 20, True),
+                  (V, 16, 4096, 20, False), (V, 32, 4096, 20, False)]
     only = set(args.only.split(",")) if args.only else None
 
     def sel(name):
@@ -94,6 +99,20 @@ def main():
 
             ms = best_ms(step, reps if sparse else max(2, (reps + 1) // 2))
             print(json.dumps({"bench": name, "case": case, "torch_ms": round(ms, 4)}), flush=True)
+    for V_, D, B, L, zipf in bf16_cases if sel("bag_fwd") else []:
+        case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'},dtype=bf16"
+        n = B * L
+        idx = torch.from_numpy(draw(V_, n, zipf))
+        offs = torch.arange(0, n, L, dtype=torch.int64)
+        w = (torch.rand(V_, D) - 0.5).to(torch.bfloat16)
+        row = {"bench": "bag_fwd", "case": case}
+        try:
+            with torch.no_grad():
+                row["torch_ms"] = round(best_ms(lambda: F.embedding_bag(idx, w, offs, mode="sum"), reps), 4)
+        except RuntimeError as e:  # 1.13's CPU embedding_bag takes half, float and double only
+            row["torch_ms"] = None
+            row["torch_note"] = f"torch {torch.__version__}: {str(e).splitlines()[0][:300]}"
+        print(json.dumps(row), flush=True)
     if sel("bag_fwd_multi"):
         T, V_, D, B, L = 8, 20000 if args.quick else 100000, 64, 4096, 20
         n = B * L

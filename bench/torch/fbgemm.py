@@ -18,6 +18,10 @@ backward; the gradient is never materialised): the same for embcl's fused=0
 and fused=1 lines. Its forward runs before each timed backward, untimed, as
 embcl's bench times backward + update from a given output gradient.
 Best of the repeats after a warm-up, as the other scripts.
+No ",dtype=bf16" cases: FBGEMM 1.9.0's CPU TBE takes weights_precision=BF16
+but its forward fails ("split_embedding_cpu_forward_2" not implemented for
+'BFloat16'), and its row-wise Adagrad step is that forward's backward, so
+compare gives embcl's bf16 lines no fbgemm line.
 """
 import argparse
 import json

@@ -63,7 +63,7 @@ def main():
         for zipf in (0, 1):
             case = f"V={v},D={d},occ={occ},dist={'zipf1.05' if zipf else 'uniform'}"
             if cls is None:
-                out.append(dict(bench=name, case=case, torch_ms=None))
+                out.append(dict(bench=name, case=case, torch_ms=None, torch_note="PyTorch has no row-wise Adagrad"))
                 continue
             rng = np.random.default_rng(1)
             ids = torch.from_numpy(picks(occ, v, zipf, rng).astype(np.int64))
