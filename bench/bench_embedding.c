@@ -371,6 +371,8 @@ int main(int argc, char **argv)
         op_kind op;
     } benches[] = {{"bag_fwd", FWD},
                    {"bag_bwd_sparse", BWD_SPARSE},
+                   /* the same call, paired with PyTorch's backward + coalesce() */
+                   {"bag_bwd_sparse_coalesced", BWD_SPARSE},
                    {"bag_bwd_dense", BWD_DENSE},
                    {"bag_bwd_dense_atomic", BWD_DENSE_ATOMIC}};
     embcl_runtime_t rt = bench_runtime();
