@@ -26,11 +26,12 @@ void bench_free_huge(void *p, size_t bytes);
  * counted once, whether or not the cache reads its line first).
  *   host: read (a sum), copy (plain stores), copy_nt (non-temporal
  *     stores), triad a = b + s*c (plain and non-temporal), update
- *     a = s*a + b (in place), each on every core (pthreads), run `passes`
- *     times between two barriers so thread start-up stays out; a footprint
- *     in the caches in fixed slices (each core's own), one from memory in
- *     chunks the threads claim as they go (as a device hands out
- *     work-groups); the best of `reps` tries.
+ *     a = s*a + b and update3 a, b, c = s*a + d, s*b + d, s*c + d (in
+ *     place), each on every core (pthreads), run `passes` times between two
+ *     barriers so thread start-up stays out, the arrays a page and a line
+ *     apart; a footprint in the caches in fixed slices (each core's own),
+ *     one from memory in chunks the threads claim as they go (as a device
+ *     hands out work-groups); the best of `reps` tries.
  *   device (dev non-NULL and not a CPU: its memory is not the host's): the
  *     copy and triad kernels of kernels/bandwidth.cl over the same footprint.
  * A footprint that fits in the caches measures the caches, as the bench's
