@@ -380,6 +380,29 @@ double bench_peak_gbps(embcl_device_t dev, size_t footprint, int reps, char *imp
     return best;
 }
 
+void bench_bound_init(bench_bound *b, embcl_device_t dev, size_t footprint)
+{
+    *b = (bench_bound){.dev = dev, .footprint = footprint};
+    snprintf(b->impl, sizeof b->impl, "none");
+}
+
+double bench_bound_try(bench_bound *b, int tries)
+{
+    char impl[32];
+    double g = bench_peak_gbps(b->dev, b->footprint, tries < 1 ? 1 : tries, impl, sizeof impl);
+    if (g > b->gbps) {
+        b->gbps = g;
+        snprintf(b->impl, sizeof b->impl, "%s", impl);
+    }
+    return b->gbps;
+}
+
+int bench_bound_per_turn(int total)
+{
+    int per = (total + BENCH_BOUND_TURNS - 1) / BENCH_BOUND_TURNS;
+    return per < 1 ? 1 : per;
+}
+
 void bench_check_bound(const char *bench, const char *cs, double bound_frac)
 {
     if (bound_frac > 1.0)
