@@ -31,7 +31,8 @@ void bench_free_huge(void *p, size_t bytes);
  *     barriers so thread start-up stays out, the arrays a page and a line
  *     apart; a footprint in the caches in fixed slices (each core's own),
  *     one from memory in chunks the threads claim as they go (as a device
- *     hands out work-groups); the best of `reps` tries.
+ *     hands out work-groups); the best of `reps` + 1 tries (the first
+ *     warms the caches).
  *   device (dev non-NULL and not a CPU: its memory is not the host's): the
  *     copy and triad kernels of kernels/bandwidth.cl over the same footprint.
  * A footprint that fits in the caches measures the caches, as the bench's
