@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     cl_ulong nv = n / (size_t)vw;
     size_t gws = embcl_round_up(nv, (size_t)wgs);
 
-    int threads = bench_host_threads(), rounds = quick ? 2 : 4;
+    int threads = bench_host_threads(), rounds = quick ? 2 : BENCH_BOUND_TURNS;
     const char *names[2] = {"copy", "triad"};
     for (int triad = 0; triad < 2; triad++) {
         char bench[64];
@@ -100,15 +100,12 @@ int main(int argc, char **argv)
         }
         run_dev(&dc); /* warm-up */
         size_t footprint = n * 4 * (size_t)(triad ? 3 : 2);
-        double dms = 1e30, bound = 0, host = 0;
-        char impl[32] = "", best_impl[32] = "";
+        double dms = 1e30, host = 0;
+        bench_bound bound;
+        bench_bound_init(&bound, dev, footprint);
         for (int r = 0; r < rounds; r++) { /* in turn: the machine's speed drifts */
             dms = fmin(dms, best_of(quick ? 4 : 8, run_dev, &dc));
-            double g = bench_peak_gbps(dev, footprint, quick ? 4 : 8, impl, sizeof impl); /* as many tries as the kernel */
-            if (g > bound) {
-                bound = g;
-                snprintf(best_impl, sizeof best_impl, "%s", impl);
-            }
+            bench_bound_try(&bound, quick ? 4 : 8); /* as many tries as the kernel */
             host = fmax(host, fmax(bench_host_stream_gbps(names[triad], footprint, threads, 2),
                                    bench_host_stream_gbps(triad ? "triad_nt" : "copy_nt", footprint, threads, 2)));
         }
@@ -118,9 +115,9 @@ int main(int argc, char **argv)
         printf("{\"bench\": \"%s\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
                "\"host_gbps\": %.2f, \"bound_gbps\": %.2f, \"bound_impl\": \"%s\", \"bound_frac\": %.3f, "
                "\"host_threads\": %d, \"vw\": %lld, \"wgs\": %lld}\n",
-               bench, cs, info.name, dms, gbps, host, bound, best_impl, gbps / bound, threads, vw, wgs);
+               bench, cs, info.name, dms, gbps, host, bound.gbps, bound.impl, gbps / bound.gbps, threads, vw, wgs);
         fflush(stdout);
-        bench_check_bound(bench, cs, gbps / bound);
+        bench_check_bound(bench, cs, gbps / bound.gbps);
     }
     embcl_tensor_free(a);
     embcl_tensor_free(b);

@@ -306,16 +306,13 @@ static void bench_multi(embcl_device_t dev, const char *devname, int64_t T, cons
     }
     embcl_embedding_options o = embcl_embedding_options_default();
     o.mode = c->mean ? EMBCL_BAG_MEAN : EMBCL_BAG_SUM;
-    double bytes = ((double)u + (double)(T * c->B)) * (double)c->D * 4.0, ms = 1e30, bound = 0;
-    char impl[32] = "", best_impl[32] = "";
+    double bytes = ((double)u + (double)(T * c->B)) * (double)c->D * 4.0, ms = 1e30;
+    bench_bound bound;
+    bench_bound_init(&bound, dev, (size_t)bytes);
+    int per = bench_bound_per_turn(reps);
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
-        if (r % 3 == 0) {
-            double g = bench_peak_gbps(dev, (size_t)bytes, 3, impl, sizeof impl);
-            if (g > bound) {
-                bound = g;
-                snprintf(best_impl, sizeof best_impl, "%s", impl);
-            }
-        }
+        if (r >= 0 && r % per == 0) /* in turn: as many tries as repeats */
+            bench_bound_try(&bound, per);
         double t0 = bench_now_ms();
         for (int64_t t = 0; t < T; t++)
             bench_check(embcl_embedding_bag(w[t], &bags[t], &o, out[t], NULL), "embcl_embedding_bag");
@@ -331,9 +328,9 @@ static void bench_multi(embcl_device_t dev, const char *devname, int64_t T, cons
     printf("{\"bench\": \"bag_fwd_multi\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, "
            "\"gbps\": %.2f, \"bound_gbps\": %.2f, \"bound_impl\": \"%s\", \"bound_frac\": %.3f, "
            "\"distinct_rows\": %lld}\n",
-           cs, devname, ms, gbps, bound, best_impl, gbps / bound, (long long)u);
+           cs, devname, ms, gbps, bound.gbps, bound.impl, gbps / bound.gbps, (long long)u);
     fflush(stdout);
-    bench_check_bound("bag_fwd_multi", cs, gbps / bound);
+    bench_check_bound("bag_fwd_multi", cs, gbps / bound.gbps);
     for (int64_t t = 0; t < T; t++) {
         embcl_tensor_free(w[t]);
         embcl_tensor_free(idx[t]);
@@ -437,8 +434,8 @@ int main(int argc, char **argv)
         /* Bytes a bag op must move: each distinct row read once, the bags written (f32). */
         int64_t u = distinct_rows(ih, n);
         double bytes = ((double)u * es + (double)c->B * 4.0) * (double)c->D;
-        double bound = 0;
-        char impl[32] = "", best_impl[32] = "";
+        bench_bound bound; /* one footprint for all the case's ops: each one's tries count for the rest */
+        bench_bound_init(&bound, dev, (size_t)bytes);
         for (size_t bi = 0; bi < sizeof benches / sizeof benches[0]; bi++) {
             if (!bench_selected(filter, benches[bi].name))
                 continue;
@@ -449,17 +446,14 @@ int main(int argc, char **argv)
                 bench_check(embcl_rowsparse_create(dev, c->V, c->D, n, &s.sparse), "rowsparse");
             if ((op == BWD_DENSE || op == BWD_DENSE_ATOMIC) && !s.grad)
                 bench_check(embcl_tensor_create(dev, EMBCL_F32, 2, ws, &s.grad), "grad");
-            double cpu_ms, ms = 1e30;
-            int dense = op == BWD_DENSE || op == BWD_DENSE_ATOMIC, rounds = dense ? 1 : 2;
-            for (int r = 0; r < rounds; r++) { /* in turn with the ceiling: the machine's speed drifts */
-                double g = bench_peak_gbps(dev, (size_t)bytes, 3, impl, sizeof impl);
-                if (g > bound) {
-                    bound = g;
-                    snprintf(best_impl, sizeof best_impl, "%s", impl);
-                }
+            double cpu_ms = 1e30, ms = 1e30;
+            int dense = op == BWD_DENSE || op == BWD_DENSE_ATOMIC; /* a [V, D] gradient a call: fewer */
+            int per = bench_bound_per_turn(dense ? (reps + 1) / 2 : reps);
+            for (int t = 0; t < BENCH_BOUND_TURNS; t++) { /* in turn with the ceiling: the machine's speed drifts */
                 double cms;
-                ms = fmin(ms, time_op(&s, op, dense ? (reps + 1) / 2 : (reps + 1) / rounds, &cms));
-                cpu_ms = r == 0 ? cms : fmin(cpu_ms, cms);
+                ms = fmin(ms, time_op(&s, op, per, &cms));
+                cpu_ms = fmin(cpu_ms, cms);
+                bench_bound_try(&bound, per);
             }
             if (op == FWD) {
                 check_same(&s, out_h, c->B * c->D, c->mean ? 1.0f / (float)c->L : 1.0f);
@@ -471,10 +465,10 @@ int main(int argc, char **argv)
             printf("{\"bench\": \"%s\", \"case\": \"%s\", \"device\": \"%s\", \"embcl_ms\": %.4f, \"gbps\": %.2f, "
                    "\"bound_gbps\": %.2f, \"bound_impl\": \"%s\", \"bound_frac\": %.3f, \"distinct_rows\": %lld, "
                    "\"host_gather_ms\": %.4f, \"host_threads\": %d, \"cpu_ms\": %.4f}\n",
-                   benches[bi].name, cs, info.name, ms, gbps, bound, best_impl, gbps / bound, (long long)u, host_ms,
-                   threads, cpu_ms);
+                   benches[bi].name, cs, info.name, ms, gbps, bound.gbps, bound.impl, gbps / bound.gbps, (long long)u,
+                   host_ms, threads, cpu_ms);
             fflush(stdout);
-            bench_check_bound(benches[bi].name, cs, gbps / bound);
+            bench_check_bound(benches[bi].name, cs, gbps / bound.gbps);
         }
         bench_free_huge(wh ? (void *)wh : wb, w_bytes);
         embcl_rowsparse_free(s.sparse);

@@ -4,10 +4,10 @@
  * One JSON line per case: embcl_ms is the median of the repeats; gbps counts
  * the least traffic any grouping needs (read the indices, write perm, uniq
  * and seg_start once); bound_frac is the time that traffic takes at the
- * machine's ceiling over that footprint (bench_peak_gbps: the best of
- * several host stream loops on every core, in turn with the repeats) over
- * embcl_ms; host_ms is a single-threaded C stable
- * radix sort + segment pass of the same data, for scale. */
+ * machine's ceiling over that footprint (bound_gbps, bench_peak_gbps: the
+ * best of several host stream loops on every core, as many tries as
+ * repeats, in turn with them) over embcl_ms; host_ms is a single-threaded
+ * C stable radix sort + segment pass of the same data, for scale. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,21 +127,25 @@ int main(int argc, char **argv)
         bench_check(embcl_tensor_create(dev, EMBCL_I64, 1, &n, &t), "indices");
         bench_check(embcl_tensor_upload(t, idx, (size_t)n * 8), "upload");
         embcl_segments s;
+        int64_t nnz = 0;
         for (int w = 0; w < 3; w++) { /* warm-up: kernel builds, pool */
             bench_check(embcl_segments_build(t, bc->V, -1, "bench", "indices", &s), "segments");
+            nnz = s.nnz;
             embcl_segments_free(&s);
         }
-        double bytes_max = (double)n * (8 + 4 + 4) + (double)n * 8; /* nnz <= n */
-        double bw = bench_peak_gbps(dev, (size_t)bytes_max, 3, NULL, 0);
+        double bytes = (double)n * (8 + 4 + 4) + (double)nnz * 8;
+        bench_bound bw;
+        bench_bound_init(&bw, dev, (size_t)bytes);
         double *ms = malloc((size_t)reps * sizeof *ms);
-        int64_t nnz = 0;
+        int per = bench_bound_per_turn(reps);
         for (int r = 0; r < reps; r++) {
+            if (r % per == 0) /* in turn: as many tries as repeats */
+                bench_bound_try(&bw, per);
             double t0 = bench_now_ms();
             bench_check(embcl_segments_build(t, bc->V, -1, "bench", "indices", &s), "segments");
             /* Uploaded indices need no read-back any more: wait for the work itself. */
             bench_check(embcl_device_finish(dev), "finish");
             ms[r] = bench_now_ms() - t0;
-            nnz = s.nnz;
             embcl_segments_free(&s);
         }
         qsort(ms, (size_t)reps, sizeof *ms, cmp_double);
@@ -152,15 +156,15 @@ int main(int argc, char **argv)
             double h = host_group(idx, n, bc->V, perm, tmp, starts);
             host = h < host ? h : host;
         }
-        double bytes = (double)n * (8 + 4 + 4) + (double)nnz * 8;
-        bw = fmax(bw, bench_peak_gbps(dev, (size_t)bytes, 3, NULL, 0));
-        printf("{\"bench\": \"segments_build\", \"case\": \"n=%lld,V=%lld,dist=%s\", \"device\": \"%s\", "
-               "\"embcl_ms\": %.4f, \"best_ms\": %.4f, \"gbps\": %.3f, \"bound_frac\": %.4f, \"nnz\": %lld, "
-               "\"host_ms\": %.4f}\n",
-               (long long)n, (long long)bc->V, bc->dist, info.name, med, ms[0], bytes / med / 1e6,
-               bytes / (bw * 1e6) / med, (long long)nnz, host);
+        char cs[96];
+        snprintf(cs, sizeof cs, "n=%lld,V=%lld,dist=%s", (long long)n, (long long)bc->V, bc->dist);
+        double frac = bytes / (bw.gbps * 1e6) / med;
+        printf("{\"bench\": \"segments_build\", \"case\": \"%s\", \"device\": \"%s\", "
+               "\"embcl_ms\": %.4f, \"best_ms\": %.4f, \"gbps\": %.3f, \"bound_gbps\": %.2f, \"bound_impl\": \"%s\", "
+               "\"bound_frac\": %.4f, \"nnz\": %lld, \"host_ms\": %.4f}\n",
+               cs, info.name, med, ms[0], bytes / med / 1e6, bw.gbps, bw.impl, frac, (long long)nnz, host);
         fflush(stdout);
-        bench_check_bound("segments_build", bc->dist, bytes / (bw * 1e6) / med);
+        bench_check_bound("segments_build", cs, frac);
         free(perm);
         free(tmp);
         free(starts);

@@ -26,15 +26,39 @@ void bench_free_huge(void *p, size_t bytes);
  * counted once, whether or not the cache reads its line first).
  *   host: read (a sum), copy (plain stores), copy_nt (non-temporal
  *     stores), triad a = b + s*c (plain and non-temporal), update
- *     a = s*a + b (in place), each on `threads` pthreads over contiguous
- *     slices, run `passes` times between two barriers so thread start-up
- *     stays out; the best of `reps` tries.
+ *     a = s*a + b and update3 a, b, c = s*a + d, s*b + d, s*c + d (in
+ *     place), each on every core (pthreads), run `passes` times between two
+ *     barriers so thread start-up stays out, the arrays a page and a line
+ *     apart; a footprint in the caches in fixed slices (each core's own),
+ *     one from memory in chunks the threads claim as they go (as a device
+ *     hands out work-groups); the best of `reps` + 1 tries (the first
+ *     warms the caches).
  *   device (dev non-NULL and not a CPU: its memory is not the host's): the
  *     copy and triad kernels of kernels/bandwidth.cl over the same footprint.
  * A footprint that fits in the caches measures the caches, as the bench's
  * own repeats then run from them. `impl` (cap bytes, may be NULL) gets the
  * winner's name. */
 double bench_peak_gbps(embcl_device_t dev, size_t footprint, int reps, char *impl, size_t cap);
+/* A case's memory ceiling, kept at its best over tries made in turn with
+ * the case's own repeats: the machine's memory speed drifts over minutes
+ * and neighbours take cores for a while, so a ceiling measured once can be a
+ * bad moment, and the op's best repeat, from a good one, then beats it. A
+ * bench tries the ceiling as often as it times the op: its repeats in
+ * BENCH_BOUND_TURNS turns of bench_bound_per_turn, each turn followed by as
+ * many tries (in blocks, so the op's repeats still find their data in the
+ * caches), and it divides by `gbps`, the best. */
+typedef struct bench_bound {
+    embcl_device_t dev;
+    size_t footprint;
+    double gbps; /* best so far; 0 before the first try */
+    char impl[32];
+} bench_bound;
+enum { BENCH_BOUND_TURNS = 4 };
+void bench_bound_init(bench_bound *b, embcl_device_t dev, size_t footprint);
+/* `tries` more tries of every probe (bench_peak_gbps); the best so far. */
+double bench_bound_try(bench_bound *b, int tries);
+/* Repeats per turn when a bench times `total` in BENCH_BOUND_TURNS turns. */
+int bench_bound_per_turn(int total);
 /* Threads the host probes use: the online CPUs, at most 64. */
 int bench_host_threads(void);
 /* One host probe alone (names as above), for bench_bandwidth's lines. */
