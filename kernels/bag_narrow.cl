@@ -226,31 +226,9 @@ __kernel void nar_dup_place(__global const int *rec, __global uint *small, uint 
 #define ONE_FACTOR(q) (fbag ? fbag[b] : 1.0f)
 #endif
 
-/* Rows are visited in value order, so a singleton's bag, and the row of g
- * it reads, is random: its lines missed the caches on every row (D = 64: a
- * third of nar_rows' time waited on those loads), where PyTorch reads g in
- * position order. The bag PF_DIST rows ahead is known (ent), so its g row
- * is requested while this one is summed. CPUs only, as bag.cl's prefetch. */
-#if EMBCL_CPU && defined(__clang__)
-#define PF_DIST 8
-#define PF_G_ROW(r)                                                                                 \
-    do {                                                                                             \
-        if ((r) + PF_DIST < nnz) {                                                                   \
-            int pb = ent[ES * (ulong)((r) + PF_DIST)];                                               \
-            if (pb >= 0) {                                                                           \
-                __global const float *pr = g + (ulong)pb * g_ld;                                     \
-                for (int l = 0; l < ND; l += 16)                                                     \
-                    __builtin_prefetch((const void *)(ulong)(pr + l), 0, 3);                         \
-            }                                                                                        \
-        }                                                                                            \
-    } while (0)
-#else
-#define PF_G_ROW(r) (void)(r)
-#endif
-
 /* Work-item i: words [i * per, (i + 1) * per); the ids and rows of their
- * values go out in order. nnz: the rows in all. */
-__kernel void nar_rows(__global const ulong *wt, ulong nwords, ulong per, long vmin, uint nnz, __global const int *ent,
+ * values go out in order. */
+__kernel void nar_rows(__global const ulong *wt, ulong nwords, ulong per, long vmin, __global const int *ent,
                        __global const float *fbag,
                        __global const int *sorted, __global const uint *small, uint G, uint ndv,
                        __global const float *g, ulong g_off, ulong g_ld, __global long *ids, ulong ids_off,
@@ -269,7 +247,6 @@ __kernel void nar_rows(__global const ulong *wt, ulong nwords, ulong per, long v
             ids[r] = vmin + (long)(64 * w) + (long)popcount(low - 1);
             bits ^= low;
             __global float *dr = dst + (ulong)r * ND;
-            PF_G_ROW(r);
             int b = ent[ES * (ulong)r];
             if (b >= 0)
                 ROW_SUM(0, 1, ONE_BAG, ONE_FACTOR)

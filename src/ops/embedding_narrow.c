@@ -127,7 +127,6 @@ typedef struct narrow_call {
     struct embcl_rowsparse *sp;
     struct embcl_tensor *wt, *small, *ent, *fbag, *rec, *sorted;
     cl_ulong nwords;
-    cl_uint nnz;
     cl_long vmin;
     cl_uint groups, ndv;
     cl_ulong per;
@@ -190,7 +189,7 @@ static embcl_status run_rows(narrow_call *c)
     cl_ulong g_off = c->g->offset, g_ld = c->g->ld, ids_off = c->sp->ids->offset, d_off = c->sp->values->offset;
     cl_mem sm = emb_mem(c->sorted), fm = emb_mem(c->fbag);
     embcl_karg a[] = {EMBCL_KARG(c->wt->buf->mem), EMBCL_KARG(c->nwords), EMBCL_KARG(per), EMBCL_KARG(c->vmin),
-                      EMBCL_KARG(c->nnz), EMBCL_KARG(c->ent->buf->mem), EMBCL_KARG(fm), EMBCL_KARG(sm), EMBCL_KARG(c->small->buf->mem),
+                      EMBCL_KARG(c->ent->buf->mem), EMBCL_KARG(fm), EMBCL_KARG(sm), EMBCL_KARG(c->small->buf->mem),
                       EMBCL_KARG(c->groups), EMBCL_KARG(c->ndv), EMBCL_KARG(c->g->buf->mem), EMBCL_KARG(g_off),
                       EMBCL_KARG(g_ld), EMBCL_KARG(c->sp->ids->buf->mem), EMBCL_KARG(ids_off),
                       EMBCL_KARG(c->sp->values->buf->mem), EMBCL_KARG(d_off)};
@@ -253,7 +252,6 @@ embcl_status emb_narrow_bwd(struct embcl_tensor *g, const emb_bags *eb, const em
     c.mode = mode;
     c.nwords = ((cl_ulong)(f->max - f->min) >> 6) + 1;
     c.vmin = f->min;
-    c.nnz = (cl_uint)nnz;
     c.ndv = (cl_uint)(f->dup_values - pad_rep);
     /* Chunks of consecutive bags, a few per compute unit: the chunks' count
      * columns (one per repeated value each) stay small. */
