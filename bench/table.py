@@ -11,6 +11,10 @@ import json
 BASELINES = ("torch-1.13", "torch-2.x", "fbgemm")
 
 
+def num(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def ms(x):
     if x is None:
         return ""
@@ -32,8 +36,9 @@ def main():
             cases[key]["base"][r["baseline"]] = r
             seen.add(r["baseline"])
     cols = [b for b in BASELINES if b in seen]
-    head = ["bench", "case", "embcl ms, median (min)", "bound_frac"] + [f"{b} ms, median (min)" for b in cols] + \
-        [f"ratio {b}" for b in cols]
+    gather = any(num(c["embcl"].get("gather_frac")) for c in cases.values())
+    head = ["bench", "case", "embcl ms, median (min)", "bound_frac"] + (["gather_frac"] if gather else []) + \
+        [f"{b} ms, median (min)" for b in cols] + [f"ratio {b}" for b in cols]
     print("| " + " | ".join(head) + " |")
     print("| " + " | ".join("---" for _ in head) + " |")
     for key in order:
@@ -41,6 +46,9 @@ def main():
         bf = e.get("bound_frac")
         row = [key[0], key[1].replace(",", ", "), f"{ms(e['embcl_ms'])} ({ms(e.get('embcl_ms_min'))})",
                "" if bf is None else f"{bf:.3f}" + (" (!)" if e.get("bound_exceeded") else "")]
+        if gather:
+            gf = e.get("gather_frac")
+            row.append(f"{gf:.2f}" if num(gf) else "")
         for b in cols:
             t = cases[key]["base"].get(b)
             if t and t.get("torch_ms") is None:  # the baseline knows the case and has no such op

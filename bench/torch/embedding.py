@@ -7,8 +7,11 @@ over V), one JSON line per case with "torch_ms".
 bag_fwd: F.embedding_bag(mode="sum", or "mean" where the case says so).
 bag_fwd_multi: 8 tables, one F.embedding_bag call each (table t's indices
 are positions t*B*L on of the same draw). bag_bwd_sparse: the backward of a
-sparse=True bag (PyTorch returns an uncoalesced COO gradient; embcl a
-coalesced one). bag_bwd_dense*: the backward into a fresh dense gradient
+sparse=True bag (PyTorch returns an uncoalesced COO gradient, a row per
+index; embcl a coalesced one, a row per distinct index, ids ascending).
+bag_bwd_sparse_coalesced: the same backward followed by .coalesce(), which
+gives what embcl's backward gives (PyTorch's sparse optimizers coalesce
+before they update). bag_bwd_dense*: the backward into a fresh dense gradient
 (PyTorch allocates and zeroes it; embcl's timing zeroes its own). Best of the
 repeats, after a warm-up. Cases ending ",dtype=bf16": bag_fwd on a
 torch.bfloat16 weight (PyTorch's output is bf16, embcl's f32); where this
@@ -76,7 +79,8 @@ def main():
     for V_, D, B, L, zipf, mean in cases:
         mode = "mean" if mean else "sum"
         case = f"V={V_},D={D},B={B},L={L},dist={'zipf' if zipf else 'uniform'}" + (",mode=mean" if mean else "")
-        if not any(sel(b) for b in ("bag_fwd", "bag_bwd_sparse", "bag_bwd_dense", "bag_bwd_dense_atomic")):
+        if not any(sel(b) for b in ("bag_fwd", "bag_bwd_sparse", "bag_bwd_sparse_coalesced", "bag_bwd_dense",
+                                    "bag_bwd_dense_atomic")):
             continue
         n = B * L
         idx = torch.from_numpy(draw(V_, n, zipf))
@@ -87,7 +91,8 @@ def main():
             with torch.no_grad():
                 ms = best_ms(lambda: F.embedding_bag(idx, w, offs, mode=mode), reps)
             print(json.dumps({"bench": "bag_fwd", "case": case, "torch_ms": round(ms, 4)}), flush=True)
-        for name, sparse in (("bag_bwd_sparse", True), ("bag_bwd_dense", False), ("bag_bwd_dense_atomic", False)):
+        for name, sparse, coalesce in (("bag_bwd_sparse", True, False), ("bag_bwd_sparse_coalesced", True, True),
+                                       ("bag_bwd_dense", False, False), ("bag_bwd_dense_atomic", False, False)):
             if not sel(name):
                 continue
             p = w.clone().requires_grad_(True)
@@ -96,6 +101,8 @@ def main():
             def step():
                 p.grad = None
                 out.backward(g, retain_graph=True)
+                if coalesce:
+                    p.grad = p.grad.coalesce()
 
             ms = best_ms(step, reps if sparse else max(2, (reps + 1) // 2))
             print(json.dumps({"bench": name, "case": case, "torch_ms": round(ms, 4)}), flush=True)
