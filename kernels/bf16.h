@@ -89,6 +89,17 @@ static inline uint16 embcl_bf16_bits16(ulong seed, ulong i)
     return (uint16)(embcl_bf16_bits8(seed, i), embcl_bf16_bits8(seed, i + 8));
 }
 
+/* N ushorts to p, lane by lane. PoCL's vstoreN of a 16-bit type takes its
+ * vector as doubles (how clang passes a 16-byte vector on x86-64) and
+ * stores the halves of their 32-bit pieces one by one: N scalar stores
+ * that the code generator leaves apart. Stores of the lanes themselves
+ * merge into one vector store. Macros, not functions: a ushortN argument
+ * of a function of ours would arrive as doubles too. */
+#define EMBCL_BF16_PUT2(h, p) ((p)[0] = (h).s0, (p)[1] = (h).s1)
+#define EMBCL_BF16_PUT4(h, p) (EMBCL_BF16_PUT2((h).lo, p), EMBCL_BF16_PUT2((h).hi, (p) + 2))
+#define EMBCL_BF16_PUT8(h, p) (EMBCL_BF16_PUT4((h).lo, p), EMBCL_BF16_PUT4((h).hi, (p) + 4))
+#define EMBCL_BF16_PUT16(h, p) (EMBCL_BF16_PUT8((h).lo, p), EMBCL_BF16_PUT8((h).hi, (p) + 8))
+
 /* Vector loads and stores of N elements. The stores round lane by lane
  * exactly as embcl_f_to_bf16 does, in vector arithmetic (a store per lane
  * through private memory cost the fused row-wise Adagrad step on a bf16
@@ -116,7 +127,8 @@ static inline uint16 embcl_bf16_bits16(ulong seed, ulong i)
         UV h = (u + (stochastic ? r : (UV)0x7fffu + ((u >> 16) & 1u))) >> 16;                           \
         UV q = (u >> 16) | select((UV)0u, (UV)0x40u, (u & 0x007fffffu) != 0u);                          \
         h = select(h, q, (u & 0x7f800000u) == 0x7f800000u);                                             \
-        EMBCL_CAT(vstore, N)(EMBCL_CAT(convert_ushort, N)(h), 0, p);                                    \
+        const EMBCL_CAT(ushort, N) hs = EMBCL_CAT(convert_ushort, N)(h);                                \
+        EMBCL_CAT(EMBCL_BF16_PUT, N)(hs, p);                                                            \
     }
 EMBCL_BF16_VFUNCS(2)
 EMBCL_BF16_VFUNCS(4)
