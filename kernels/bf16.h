@@ -70,15 +70,31 @@ static inline ushort embcl_f_to_bf16(float f, ulong seed, int stochastic, ulong 
 }
 
 /* 16 random bits for each of the 4 elements from index i (a multiple of 4)
- * on: the four pieces of one draw, as embcl_bf16_bits gives them one by one. */
+ * on: the four pieces of one draw, as embcl_bf16_bits gives them one by one
+ * (piece k is bits 16k..16k+15, so on a little-endian device the draw seen
+ * as ushort4 holds them in order: one widening instead of four shifts and
+ * masks put together lane by lane). */
+#ifdef __ENDIAN_LITTLE__
+static inline uint4 embcl_bf16_bits4(ulong seed, ulong i)
+{
+    return convert_uint4(as_ushort4(embcl_mix64(seed, i >> 2)));
+}
+static inline uint8 embcl_bf16_bits8(ulong seed, ulong i)
+{
+    const ulong d = i >> 2;
+    return convert_uint8(as_ushort8((ulong2)(embcl_mix64(seed, d), embcl_mix64(seed, d + 1))));
+}
+static inline uint16 embcl_bf16_bits16(ulong seed, ulong i)
+{
+    const ulong d = i >> 2;
+    return convert_uint16(as_ushort16((ulong4)(embcl_mix64(seed, d), embcl_mix64(seed, d + 1),
+                                               embcl_mix64(seed, d + 2), embcl_mix64(seed, d + 3))));
+}
+#else
 static inline uint4 embcl_bf16_bits4(ulong seed, ulong i)
 {
     ulong z = embcl_mix64(seed, i >> 2);
     return (uint4)((uint)z & 0xffffu, (uint)(z >> 16) & 0xffffu, (uint)(z >> 32) & 0xffffu, (uint)(z >> 48));
-}
-static inline uint2 embcl_bf16_bits2(ulong seed, ulong i)
-{
-    return (uint2)(embcl_bf16_bits(seed, i), embcl_bf16_bits(seed, i + 1));
 }
 static inline uint8 embcl_bf16_bits8(ulong seed, ulong i)
 {
@@ -87,6 +103,11 @@ static inline uint8 embcl_bf16_bits8(ulong seed, ulong i)
 static inline uint16 embcl_bf16_bits16(ulong seed, ulong i)
 {
     return (uint16)(embcl_bf16_bits8(seed, i), embcl_bf16_bits8(seed, i + 8));
+}
+#endif
+static inline uint2 embcl_bf16_bits2(ulong seed, ulong i)
+{
+    return (uint2)(embcl_bf16_bits(seed, i), embcl_bf16_bits(seed, i + 1));
 }
 
 /* N ushorts to p, lane by lane. PoCL's vstoreN of a 16-bit type takes its
