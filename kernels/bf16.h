@@ -24,6 +24,9 @@
  *   TABLE_VLOAD(k, p)              VW floats from p + k * VW
  *   TABLE_SSTORE(v, p, i)          p[0] := v, i the element's index (random bits)
  *   TABLE_VSTORE(v, p, i)          VW elements at p, the first with index i
+ *   TABLE_VSTORE2(a, b, p, i)      2 * VW elements at p: vectors a then b,
+ *                                  stored as one (VW <= 8), so their random
+ *                                  bits take one vector draw
  *   TABLE_ROUND_ARGS               kernel parameters the stores read:
  *                                  ulong bf16_seed, int bf16_stochastic */
 #ifndef EMBCL_KERNELS_BF16_H
@@ -168,6 +171,20 @@ EMBCL_BF16_VFUNCS(16)
 #define TABLE_VLOAD(k, p) TABLE_SLOAD(k, p)
 #define TABLE_VSTORE(v, p, i) TABLE_SSTORE(v, p, i)
 #endif
+#if !defined(VW) || VW == 1
+#define TABLE_VW2 2
+#elif VW == 2
+#define TABLE_VW2 4
+#elif VW == 4
+#define TABLE_VW2 8
+#elif VW == 8
+#define TABLE_VW2 16
+#endif
+#ifdef TABLE_VW2
+#define TABLE_VSTORE2(a, b, p, i)                                                                    \
+    EMBCL_CAT(embcl_bf16_vstore, TABLE_VW2)((EMBCL_CAT(float, TABLE_VW2))((a), (b)), (p), bf16_seed, \
+                                            bf16_stochastic, (i))
+#endif
 #else
 #define TABLE_T float
 #define TABLE_ROUND_ARGS
@@ -179,6 +196,9 @@ EMBCL_BF16_VFUNCS(16)
 #else
 #define TABLE_VLOAD(k, p) (p)[k]
 #define TABLE_VSTORE(v, p, i) (*(p) = (v))
+#endif
+#if !defined(VW) || VW <= 8
+#define TABLE_VSTORE2(a, b, p, i) (TABLE_VSTORE(a, p, i), TABLE_VSTORE(b, (p) + VW, (i) + VW))
 #endif
 #endif
 

@@ -223,6 +223,21 @@ __kernel void rows_to_dense(COMMON_ARGS, SPLIT_PARAM(__global, out))
 #else
 #define ROW_CACHE 0
 #endif
+#if ROW_CACHE
+#define ROW_GRAD(v) (cached ? gcache[v] : GRAD_VEC(r, (v) * VW))
+#else
+#define ROW_GRAD(v) GRAD_VEC(r, (v) * VW)
+#endif
+/* A bf16 row to one work-item: the update pass (element by element, after
+ * the sum) takes two vectors a step and rounds them as one of twice the
+ * width, so one vector draw of random bits covers both (the draws were the
+ * largest part of a step). Same elements, same bits: with VW >= 4 a pair
+ * starts at a multiple of 4, where a draw's pieces begin. */
+#if TABLE_BF16 && LANES == 1 && !CMASK && VW >= 4 && VW <= 8
+#define ROW_PAIRS 1
+#else
+#define ROW_PAIRS 0
+#endif
 
 __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols, float lr, float eps, int wd_mode,
                               float wd
@@ -274,15 +289,20 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         const float k = optim_rowwise_adagrad_coef(&rs, sq, n_cols, lr, eps, wd_mode, wd, &c);
         if (lane == 0)
             row_sum[pr] = rs;
-        for (ulong v = lane; v < nv; v += LANES) {
+        ulong v = lane;
+#if ROW_PAIRS
+        for (; v + 1 < nv; v += 2) {
+            VT w0 = TABLE_VLOAD(0, prow + v * VW), w1 = TABLE_VLOAD(1, prow + v * VW);
+            optim_rowwise_adagrad(&w0, ROW_GRAD(v), k, c);
+            optim_rowwise_adagrad(&w1, ROW_GRAD(v + 1), k, c);
+            TABLE_VSTORE2(w0, w1, prow + v * VW, pr * cols + v * VW);
+        }
+#endif
+        for (; v < nv; v += LANES) {
             if (COL_FROZEN(v * VW))
                 continue;
             VT w = TABLE_VLOAD(0, prow + v * VW);
-#if ROW_CACHE
-            optim_rowwise_adagrad(&w, cached ? gcache[v] : GRAD_VEC(r, v * VW), k, c);
-#else
-            optim_rowwise_adagrad(&w, GRAD_VEC(r, v * VW), k, c);
-#endif
+            optim_rowwise_adagrad(&w, ROW_GRAD(v), k, c);
             TABLE_VSTORE(w, prow + v * VW, pr * cols + v * VW);
         }
     }
