@@ -127,9 +127,11 @@ static inline uint2 embcl_bf16_bits2(ulong seed, ulong i)
 /* Vector loads and stores of N elements. The stores round lane by lane
  * exactly as embcl_f_to_bf16 does, in vector arithmetic (a store per lane
  * through private memory cost the fused row-wise Adagrad step on a bf16
- * table more than the halved row traffic saved, on PoCL). A vector whose
- * first index is not a multiple of 4 (never, in the kernels: vectors start
- * at multiples of their width) takes the per-lane bits instead. */
+ * table more than the halved row traffic saved, on PoCL). For N >= 4 the
+ * first index i is a multiple of 4, where a draw's pieces begin: the
+ * kernels' vectors start at multiples of their width. (A per-lane path for
+ * other starts, never taken, cost the fused steps' bf16 kernels 6-15% of
+ * their time on PoCL by being there.) */
 #define EMBCL_BF16_VFUNCS(N)                                                                            \
     static inline EMBCL_CAT(float, N) EMBCL_CAT(embcl_bf16_vload, N)(size_t k, __global const ushort *p) \
     {                                                                                                   \
@@ -140,14 +142,8 @@ static inline uint2 embcl_bf16_bits2(ulong seed, ulong i)
     {                                                                                                   \
         typedef EMBCL_CAT(uint, N) UV;                                                                  \
         UV u = EMBCL_CAT(as_uint, N)(v), r = (UV)0u;                                                    \
-        if (stochastic && N > 2 && (i & 3)) {                                                           \
-            uint t[N];                                                                                  \
-            for (int j = 0; j < N; j++)                                                                 \
-                t[j] = embcl_bf16_bits(seed, i + (ulong)j);                                             \
-            r = EMBCL_CAT(vload, N)(0, t);                                                              \
-        } else if (stochastic) {                                                                        \
+        if (stochastic)                                                                                 \
             r = EMBCL_CAT(embcl_bf16_bits, N)(seed, i);                                                 \
-        }                                                                                               \
         UV h = (u + (stochastic ? r : (UV)0x7fffu + ((u >> 16) & 1u))) >> 16;                           \
         UV q = (u >> 16) | select((UV)0u, (UV)0x40u, (u & 0x007fffffu) != 0u);                          \
         h = select(h, q, (u & 0x7f800000u) == 0x7f800000u);                                             \
