@@ -28,7 +28,9 @@
  *                                  stored as one (VW <= 8), so their random
  *                                  bits take one vector draw
  *   TABLE_ROUND_ARGS               kernel parameters the stores read:
- *                                  ulong bf16_seed, int bf16_stochastic */
+ *                                  ulong bf16_seed
+ * -DTABLE_SR=1 (the default) rounds the stores stochastically, 0 to nearest:
+ * built in, since a run-time flag tested in every store cost PoCL's code. */
 #ifndef EMBCL_KERNELS_BF16_H
 #define EMBCL_KERNELS_BF16_H
 
@@ -156,13 +158,16 @@ EMBCL_BF16_VFUNCS(8)
 EMBCL_BF16_VFUNCS(16)
 
 #if TABLE_BF16
+#ifndef TABLE_SR
+#define TABLE_SR 1
+#endif
 #define TABLE_T ushort
-#define TABLE_ROUND_ARGS , ulong bf16_seed, int bf16_stochastic
+#define TABLE_ROUND_ARGS , ulong bf16_seed
 #define TABLE_SLOAD(k, p) embcl_bf16_to_f((p)[k])
-#define TABLE_SSTORE(v, p, i) (*(p) = embcl_f_to_bf16((v), bf16_seed, bf16_stochastic, (i)))
+#define TABLE_SSTORE(v, p, i) (*(p) = embcl_f_to_bf16((v), bf16_seed, TABLE_SR, (i)))
 #if defined(VW) && VW > 1
 #define TABLE_VLOAD(k, p) EMBCL_CAT(embcl_bf16_vload, VW)(k, p)
-#define TABLE_VSTORE(v, p, i) EMBCL_CAT(embcl_bf16_vstore, VW)((v), (p), bf16_seed, bf16_stochastic, (i))
+#define TABLE_VSTORE(v, p, i) EMBCL_CAT(embcl_bf16_vstore, VW)((v), (p), bf16_seed, TABLE_SR, (i))
 #else
 #define TABLE_VLOAD(k, p) TABLE_SLOAD(k, p)
 #define TABLE_VSTORE(v, p, i) TABLE_SSTORE(v, p, i)
@@ -179,7 +184,7 @@ EMBCL_BF16_VFUNCS(16)
 #ifdef TABLE_VW2
 #define TABLE_VSTORE2(a, b, p, i)                                                                    \
     EMBCL_CAT(embcl_bf16_vstore, TABLE_VW2)((EMBCL_CAT(float, TABLE_VW2))((a), (b)), (p), bf16_seed, \
-                                            bf16_stochastic, (i))
+                                            TABLE_SR, (i))
 #endif
 #else
 #define TABLE_T float

@@ -22,9 +22,10 @@
  *   NORM=0|1|2|3  norm_partial: max |x| (inf-norm), sum |x|, sum x^2,
  *               sum |x|^p.
  *   TABLE_BF16=1  the parameter is bf16 (kernels/bf16.h): loaded as float,
- *               updated in float with f32 state, stored rounded (stochastic
- *               or nearest, by the TABLE_ROUND_ARGS after the row arguments);
- *               element index pr * cols + c picks the random bits.
+ *               updated in float with f32 state, stored rounded (TABLE_SR=1
+ *               stochastic, 0 nearest; the seed is the TABLE_ROUND_ARGS
+ *               after the row arguments); element index pr * cols + c picks
+ *               the random bits.
  * Layout: a parameter is a rows x cols matrix at p + p_off with row stride
  * p_ld (column views have p_ld > cols); the gradient likewise; state
  * tensors are packed rows x cols (row-wise Adagrad: one float per row),

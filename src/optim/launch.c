@@ -54,7 +54,7 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
     char defs[192];
     snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d -DLANES=%zu%s%s",
              sparse, fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask, lanes,
-             optim_bf16_define(p), embcl_parts_define(split));
+             optim_bf16_define(opt, p), embcl_parts_define(split));
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
     /* LANES is built in: a kernel allowing fewer work-items than that
@@ -96,13 +96,10 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         args[n++] = EMBCL_KARG(scale);
     }
     cl_ulong bf16_seed;
-    cl_int bf16_sr;
     size_t n_bf16;
-    optim_bf16_args(opt, p, &bf16_seed, &bf16_sr, &n_bf16);
-    if (n_bf16) {
+    optim_bf16_args(opt, p, &bf16_seed, &n_bf16);
+    if (n_bf16)
         args[n++] = EMBCL_KARG(bf16_seed);
-        args[n++] = EMBCL_KARG(bf16_sr);
-    }
     for (size_t i = 0; i < n_states && n + EMBCL_MAX_PARTS + 1 < MAX_ARGS; i++)
         n += embcl_karg_parts(args + n, states[i], split);
     for (size_t i = 0; i < n_extra && n < MAX_ARGS - 1; i++)
