@@ -1,6 +1,8 @@
-/* bf16 parameters: how their updates round (include/embcl/bf16.h) and the
- * kernel variant and arguments that carry it (kernels/bf16.h). */
+/* bf16 parameters: how their updates round (include/embcl/bf16.h), the
+ * kernel variant and arguments that carry it (kernels/bf16.h) and the
+ * vector width their elementwise updates take. */
 #include "core/error.h"
+#include "device/tuning.h"
 #include "embcl/bf16.h"
 #include "ops/random.h"
 #include "optim/optim_impl.h"
@@ -36,6 +38,14 @@ const char *optim_bf16_define(const struct embcl_optim *opt, const optim_param *
     if (p->t->dtype != EMBCL_BF16)
         return "";
     return opt->bf16_round == EMBCL_BF16_STOCHASTIC ? " -DTABLE_BF16=1 -DTABLE_SR=1" : " -DTABLE_BF16=1 -DTABLE_SR=0";
+}
+
+size_t optim_bf16_vw(struct embcl_device *dev, const optim_param *p, int rowwise, size_t vw)
+{
+    if (p->t->dtype != EMBCL_BF16 || rowwise)
+        return vw;
+    long long w = embcl_tune_get(dev, "optim.BF16_VW", 0);
+    return w > 0 ? (size_t)w : vw;
 }
 
 void optim_bf16_args(const struct embcl_optim *opt, const optim_param *p, cl_ulong *seed, size_t *n_args)

@@ -48,7 +48,7 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         lanes = wgs;
     lanes = pow2_at_least(lanes) > lanes ? pow2_at_least(lanes) / 2 : lanes; /* the lanes' tree halves */
     wgs = wgs / lanes * lanes;
-    size_t vw = (size_t)embcl_tune_get(dev, "optim.VW", 4);
+    size_t vw = optim_bf16_vw(dev, p, rowwise, (size_t)embcl_tune_get(dev, "optim.VW", 4));
     while (vw > 1 && (cmask || cols % vw || (!rowwise && (p_off % vw || g_off % vw || p_ld % vw || g_ld % vw))))
         vw /= 2;
     char defs[192];

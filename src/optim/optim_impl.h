@@ -124,6 +124,9 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
  * parameter p) an update kernel of p takes; *n_args is 0 for an f32
  * parameter. */
 const char *optim_bf16_define(const struct embcl_optim *opt, const optim_param *p);
+/* The vector width an update of p starts from: the tuned optim.VW, or for
+ * a bf16 p outside row-wise Adagrad optim.BF16_VW where set. */
+size_t optim_bf16_vw(struct embcl_device *dev, const optim_param *p, int rowwise, size_t vw);
 void optim_bf16_args(const struct embcl_optim *opt, const optim_param *p, cl_ulong *seed, size_t *n_args);
 
 /* Whether parameter i may take a row-sparse gradient (fails with
