@@ -257,6 +257,13 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         __global TABLE_T *prow = SPLIT_ROW(p, pr, p_ld) + p_off;
         VT acc = 0.0f;
         float rs = live ? row_sum[pr] : 0.0f;
+#if ROW_PAIRS
+        /* The row's first table vector, read before the sum (which needs
+         * the table only under L2 weight decay): its miss overlaps the
+         * gradient sums instead of stalling the first pair (bf16 kernel
+         * time -4%; an f32 build measured the same either way). */
+        const VT w_head = live && nv >= 2 ? TABLE_VLOAD(0, prow) : (VT)0.0f;
+#endif
 #if ROW_CACHE
         VT gcache[ROW_CACHE];
         const int cached = nv <= ROW_CACHE;
@@ -293,7 +300,7 @@ __kernel void rowwise_adagrad(COMMON_ARGS, __global float *row_sum, float n_cols
         ulong v = lane;
 #if ROW_PAIRS
         for (; v + 1 < nv; v += 2) {
-            VT w0 = TABLE_VLOAD(0, prow + v * VW), w1 = TABLE_VLOAD(1, prow + v * VW);
+            VT w0 = v == 0 ? w_head : TABLE_VLOAD(0, prow + v * VW), w1 = TABLE_VLOAD(1, prow + v * VW);
             optim_rowwise_adagrad(&w0, ROW_GRAD(v), k, c);
             optim_rowwise_adagrad(&w1, ROW_GRAD(v + 1), k, c);
             TABLE_VSTORE2(w0, w1, prow + v * VW, pr * cols + v * VW);
