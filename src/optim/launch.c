@@ -48,13 +48,13 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         lanes = wgs;
     lanes = pow2_at_least(lanes) > lanes ? pow2_at_least(lanes) / 2 : lanes; /* the lanes' tree halves */
     wgs = wgs / lanes * lanes;
-    size_t vw = (size_t)embcl_tune_get(dev, "optim.VW", 4);
+    size_t vw = optim_bf16_vw(dev, p, rowwise, (size_t)embcl_tune_get(dev, "optim.VW", 4));
     while (vw > 1 && (cmask || cols % vw || (!rowwise && (p_off % vw || g_off % vw || p_ld % vw || g_ld % vw))))
         vw /= 2;
     char defs[192];
     snprintf(defs, sizeof defs, "-DSPARSE=%d -DFUSED=%d -DBAG=%d -DSCALE=%d -DVW=%zu -DRMASK=%d -DCMASK=%d -DLANES=%zu%s%s",
              sparse, fused, src->pos_bag != NULL, src->pos_scale != NULL, vw, rmask, cmask, lanes,
-             optim_bf16_define(p), embcl_parts_define(split));
+             optim_bf16_define(opt, p), embcl_parts_define(split));
     cl_kernel k;
     EMBCL_TRY(embcl_kernel_get(dev, "optim", defs, kernel, &k));
     /* LANES is built in: a kernel allowing fewer work-items than that
@@ -96,13 +96,10 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
         args[n++] = EMBCL_KARG(scale);
     }
     cl_ulong bf16_seed;
-    cl_int bf16_sr;
     size_t n_bf16;
-    optim_bf16_args(opt, p, &bf16_seed, &bf16_sr, &n_bf16);
-    if (n_bf16) {
+    optim_bf16_args(opt, p, &bf16_seed, &n_bf16);
+    if (n_bf16)
         args[n++] = EMBCL_KARG(bf16_seed);
-        args[n++] = EMBCL_KARG(bf16_sr);
-    }
     for (size_t i = 0; i < n_states && n + EMBCL_MAX_PARTS + 1 < MAX_ARGS; i++)
         n += embcl_karg_parts(args + n, states[i], split);
     for (size_t i = 0; i < n_extra && n < MAX_ARGS - 1; i++)

@@ -119,12 +119,15 @@ embcl_status embcl_optim_launch(struct embcl_optim *opt, optim_param *p, const c
                                 int rowwise, size_t n_states, struct embcl_tensor *const *states, size_t n_extra,
                                 const embcl_karg *extra);
 
-/* bf16.c: the -D define (" -DTABLE_BF16=1" or "") and the rounding
- * arguments (seed of this step of parameter p, stochastic flag) an update
- * kernel of p takes; *n_args is 0 for an f32 parameter. */
-const char *optim_bf16_define(const optim_param *p);
-void optim_bf16_args(const struct embcl_optim *opt, const optim_param *p, cl_ulong *seed, cl_int *stochastic,
-                     size_t *n_args);
+/* bf16.c: the -D defines (" -DTABLE_BF16=1 -DTABLE_SR=0|1", the rounding
+ * built in, or "") and the rounding argument (the seed of this step of
+ * parameter p) an update kernel of p takes; *n_args is 0 for an f32
+ * parameter. */
+const char *optim_bf16_define(const struct embcl_optim *opt, const optim_param *p);
+/* The vector width an update of p starts from: the tuned optim.VW, or for
+ * a bf16 p outside row-wise Adagrad optim.BF16_VW where set. */
+size_t optim_bf16_vw(struct embcl_device *dev, const optim_param *p, int rowwise, size_t vw);
+void optim_bf16_args(const struct embcl_optim *opt, const optim_param *p, cl_ulong *seed, size_t *n_args);
 
 /* Whether parameter i may take a row-sparse gradient (fails with
  * PyTorch's refusal naming the optimizer and the parameter). */

@@ -378,11 +378,13 @@ Test(bf16_optim, stochastic_rounding_is_reproducible_from_its_seed)
 }
 
 /* The bits come from (seed, element): a device tuned to another vector
- * width rounds identically. */
+ * width rounds identically. A bf16 table's elementwise updates take
+ * optim.BF16_VW where the device sets it (CPUs: 16), else optim.VW. */
 Test(bf16_optim, stochastic_rounding_does_not_depend_on_the_vector_width)
 {
     uint16_t *base = bits_after(11, 2);
-    const char *tunings[] = {"optim.VW=1", "optim.VW=2", "optim.VW=16"};
+    const char *tunings[] = {"optim.VW=1", "optim.VW=2", "optim.VW=16", "optim.BF16_VW=1", "optim.BF16_VW=2",
+                             "optim.BF16_VW=4", "optim.BF16_VW=8", "optim.VW=8,optim.BF16_VW=0"};
     embcl_device_t own = dev;
     for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; t++) {
         embcl_runtime_options o = embcl_runtime_options_default();
