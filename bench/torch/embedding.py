@@ -18,16 +18,13 @@ torch.bfloat16 weight (PyTorch's output is bf16, embcl's f32); where this
 PyTorch has no CPU bf16 embedding_bag (1.13) torch_ms is null and
 torch_note says why.
 """
-import argparse
 import json
-import os
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
+from timing import best_ms, parse_args
 
 
 def splitmix64(x):
@@ -48,22 +45,8 @@ def draw(V, n, zipf, start=0):
     return np.minimum(np.searchsorted(cdf, u, side="right"), V - 1).astype(np.int64)
 
 
-def best_ms(fn, reps):
-    fn()
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1e3
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--filter", default=None)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
-    args = ap.parse_args()
+    args, sel = parse_args()
     V = 100000 if args.quick else 1000000
     reps = 3 if args.quick else 10
     cases = [(V, 128, 4096, 20, False, False), (V, 128, 4096, 20, True, False), (V, 16, 4096, 20, False, False),
@@ -71,10 +54,6 @@ def main():
              (V, 32, 4096, 20, False, False)]
     bf16_cases = [(V, 128, 4096, 20, False), (V, 64, 4096, 20, False), (V, 128, 4096, 20, True),
                   (V, 16, 4096, 20, False), (V, 32, 4096, 20, False)]
-    only = set(args.only.split(",")) if args.only else None
-
-    def sel(name):
-        return (args.filter is None or args.filter in name) and (only is None or name in only)
 
     for V_, D, B, L, zipf, mean in cases:
         mode = "mean" if mean else "sum"

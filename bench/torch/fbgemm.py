@@ -23,11 +23,9 @@ but its forward fails ("split_embedding_cpu_forward_2" not implemented for
 'BFloat16'), and its row-wise Adagrad step is that forward's backward, so
 compare gives embcl's bf16 lines no fbgemm line.
 """
-import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -35,14 +33,13 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from embedding import draw  # noqa: E402  (the same indices as embcl's bench)
 from optim import picks  # noqa: E402
+from timing import best_ms, parse_args  # noqa: E402
 
 from fbgemm_gpu.split_embedding_configs import EmbOptimType  # noqa: E402
 from fbgemm_gpu.split_table_batched_embeddings_ops_common import (  # noqa: E402
     ComputeDevice, EmbeddingLocation, PoolingMode)
 from fbgemm_gpu.split_table_batched_embeddings_ops_training import \
     SplitTableBatchedEmbeddingBagsCodegen  # noqa: E402
-
-torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
 
 
 def tbe(T, V, D, mean=False, lr=0.01):
@@ -56,35 +53,13 @@ def tbe(T, V, D, mean=False, lr=0.01):
     return emb
 
 
-def best_ms(fn, reps, setup=None):
-    if setup:
-        setup()
-    fn()
-    best = float("inf")
-    for _ in range(reps):
-        if setup:
-            setup()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1e3
-
-
 def emit(bench, case, ms):
     print(json.dumps({"bench": bench, "case": case, "torch_ms": round(ms, 4),
                       "fbgemm_op": "SplitTableBatchedEmbeddingBagsCodegen"}), flush=True)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--filter", default=None)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
-    a = ap.parse_args()
-    only = set(a.only.split(",")) if a.only else None
-
-    def sel(name):
-        return (a.filter is None or a.filter in name) and (only is None or name in only)
+    a, sel = parse_args()
 
     V = 100000 if a.quick else 1000000
     reps = 3 if a.quick else 10

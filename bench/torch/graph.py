@@ -16,14 +16,14 @@ against embcl's own ops).
 TrainModel and RowWiseAdagrad are also what bench/train_side_by_side.py
 trains; the parameter names are the ones embcl's checkpoints use.
 """
-import argparse
 import json
-import os
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from timing import parse_args
 
 PAD = 0  # EMBCL_VOCAB_PAD
 
@@ -137,14 +137,8 @@ def bench_e2e(quick):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--filter", default=None)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
-    args = ap.parse_args()
-    torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
-    only = set(args.only.split(",")) if args.only else None
-    if (args.filter is None or args.filter in "train_e2e") and (only is None or "train_e2e" in only):
+    args, sel = parse_args()
+    if sel("train_e2e"):
         bench_e2e(args.quick)
 
 

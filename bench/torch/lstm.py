@@ -3,25 +3,12 @@ with "torch_ms" (best of timed runs after a warm-up, as the C side).
     /usr/bin/python3 bench/torch/lstm.py [--filter NAME] [--quick]
 gemm is torch.matmul (OpenBLAS on CPU); lstm_fwd / lstm_fwd_bwd are
 nn.LSTM with autograd; linear_fwd_bwd is F.linear forward and backward."""
-import argparse
 import json
-import os
-import time
 
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
-
-
-def best_ms(fn, reps):
-    fn()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t0) * 1e3)
-    return min(ts)
+from timing import best_ms, parse_args
 
 
 def emit(bench, case, ms, flops):
@@ -79,15 +66,7 @@ def bench_linear(quick):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--filter", default=None)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
-    a = ap.parse_args()
-    only = set(a.only.split(",")) if a.only else None
-
-    def sel(name):
-        return (a.filter is None or a.filter in name) and (only is None or name in only)
+    a, sel = parse_args()
 
     if sel("gemm"):
         bench_gemm(a.quick)

@@ -7,25 +7,12 @@ has no fused path, so its fused=0 and fused=1 lines carry the same time,
 and row-wise Adagrad (absent from PyTorch) is measured against SparseAdam's
 step, the yardstick of the issue.
 """
-import argparse
 import json
-import os
-import time
 
 import numpy as np
 import torch
 
-torch.set_num_threads(int(os.environ.get("EMBCL_BENCH_THREADS", os.cpu_count())))
-
-
-def best_ms(fn, reps):
-    fn()
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, (time.perf_counter() - t0) * 1e3)
-    return best
+from timing import best_ms, parse_args
 
 
 def picks(n, v, zipf, rng):
@@ -38,13 +25,7 @@ def picks(n, v, zipf, rng):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--filter")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=None, help="comma-separated bench names: run only these")
-    a = ap.parse_args()
-    only = set(a.only.split(",")) if a.only else None
-    sel = lambda name: (not a.filter or a.filter in name) and (only is None or name in only)  # noqa: E731
+    a, sel = parse_args()
     reps = 3 if a.quick else 10
     out = []
     v, d = (100000, 128) if a.quick else (1000000, 128)
