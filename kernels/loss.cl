@@ -99,6 +99,10 @@
         sumx = s_x;                                                   \
     } while (0)
 
+/* An ignored row (target ignore_index) still walks the barriers, its
+ * result discarded: with an early return before them, as the OpenCL rules
+ * allow for a condition uniform across the group, PoCL 3.1's work-group
+ * code for WGS 4 and 8 looped forever on such a row. */
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1))) void
 ce_rows(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_index, float eps,
         __global float *out, ulong out_off, __global float *lse_buf, ulong lse_off, int lse_mode)
@@ -106,16 +110,11 @@ ce_rows(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_in
     __local float red[WGS];
     uint lid = get_local_id(0), row = get_group_id(0);
     long y = (long)target[t_off + row];
-    if (y == ignore_index) { /* uniform across the group: no barrier is skipped by some only */
-        if (lid == 0)
-            out[out_off + row] = 0.0f;
-        return;
-    }
     const __global float *x = z + z_off + (ulong)row * z_ld;
     float lse, sumx;
     ROW_STATS(x, C, lid, red, lse, sumx);
     if (lid == 0) {
-        out[out_off + row] = (1.0f - eps) * (lse - x[y]) + eps * (lse - sumx / (float)C);
+        out[out_off + row] = y == ignore_index ? 0.0f : (1.0f - eps) * (lse - x[y]) + eps * (lse - sumx / (float)C);
         if (lse_mode)
             lse_buf[lse_off + row] = lse;
     }
@@ -129,38 +128,39 @@ ce_bwd(uint C, MAT(z), __global const TIDX *target, ulong t_off, long ignore_ind
     __local float red[WGS];
     uint lid = get_local_id(0), row = get_group_id(0);
     long y = (long)target[t_off + row];
+    int skip = y == ignore_index;
     __global float *gr = g + g_off + (ulong)row * g_ld;
-    if (y == ignore_index) {
-        for (uint c = lid; c < C; c += WGS)
-            gr[c] = acc ? gr[c] : 0.0f;
-        return;
-    }
     const __global float *x = z + z_off + (ulong)row * z_ld;
     float lse, sumx;
-    if (lse_mode) /* uniform across the group, as above */
+    if (lse_mode) /* uniform across the group: no barrier is skipped by some only */
         lse = lse_buf[lse_off + row];
     else
         ROW_STATS(x, C, lid, red, lse, sumx);
     (void)sumx;
     float up = scale * (dl_mode == 0 ? 1.0f : dl_mode == 1 ? dl[dl_off] : dl[dl_off + row]);
-    float off = eps / (float)C;
-    for (uint c = lid * VW; c < VEND(C); c += WGS * VW) {
-        VT v = (exp(VLD(c, x) - lse) - off) * up;
+    if (skip) {
+        for (uint c = lid; c < C; c += WGS)
+            gr[c] = acc ? gr[c] : 0.0f;
+    } else {
+        float off = eps / (float)C;
+        for (uint c = lid * VW; c < VEND(C); c += WGS * VW) {
+            VT v = (exp(VLD(c, x) - lse) - off) * up;
 #if VW == 1
-        VT g0 = acc ? gr[c] : 0.0f;
-        gr[c] = g0 + v;
+            VT g0 = acc ? gr[c] : 0.0f;
+            gr[c] = g0 + v;
 #else
-        VT g0 = acc ? VLD(c, gr) : (VT)0.0f;
-        EMBCL_CAT(vstore, VW)(g0 + v, 0, gr + c);
+            VT g0 = acc ? VLD(c, gr) : (VT)0.0f;
+            EMBCL_CAT(vstore, VW)(g0 + v, 0, gr + c);
 #endif
-    }
-    for (uint c = VEND(C) + lid; c < C; c += WGS) {
-        float v = (exp(x[c] - lse) - off) * up;
-        gr[c] = acc ? gr[c] + v : v;
+        }
+        for (uint c = VEND(C) + lid; c < C; c += WGS) {
+            float v = (exp(x[c] - lse) - off) * up;
+            gr[c] = acc ? gr[c] + v : v;
+        }
     }
     /* The target's own term, after its block: one work-item, no race. */
     barrier(CLK_GLOBAL_MEM_FENCE);
-    if (lid == 0)
+    if (lid == 0 && !skip)
         gr[y] -= (1.0f - eps) * up;
 }
 

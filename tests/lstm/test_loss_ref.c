@@ -59,11 +59,14 @@ Test(loss_ref, cross_entropy_matches_pytorch)
 
 /* The other row walks: one float per work-item (GPUs), float4 steps, and
  * groups narrower than a row's blocks (C = 130 and 5: blocks and tails). */
-Test(loss_ref, cross_entropy_matches_pytorch_in_every_row_walk)
+Test(loss_ref, cross_entropy_matches_pytorch_in_every_row_walk, .timeout = 120)
 {
     cross_entropy_cases("loss.VW=1,loss.WGS=256");
     cross_entropy_cases("loss.VW=4,loss.WGS=16");
     cross_entropy_cases("loss.VW=8,loss.WGS=2");
+    /* groups of 4 and 8 hung on PoCL while ignored rows returned before the barriers */
+    cross_entropy_cases("loss.VW=8,loss.WGS=8");
+    cross_entropy_cases("loss.VW=1,loss.WGS=4");
 }
 
 Test(loss_ref, bce_and_mse_match_pytorch)
