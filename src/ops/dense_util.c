@@ -54,10 +54,7 @@ embcl_status embcl_check_same_shape(const struct embcl_tensor *b, const struct e
                                     const char *arg_b, const char *arg_a)
 {
     EMBCL_TRY(embcl_check_tensor(b, func, arg_b));
-    int ok = a->ndim == b->ndim;
-    for (int d = 0; ok && d < a->ndim; d++)
-        ok = a->shape[d] == b->shape[d];
-    if (ok)
+    if (embcl_same_shape(a, b))
         return EMBCL_OK;
     char sa[96], sb[96];
     return embcl_error(EMBCL_ERR_SHAPE, func, "argument '%s' has shape %s, expected %s (the shape of '%s')", arg_b,

@@ -165,10 +165,7 @@ embcl_status emb_bags_resolve(const embcl_bags *b, const emb_opts *o, int plain,
                                "argument 'per_sample_weights' was not NULL; per_sample_weights is only supported "
                                "for mode='sum' (got mode='%s')", embcl_bag_mode_name(o->o.mode));
         EMBCL_TRY(embcl_check_dtype(psw, EMBCL_F32, fn, "per_sample_weights"));
-        int same = psw->ndim == b->indices->ndim && embcl_tensor_is_contiguous(psw);
-        for (int d = 0; same && d < psw->ndim; d++)
-            same = psw->shape[d] == b->indices->shape[d];
-        if (!same) {
+        if (!embcl_same_shape(psw, b->indices) || !embcl_tensor_is_contiguous(psw)) {
             char s1[96], s2[96];
             return embcl_error(EMBCL_ERR_SHAPE, fn,
                                "argument 'per_sample_weights' has shape %s; it must have the shape of 'indices' %s "

@@ -423,10 +423,7 @@ static embcl_status check_grad(struct embcl_optim *opt, size_t i, const embcl_gr
                                "%s does not support dense gradients, please consider Adam instead "
                                "(parameter '%s', index %zu)", f->name, p->name, i);
         EMBCL_TRY(embcl_check_dtype_parts(d, EMBCL_F32, fn, "grads[i].dense"));
-        int same = d->ndim == p->t->ndim;
-        for (int k = 0; same && k < d->ndim; k++)
-            same = d->shape[k] == p->t->shape[k];
-        if (!same) {
+        if (!embcl_same_shape(d, p->t)) {
             char a[96], b[96];
             return embcl_error(EMBCL_ERR_SHAPE, fn, "grads[%zu].dense has shape %s but parameter '%s' has %s", i,
                                embcl_shape_str(d, a, sizeof a), p->name, embcl_shape_str(p->t, b, sizeof b));

@@ -44,14 +44,7 @@ embcl_status embcl_tensor_convert(embcl_tensor_t dst, embcl_tensor_t src)
         return embcl_error(EMBCL_ERR_DTYPE, fn,
                            "cannot convert argument 'src' of dtype %s to 'dst' of dtype %s (f32 <-> bf16 only)",
                            embcl_dtype_name(src->dtype), embcl_dtype_name(dst->dtype));
-    int same_shape = dst->ndim == src->ndim;
-    for (int d = 0; same_shape && d < dst->ndim; d++)
-        same_shape = dst->shape[d] == src->shape[d];
-    if (!same_shape) {
-        char a[96], b[96];
-        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'dst' has shape %s but 'src' has %s",
-                           embcl_shape_str(dst, a, sizeof a), embcl_shape_str(src, b, sizeof b));
-    }
+    EMBCL_TRY(embcl_check_dst_shape(dst, src, fn));
     if (dst->dev != src->dev)
         return embcl_error(EMBCL_ERR_DEVICE_MISMATCH, fn, "argument 'dst' is on device '%s' but 'src' on '%s'",
                            dst->dev->info.name, src->dev->info.name);

@@ -19,6 +19,23 @@ const char *embcl_shape_str(const struct embcl_tensor *t, char *buf, size_t cap)
     return buf;
 }
 
+int embcl_same_shape(const struct embcl_tensor *a, const struct embcl_tensor *b)
+{
+    int same = a->ndim == b->ndim;
+    for (int d = 0; same && d < a->ndim; d++)
+        same = a->shape[d] == b->shape[d];
+    return same;
+}
+
+embcl_status embcl_check_dst_shape(const struct embcl_tensor *dst, const struct embcl_tensor *src, const char *func)
+{
+    if (embcl_same_shape(dst, src))
+        return EMBCL_OK;
+    char a[96], b[96];
+    return embcl_error(EMBCL_ERR_SHAPE, func, "argument 'dst' has shape %s but 'src' has %s",
+                       embcl_shape_str(dst, a, sizeof a), embcl_shape_str(src, b, sizeof b));
+}
+
 embcl_status embcl_check_tensor_parts(const struct embcl_tensor *t, const char *func, const char *arg)
 {
     if (!t)

@@ -87,6 +87,11 @@ size_t embcl_karg_parts(embcl_karg *a, const struct embcl_tensor *t, int split);
 const char *embcl_parts_define(int split);
 /* Formats the shape as "[3, 4]" into buf. */
 const char *embcl_shape_str(const struct embcl_tensor *t, char *buf, size_t cap);
+/* 1 if a and b have the same shape (dimensions and sizes), else 0. */
+int embcl_same_shape(const struct embcl_tensor *a, const struct embcl_tensor *b);
+/* EMBCL_ERR_SHAPE, under func, when dst (argument 'dst') and src ('src')
+ * differ in shape: what an op that writes src's elements into dst checks. */
+embcl_status embcl_check_dst_shape(const struct embcl_tensor *dst, const struct embcl_tensor *src, const char *func);
 
 /* A tensor of the given shape on dev, from the pool (internal twin of
  * embcl_tensor_create that reports errors under `func`). */

@@ -278,14 +278,7 @@ embcl_status embcl_tensor_copy(embcl_tensor_t dst, embcl_tensor_t src)
     if (dst->dtype != src->dtype)
         return embcl_error(EMBCL_ERR_DTYPE, fn, "argument 'dst' has dtype %s but 'src' has %s",
                            embcl_dtype_name(dst->dtype), embcl_dtype_name(src->dtype));
-    int same_shape = dst->ndim == src->ndim;
-    for (int d = 0; same_shape && d < dst->ndim; d++)
-        same_shape = dst->shape[d] == src->shape[d];
-    if (!same_shape) {
-        char a[96], b[96];
-        return embcl_error(EMBCL_ERR_SHAPE, fn, "argument 'dst' has shape %s but 'src' has %s",
-                           embcl_shape_str(dst, a, sizeof a), embcl_shape_str(src, b, sizeof b));
-    }
+    EMBCL_TRY(embcl_check_dst_shape(dst, src, fn));
     if (dst->rows * dst->cols == 0)
         return EMBCL_OK;
     if (dst->dev->ctx != src->dev->ctx)
