@@ -43,6 +43,8 @@ void bench_check(embcl_status s, const char *what)
 
 embcl_runtime_t bench_runtime(void)
 {
+    /* as the embcl tool runs (src/cli/main.c): PoCL's workers pinned */
+    bench_check(embcl_pocl_pin_threads(NULL), "embcl_pocl_pin_threads");
     embcl_runtime_options o = embcl_runtime_options_default();
     o.profiling = 1;
     embcl_runtime_t rt;

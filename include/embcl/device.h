@@ -130,6 +130,20 @@ typedef struct embcl_runtime_options {
 /* Defaults: every field NULL/0 except disk_cache = -1. */
 EMBCL_API embcl_runtime_options embcl_runtime_options_default(void);
 
+/* Ask PoCL's CPU device to pin its worker threads, thread i to CPU i
+ * (PoCL's POCL_AFFINITY=1), for a program that calls it before its first
+ * OpenCL call: PoCL reads its environment once. Unpinned, the two workers
+ * of a 2-core VM were often scheduled onto one core, so a short kernel ran
+ * on one (bag_fwd at D = 16 took 0.18-0.31 ms a call, pinned 0.17-0.21).
+ * Nothing is changed where POCL_AFFINITY is already set (the user's
+ * choice), or where the process may not run on every online CPU (PoCL pins
+ * by index, ignoring the allowed set: under taskset a worker would be sent
+ * to a CPU it may not use). *applied (may be NULL): 1 if it set the
+ * variable. Changes the process environment (setenv): not thread-safe;
+ * the embcl tool and bench/ programs call it first thing. Other OpenCL
+ * platforms ignore the variable. */
+EMBCL_API embcl_status embcl_pocl_pin_threads(int *applied);
+
 /* opts may be NULL for the defaults. */
 EMBCL_API embcl_status embcl_runtime_create(const embcl_runtime_options *opts, embcl_runtime_t *out);
 EMBCL_API void embcl_runtime_free(embcl_runtime_t rt);

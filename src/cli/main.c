@@ -29,7 +29,9 @@ static void usage(FILE *f)
             "  EMBCL_CACHE_DIR    where compiled kernels are cached (default ~/.cache/embcl)\n"
             "  EMBCL_CACHE=0      do not cache compiled kernels on disk\n"
             "  EMBCL_KERNEL_DIR   read kernels/*.cl from this directory instead of the built-in copy\n"
-            "  EMBCL_TUNE         kernel tuning overrides, family.KEY=value,... (embcl tune --show lists the keys)\n");
+            "  EMBCL_TUNE         kernel tuning overrides, family.KEY=value,... (embcl tune --show lists the keys)\n"
+            "  POCL_AFFINITY      1: PoCL pins its CPU worker i to CPU i; embcl sets it where it may run on\n"
+            "                     every CPU and it is unset (0 keeps them unpinned)\n");
 }
 
 int main(int argc, char **argv)
@@ -39,6 +41,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* before any OpenCL call; unpinned only costs speed, so a failure is a note */
+    if (embcl_pocl_pin_threads(NULL) != EMBCL_OK)
+        fprintf(stderr, "embcl: note: %s\n", embcl_last_error());
     if (strcmp(cmd, "train") == 0)
         return embcl_cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
