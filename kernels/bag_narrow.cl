@@ -22,6 +22,7 @@
  *   ES      1|2  ints per row entry: the bag alone (no per_sample_weights:
  *                the factor is 1, or the bag's 1/count in fbag for mean),
  *                or the bag and the position's factor
+ *   PF_AHEAD     even; nar_bags' prefetch distance on CPUs (0 off)
  *
  * Kernels (G = the global size of nar_bags and nar_dup_place, one
  * work-item per work-group; small holds, for ndv repeated values,
@@ -97,6 +98,21 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
     }
 }
 
+/* CPUs: the word-table entry of the position PF_AHEAD ahead, and the row
+ * entry of the one PF_AHEAD / 2 ahead (whose word entry came in by then),
+ * are requested while this position is done: each position's two random
+ * accesses waited on a cache line one after the other. */
+#ifndef PF_AHEAD
+#define PF_AHEAD 0
+#endif
+#if PF_AHEAD && EMBCL_CPU && defined(__clang__)
+#define NAR_PF 1
+#define PF_READ(ptr) __builtin_prefetch((const void *)(ulong)(ptr), 0, 3)
+#define PF_WRITE(ptr) __builtin_prefetch((const void *)(ulong)(ptr), 1, 3)
+#else
+#define NAR_PF 0
+#endif
+
 /* Work-item c: bags [c * per, (c + 1) * per). */
 __kernel void nar_bags(__global const IDX_T *idx, ulong idx_off, __global const OFF_T *offs, ulong offs_off,
                        ulong base, ulong n_offs, ulong fixed_l, ulong n, ulong B, ulong per,
@@ -116,6 +132,14 @@ __kernel void nar_bags(__global const IDX_T *idx, ulong idx_off, __global const 
     if (b0 < b1)
         bag_range(offs, base, n_offs, fixed_l, n, b0, &s0, &e0);
     ulong k = s0;
+#if NAR_PF
+    ulong pe = s0;
+    if (b0 < b1) {
+        ulong sl, el;
+        bag_range(offs, base, n_offs, fixed_l, n, b1 - 1, &sl, &el);
+        pe = el;
+    }
+#endif
     for (ulong b = b0; b < b1; b++) {
         ulong s, e;
         bag_range(offs, base, n_offs, fixed_l, n, b, &s, &e);
@@ -130,6 +154,21 @@ __kernel void nar_bags(__global const IDX_T *idx, ulong idx_off, __global const 
                 fbag[b] = fb;
         }
         for (ulong p = s; p < e; p++) {
+#if NAR_PF
+            /* every value but the padding lies in the table's range */
+            if (p + PF_AHEAD < pe) {
+                long va = (long)idx[p + PF_AHEAD];
+                if (va != pad)
+                    PF_READ(wt + 3 * ((ulong)(va - vmin) >> 6));
+            }
+            if (p + PF_AHEAD / 2 < pe) {
+                long vb = (long)idx[p + PF_AHEAD / 2];
+                if (vb != pad) {
+                    ulong ub = (ulong)(vb - vmin), wb = ub >> 6, bl = ((ulong)1 << (ub & 63)) - 1;
+                    PF_WRITE(ent + ES * (ulong)((uint)wt[3 * wb + 2] + (uint)popcount(wt[3 * wb] & bl)));
+                }
+            }
+#endif
             long v = (long)idx[p];
             if (v == pad)
                 continue;

@@ -260,9 +260,10 @@ embcl_status emb_narrow_bwd(struct embcl_tensor *g, const emb_bags *eb, const em
     c.per = (eb->B + want - 1) / want;
     c.groups = (cl_uint)((eb->B + c.per - 1) / c.per);
     emb_tune t = emb_tune_for(dev, "bag_bwd");
-    snprintf(c.defs, sizeof c.defs, "-DIDX_T=%s -DOFF_T=%s -DND=%zu -DVW=%lld -DES=%d",
+    snprintf(c.defs, sizeof c.defs, "-DIDX_T=%s -DOFF_T=%s -DND=%zu -DVW=%lld -DES=%d -DPF_AHEAD=%lld",
              eb->idx->dtype == EMBCL_I32 ? "int" : "long",
-             eb->offs && eb->offs->dtype == EMBCL_I32 ? "int" : "long", g->cols, t.vw, eb->psw ? 2 : 1);
+             eb->offs && eb->offs->dtype == EMBCL_I32 ? "int" : "long", g->cols, t.vw, eb->psw ? 2 : 1,
+             embcl_tune_get(dev, "bag_bwd.NARROW_PF", 0));
     embcl_status s = run(&c, f, nnz);
     embcl_tensor_free(c.wt);
     embcl_tensor_free(c.small);
