@@ -113,6 +113,15 @@ static void bag_range(__global const OFF_T *offs, ulong base, ulong n_offs, ulon
 #define NAR_PF 0
 #endif
 
+/* The gradient row of the value at u = value - vmin: its rank among the
+ * occurring values (the word table's count below its word, plus the
+ * occurring values below it within the word). */
+static inline uint value_row(__global const ulong *wt, ulong u)
+{
+    ulong w = u >> 6, below = ((ulong)1 << (u & 63)) - 1;
+    return (uint)wt[3 * w + 2] + (uint)popcount(wt[3 * w] & below);
+}
+
 /* Work-item c: bags [c * per, (c + 1) * per). */
 __kernel void nar_bags(__global const IDX_T *idx, ulong idx_off, __global const OFF_T *offs, ulong offs_off,
                        ulong base, ulong n_offs, ulong fixed_l, ulong n, ulong B, ulong per,
@@ -163,19 +172,17 @@ __kernel void nar_bags(__global const IDX_T *idx, ulong idx_off, __global const 
             }
             if (p + PF_AHEAD / 2 < pe) {
                 long vb = (long)idx[p + PF_AHEAD / 2];
-                if (vb != pad) {
-                    ulong ub = (ulong)(vb - vmin), wb = ub >> 6, bl = ((ulong)1 << (ub & 63)) - 1;
-                    PF_WRITE(ent + ES * (ulong)((uint)wt[3 * wb + 2] + (uint)popcount(wt[3 * wb] & bl)));
-                }
+                if (vb != pad)
+                    PF_WRITE(ent + ES * (ulong)value_row(wt, (ulong)(vb - vmin)));
             }
 #endif
             long v = (long)idx[p];
             if (v == pad)
                 continue;
             ulong u = (ulong)(v - vmin), w = u >> 6, below = ((ulong)1 << (u & 63)) - 1;
-            ulong seen = wt[3 * w], rep = wt[3 * w + 1], rk = wt[3 * w + 2];
+            ulong rep = wt[3 * w + 1], rk = wt[3 * w + 2];
             float f = psw ? psw[p] * fb : fb;
-            uint row = (uint)rk + (uint)popcount(seen & below);
+            uint row = value_row(wt, u);
             if ((rep >> (u & 63)) & 1) {
                 uint r2 = (uint)(rk >> 32) + (uint)popcount(rep & below);
                 rec[4 * k] = (int)b;
